@@ -1,0 +1,134 @@
+"""HTTP routes of the accounts domain: sign-in, me, tokens, invitations, members, organizations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Response
+from starlette.background import BackgroundTasks
+
+from labelvault.accounts import mail, repository, service
+from labelvault.accounts.schemas import (
+    AcceptIn,
+    InvitationIn,
+    InvitationOut,
+    LoginIn,
+    MemberOut,
+    MeOut,
+    OrganizationIn,
+    OrganizationOut,
+    PasswordChangeIn,
+    TokenCreatedOut,
+    TokenIn,
+    TokenOut,
+)
+from labelvault.api.deps import (
+    DB,
+    SESSION_COOKIE,
+    CanInvite,
+    CanManageOrganizations,
+    CanReadMembers,
+    CanReadSelf,
+    CanUseOwnTokens,
+    Ctx,
+    public,
+)
+from labelvault.security.policy import Action, allowed
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.post("/auth/login", response_model=MeOut, dependencies=[Depends(public("signing in"))])
+def login(body: LoginIn, session: DB, ctx: Ctx, response: Response) -> MeOut:
+    user = service.authenticate_password(session, body.email, body.password)
+    started = service.start_session(session, user, dt.timedelta(hours=ctx.settings.session_ttl_hours))
+    principal = service.principal_from_session(session, started.secret, body.organization_id)
+    response.set_cookie(
+        SESSION_COOKIE, started.secret, httponly=True, samesite="strict", secure=ctx.settings.secure_cookies,
+        max_age=ctx.settings.session_ttl_hours * 3600, path="/",
+    )
+    return MeOut(user_id=principal.user_id, email=principal.email, organization_id=principal.organization_id,
+                 role=principal.role, is_admin=principal.is_admin, csrf_token=started.browser_session.csrf_token)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(principal: CanReadSelf, session: DB, response: Response) -> None:
+    if principal.session_id:
+        service.end_session(session, principal.session_id)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/me", response_model=MeOut)
+def me(principal: CanReadSelf) -> MeOut:
+    return MeOut(user_id=principal.user_id, email=principal.email, organization_id=principal.organization_id,
+                 role=principal.role, is_admin=principal.is_admin)
+
+
+@router.post("/me/password", status_code=204)
+def change_password(body: PasswordChangeIn, principal: CanReadSelf, session: DB) -> None:
+    service.change_password(session, principal.user_id, body.current_password, body.new_password)
+
+
+@router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
+def create_token(body: TokenIn, principal: CanUseOwnTokens, session: DB, ctx: Ctx) -> TokenCreatedOut:
+    days = body.expires_in_days or (ctx.settings.token_ttl_days or None)
+    created = service.create_token(session, principal, body.name, expires_in_days=days)
+    return TokenCreatedOut(**TokenOut.model_validate(created.token).model_dump(), token=created.secret)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(principal: CanUseOwnTokens, session: DB) -> list[TokenOut]:
+    everyone = allowed(principal, Action.manage_all_tokens)
+    return [TokenOut.model_validate(t) for t in service.list_tokens(session, principal, all_users=everyone)]
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: str, principal: CanUseOwnTokens, session: DB) -> TokenOut:
+    token = service.revoke_token(session, principal, token_id,
+                                 any_user=allowed(principal, Action.manage_all_tokens))
+    return TokenOut.model_validate(token)
+
+
+@router.post("/invitations", response_model=InvitationOut, status_code=201)
+def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
+           background: BackgroundTasks) -> InvitationOut:
+    created = service.invite(session, principal, body.email, body.role,
+                             dt.timedelta(hours=ctx.settings.invitation_ttl_hours))
+    link = f"{ctx.settings.base_url.rstrip('/')}/invite/{created.secret}"
+    org = repository.organization_by_id(session, principal.organization_id)
+    emailed = bool(ctx.settings.smtp_host)
+    if emailed:
+        # Sent after the response (and so after the commit), never from inside the transaction.
+        background.add_task(mail.send_invitation, ctx.settings, created.invitation.email, link,
+                            org.name if org else "")
+    inv = created.invitation
+    return InvitationOut(id=inv.id, email=inv.email, role=inv.role, expires_at=inv.expires_at, link=link,
+                         emailed=emailed)
+
+
+@router.post("/invitations/{secret}/accept", response_model=MemberOut,
+             dependencies=[Depends(public("the invitation secret is the credential"))])
+def accept_invitation(secret: str, body: AcceptIn, session: DB) -> MemberOut:
+    member = service.accept_invitation(session, secret, body.password, body.name)
+    user = repository.user_by_id(session, member.user_id)
+    assert user is not None
+    return MemberOut(user_id=user.id, email=user.email, name=user.name, role=member.role,
+                     joined_at=member.created_at)
+
+
+@router.get("/members", response_model=list[MemberOut])
+def list_members(principal: CanReadMembers, session: DB) -> list[MemberOut]:
+    return [MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
+            for m, u in service.list_members(session, principal)]
+
+
+@router.get("/organizations", response_model=list[OrganizationOut])
+def list_organizations(principal: CanManageOrganizations, session: DB) -> list[OrganizationOut]:
+    return [OrganizationOut.model_validate(o) for o in service.list_organizations(session)]
+
+
+@router.post("/organizations", response_model=OrganizationOut, status_code=201)
+def create_organization(body: OrganizationIn, principal: CanManageOrganizations, session: DB) -> OrganizationOut:
+    org = service.create_organization(session, body.name)
+    service.add_member(session, org.id, principal.user_id, service.Role.owner)
+    return OrganizationOut.model_validate(org)

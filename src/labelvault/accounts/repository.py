@@ -1,0 +1,91 @@
+"""Every query of the accounts domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from labelvault.accounts.models import (
+    ApiToken,
+    BrowserSession,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+)
+from labelvault.db.scope import scoped
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(User.email == email.lower())).first()
+
+
+def user_by_id(session: Session, user_id: str) -> User | None:
+    return session.get(User, user_id)
+
+
+def organization_by_id(session: Session, organization_id: str) -> Organization | None:
+    return session.get(Organization, organization_id)
+
+
+def organization_by_slug(session: Session, slug: str) -> Organization | None:
+    return session.scalars(select(Organization).where(Organization.slug == slug)).first()
+
+
+def organizations(session: Session) -> Sequence[Organization]:
+    return session.scalars(select(Organization).order_by(Organization.created_at)).all()
+
+
+def membership(session: Session, organization_id: str, user_id: str) -> Membership | None:
+    stmt = scoped(select(Membership), Membership, organization_id).where(Membership.user_id == user_id)
+    return session.scalars(stmt).first()
+
+
+def memberships_of_user(session: Session, user_id: str) -> Sequence[Membership]:
+    # Pre-authentication lookup: a user's own memberships across organizations.
+    return session.scalars(
+        select(Membership).where(Membership.user_id == user_id).order_by(Membership.created_at)
+    ).all()
+
+
+def members(session: Session, organization_id: str) -> Sequence[tuple[Membership, User]]:
+    stmt = (
+        scoped(select(Membership, User), Membership, organization_id)
+        .join(User, User.id == Membership.user_id)
+        .order_by(Membership.created_at)
+    )
+    return [(m, u) for m, u in session.execute(stmt).all()]
+
+
+def token_by_digest(session: Session, digest: str) -> ApiToken | None:
+    # Pre-authentication lookup: the digest is the credential.
+    return session.scalars(select(ApiToken).where(ApiToken.digest == digest)).first()
+
+
+def tokens(session: Session, organization_id: str, user_id: str | None) -> Sequence[ApiToken]:
+    stmt = scoped(select(ApiToken), ApiToken, organization_id).order_by(ApiToken.created_at)
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    return session.scalars(stmt).all()
+
+
+def token(session: Session, organization_id: str, token_id: str) -> ApiToken | None:
+    stmt = scoped(select(ApiToken), ApiToken, organization_id).where(ApiToken.id == token_id)
+    return session.scalars(stmt).first()
+
+
+def touch_token(session: Session, token_id: str, when: dt.datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=when))
+
+
+def browser_session_by_digest(session: Session, digest: str) -> BrowserSession | None:
+    # Pre-authentication lookup: the digest is the credential.
+    return session.scalars(select(BrowserSession).where(BrowserSession.digest == digest)).first()
+
+
+def invitation_by_digest(session: Session, digest: str) -> Invitation | None:
+    # Pre-authentication lookup: the link's secret is the credential.
+    return session.scalars(select(Invitation).where(Invitation.digest == digest)).first()

@@ -1,0 +1,264 @@
+"""Accounts rules: organizations, users, memberships, tokens, sessions and invitations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from labelvault.accounts import repository as repo
+from labelvault.accounts.models import (
+    ApiToken,
+    BrowserSession,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+    User,
+)
+from labelvault.accounts.passwords import DUMMY_HASH, hash_password, random_password, verify_password
+from labelvault.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from labelvault.kit.clock import utcnow
+from labelvault.kit.hashing import new_secret, token_digest
+from labelvault.security.policy import Principal, may_grant
+
+TOKEN_PREFIX = "lv_"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Token checks update last_used_at at most this often, so reads do not turn into writes.
+TOUCH_INTERVAL = dt.timedelta(seconds=60)
+
+
+def _slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:60] or "org"
+
+
+def normalize_email(email: str) -> str:
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise InvalidInput(f"{email!r} is not an e-mail address.", details={"field": "email"})
+    return email
+
+
+def create_organization(session: Session, name: str) -> Organization:
+    """Create a data-owning organization with a unique slug."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("The organization needs a name.", details={"field": "name"})
+    base = _slugify(name)
+    slug, n = base, 1
+    while repo.organization_by_slug(session, slug) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    org = Organization(name=name, slug=slug)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def create_user(session: Session, email: str, password: str, *, name: str = "", is_admin: bool = False) -> User:
+    email = normalize_email(email)
+    if repo.user_by_email(session, email) is not None:
+        raise Conflict(f"A user with e-mail {email} exists already.", details={"field": "email"})
+    user = User(email=email, name=name, password_hash=hash_password(password), is_admin=is_admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def add_member(session: Session, organization_id: str, user_id: str, role: Role) -> Membership:
+    existing = repo.membership(session, organization_id, user_id)
+    if existing is not None:
+        existing.role = role
+        session.flush()
+        return existing
+    member = Membership(organization_id=organization_id, user_id=user_id, role=role)
+    session.add(member)
+    session.flush()
+    return member
+
+
+@dataclass
+class AdminCreated:
+    user: User
+    organization: Organization
+    password: str | None
+
+
+def create_admin(
+    session: Session, email: str, organization_name: str, password: str | None = None
+) -> AdminCreated:
+    """Create the first administrator (owner of an organization). A random password is made if none is given."""
+    shown = None
+    if password is None:
+        password = shown = random_password()
+    user = create_user(session, email, password, is_admin=True, name=email.split("@")[0])
+    org = create_organization(session, organization_name)
+    add_member(session, org.id, user.id, Role.owner)
+    return AdminCreated(user, org, shown)
+
+
+def authenticate_password(session: Session, email: str, password: str) -> User:
+    user = repo.user_by_email(session, email.strip().lower())
+    if user is None or not user.is_active:
+        verify_password(DUMMY_HASH, password)
+        raise NotAuthenticated("E-mail or password is wrong.")
+    if not verify_password(user.password_hash, password):
+        raise NotAuthenticated("E-mail or password is wrong.")
+    return user
+
+
+def change_password(session: Session, user_id: str, old: str, new: str) -> None:
+    user = repo.user_by_id(session, user_id)
+    if user is None or not verify_password(user.password_hash, old):
+        raise NotAuthenticated("The current password is wrong.")
+    user.password_hash = hash_password(new)
+    session.flush()
+
+
+def principal_for(session: Session, user: User, organization_id: str, **ids: str | None) -> Principal:
+    member = repo.membership(session, organization_id, user.id)
+    if member is None:
+        raise NotAuthenticated("This credential belongs to no organization you are a member of.")
+    return Principal(
+        user_id=user.id, email=user.email, organization_id=organization_id, role=member.role,
+        is_admin=user.is_admin, token_id=ids.get("token_id"), session_id=ids.get("session_id"),
+    )
+
+
+@dataclass
+class TokenCreated:
+    token: ApiToken
+    secret: str
+
+
+def create_token(
+    session: Session, principal: Principal, name: str, *, expires_in_days: int | None = None
+) -> TokenCreated:
+    """Create an API token for the principal in its organization; the secret is returned once."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("The token needs a name.", details={"field": "name"})
+    secret = TOKEN_PREFIX + new_secret(30)
+    expires = utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None
+    token = ApiToken(
+        organization_id=principal.organization_id, user_id=principal.user_id, name=name,
+        prefix=secret[:10], digest=token_digest(secret), expires_at=expires,
+    )
+    session.add(token)
+    session.flush()
+    return TokenCreated(token, secret)
+
+
+def revoke_token(session: Session, principal: Principal, token_id: str, *, any_user: bool) -> ApiToken:
+    token = repo.token(session, principal.organization_id, token_id)
+    if token is None or (not any_user and token.user_id != principal.user_id):
+        raise NotFound("token")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+    return token
+
+
+def principal_from_token(session: Session, secret: str) -> Principal:
+    token = repo.token_by_digest(session, token_digest(secret))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        raise NotAuthenticated("The API token is unknown, revoked or expired.")
+    user = repo.user_by_id(session, token.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("The API token's user is deactivated.")
+    if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
+        repo.touch_token(session, token.id, now)
+    return principal_for(session, user, token.organization_id, token_id=token.id)
+
+
+@dataclass
+class SessionStarted:
+    browser_session: BrowserSession
+    secret: str
+
+
+def start_session(session: Session, user: User, ttl: dt.timedelta) -> SessionStarted:
+    secret = new_secret(32)
+    browser = BrowserSession(
+        user_id=user.id, digest=token_digest(secret), csrf_token=new_secret(24), expires_at=utcnow() + ttl
+    )
+    session.add(browser)
+    session.flush()
+    return SessionStarted(browser, secret)
+
+
+def end_session(session: Session, session_id: str) -> None:
+    browser = session.get(BrowserSession, session_id)
+    if browser is not None and browser.ended_at is None:
+        browser.ended_at = utcnow()
+        session.flush()
+
+
+def principal_from_session(session: Session, secret: str, organization_id: str | None) -> Principal:
+    browser = repo.browser_session_by_digest(session, token_digest(secret))
+    if browser is None or browser.ended_at is not None or browser.expires_at <= utcnow():
+        raise NotAuthenticated("Your session has ended; sign in again.")
+    user = repo.user_by_id(session, browser.user_id)
+    if user is None or not user.is_active:
+        raise NotAuthenticated("Your account is deactivated.")
+    if organization_id is None:
+        memberships = repo.memberships_of_user(session, user.id)
+        if not memberships:
+            raise NotAuthenticated("You are not a member of any organization.")
+        organization_id = memberships[0].organization_id
+    return principal_for(session, user, organization_id, session_id=browser.id)
+
+
+@dataclass
+class InvitationCreated:
+    invitation: Invitation
+    secret: str
+
+
+def invite(
+    session: Session, principal: Principal, email: str, role: Role, ttl: dt.timedelta
+) -> InvitationCreated:
+    """Create a single-use, expiring invitation link for `email` with `role`."""
+    email = normalize_email(email)
+    if not may_grant(principal, role):
+        raise Forbidden(f"You may not invite someone as {role.value}.", details={"field": "role"})
+    secret = new_secret(32)
+    invitation = Invitation(
+        organization_id=principal.organization_id, email=email, role=role, digest=token_digest(secret),
+        invited_by_id=principal.user_id, expires_at=utcnow() + ttl,
+    )
+    session.add(invitation)
+    session.flush()
+    return InvitationCreated(invitation, secret)
+
+
+def accept_invitation(session: Session, secret: str, password: str, name: str = "") -> Membership:
+    """Use an invitation link once: create (or reuse) the user and add the membership."""
+    invitation = repo.invitation_by_digest(session, token_digest(secret))
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= utcnow():
+        raise NotFound("invitation")
+    user = repo.user_by_email(session, invitation.email)
+    if user is None:
+        user = create_user(session, invitation.email, password, name=name)
+    elif not verify_password(user.password_hash, password):
+        raise NotAuthenticated("This e-mail has an account already; give its current password to join.")
+    invitation.accepted_at = utcnow()
+    member = add_member(session, invitation.organization_id, user.id, invitation.role)
+    session.flush()
+    return member
+
+
+def list_members(session: Session, principal: Principal) -> list[tuple[Membership, User]]:
+    return list(repo.members(session, principal.organization_id))
+
+
+def list_tokens(session: Session, principal: Principal, *, all_users: bool) -> list[ApiToken]:
+    return list(repo.tokens(session, principal.organization_id, None if all_users else principal.user_id))
+
+
+def list_organizations(session: Session) -> list[Organization]:
+    return list(repo.organizations(session))

@@ -1,0 +1,49 @@
+"""HTTP routes of the annotations domain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Response
+
+from labelvault.annotations import service
+from labelvault.annotations.schemas import AnnotationIn, AnnotationOut, RevisionOut
+from labelvault.api.deps import DB, CanAnnotate, CanReadItems
+from labelvault.items import service as items
+from labelvault.projects import service as projects
+
+router = APIRouter(prefix="/api/v1", tags=["annotations"])
+
+
+@router.post("/items/{item_id}/annotations", response_model=AnnotationOut, status_code=201)
+def save_annotation(
+    item_id: str, body: AnnotationIn, principal: CanAnnotate, session: DB, response: Response,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
+) -> AnnotationOut:
+    """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
+    item = items.get_item(session, principal, item_id)
+    project = projects.get_project(session, principal, item.project_id)
+    result = service.save_annotation(
+        session, principal, project, item, answers=body.answers, time_spent_ms=body.time_spent_ms,
+        draft=body.draft, idempotency_key=idempotency_key,
+    )
+    if result.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return AnnotationOut.model_validate(result.annotation)
+
+
+@router.get("/items/{item_id}/annotations", response_model=list[AnnotationOut])
+def item_annotations(item_id: str, principal: CanReadItems, session: DB) -> list[AnnotationOut]:
+    """Annotations of an item: all of them for reviewers and managers, only your own for annotators."""
+    item = items.get_item(session, principal, item_id)
+    return [AnnotationOut.model_validate(a) for a in service.annotations_of_item(session, principal, item)]
+
+
+@router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
+def get_annotation(annotation_id: str, principal: CanReadItems, session: DB) -> AnnotationOut:
+    return AnnotationOut.model_validate(service.get_annotation(session, principal, annotation_id))
+
+
+@router.get("/annotations/{annotation_id}/revisions", response_model=list[RevisionOut])
+def annotation_revisions(annotation_id: str, principal: CanReadItems, session: DB) -> list[RevisionOut]:
+    annotation = service.get_annotation(session, principal, annotation_id)
+    return [RevisionOut.model_validate(r) for r in service.revisions(session, annotation)]

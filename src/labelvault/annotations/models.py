@@ -1,0 +1,86 @@
+"""Annotations (one person's answers for one item), their revisions, and idempotency records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
+
+
+class AnnotationStatus:
+    draft = "draft"
+    submitted = "submitted"
+
+    all = (draft, submitted)
+
+
+class Annotation(Base):
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint("item_id", "author_id"),
+        Index("ix_annotations_project_item", "project_id", "item_id"),
+        Index("ix_annotations_author", "author_id", "project_id"),
+    )
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    time_spent_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    revision_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_at: Mapped[dt.datetime] = created_column()
+    updated_at: Mapped[dt.datetime] = created_column()
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class AnnotationRevision(Base):
+    """An earlier version of an annotation, written when the annotation is changed."""
+
+    __tablename__ = "annotation_revisions"
+    __table_args__ = (
+        Index("ix_annotation_revisions_annotation", "annotation_id", "number"),
+        Index("ix_annotation_revisions_project_item", "project_id", "item_id"),
+    )
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    annotation_id: Mapped[str] = mapped_column(
+        ForeignKey("annotations.id", ondelete="CASCADE"), nullable=False
+    )
+    item_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    time_spent_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    made_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
+    superseded_at: Mapped[dt.datetime] = created_column()
+
+
+class IdempotencyRecord(Base):
+    """A write that a client may retry: the same key from the same user answers with the same result."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    scope: Mapped[str] = mapped_column(String(64), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    resource_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_at: Mapped[dt.datetime] = created_column()

@@ -1,0 +1,62 @@
+"""Every query of the annotations domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord
+from labelvault.db.scope import scoped
+from labelvault.items.models import Item
+
+
+def annotation(session: Session, organization_id: str, annotation_id: str) -> Annotation | None:
+    stmt = scoped(select(Annotation), Annotation, organization_id).where(Annotation.id == annotation_id)
+    return session.scalars(stmt).first()
+
+
+def annotation_of_author(
+    session: Session, organization_id: str, item_id: str, author_id: str
+) -> Annotation | None:
+    stmt = scoped(select(Annotation), Annotation, organization_id).where(
+        Annotation.item_id == item_id, Annotation.author_id == author_id
+    )
+    return session.scalars(stmt.with_for_update()).first()
+
+
+def annotations_of_item(
+    session: Session, organization_id: str, item_id: str, author_id: str | None
+) -> Sequence[Annotation]:
+    stmt = scoped(select(Annotation), Annotation, organization_id).where(Annotation.item_id == item_id)
+    if author_id is not None:
+        stmt = stmt.where(Annotation.author_id == author_id)
+    return session.scalars(stmt.order_by(Annotation.id)).all()
+
+
+def revisions(session: Session, organization_id: str, annotation_id: str) -> Sequence[AnnotationRevision]:
+    stmt = scoped(select(AnnotationRevision), AnnotationRevision, organization_id).where(
+        AnnotationRevision.annotation_id == annotation_id
+    )
+    return session.scalars(stmt.order_by(AnnotationRevision.number)).all()
+
+
+def idempotency_record(session: Session, user_id: str, key: str) -> IdempotencyRecord | None:
+    # Keyed by the acting user, who is already authenticated; ids inside are re-checked by scope.
+    stmt = select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
+    return session.scalars(stmt).first()
+
+
+def count_submitted(session: Session, item_id: str, default_overlap: int) -> None:
+    """Count one more submitted annotation on the item and derive its state, in one atomic UPDATE."""
+    new_count = Item.annotation_count + 1
+    session.execute(
+        update(Item)
+        .where(Item.id == item_id)
+        .values(
+            annotation_count=new_count,
+            state=case((new_count >= func.coalesce(Item.overlap, default_overlap), "completed"),
+                       else_="in_progress"),
+        )
+    )

@@ -1,0 +1,44 @@
+"""HTTP shapes of the annotations domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AnnotationIn(BaseModel):
+    answers: dict[str, Any] = Field(description="Answers keyed by question name.")
+    time_spent_ms: int = Field(default=0, ge=0)
+    draft: bool = Field(default=False, description="Save without submitting; required answers may be missing.")
+
+
+class AnnotationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    item_id: str
+    project_id: str
+    author_id: str
+    schema_version: int
+    answers: dict[str, Any]
+    status: str
+    time_spent_ms: int
+    revision_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    submitted_at: dt.datetime | None
+
+
+class RevisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    author_id: str
+    schema_version: int
+    answers: dict[str, Any]
+    status: str
+    time_spent_ms: int
+    made_at: dt.datetime
+    superseded_at: dt.datetime

@@ -1,0 +1,136 @@
+"""Annotation rules: submit and save drafts (validated against the schema), revisions, idempotent retries."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from labelvault.annotations import repository as repo
+from labelvault.annotations.answers import check_answers
+from labelvault.annotations.models import Annotation, AnnotationRevision, AnnotationStatus, IdempotencyRecord
+from labelvault.errors import Conflict, InvalidInput, NotFound
+from labelvault.items.models import Item
+from labelvault.kit.clock import utcnow
+from labelvault.projects import service as projects
+from labelvault.projects.models import Project
+from labelvault.security.policy import Action, Principal, allowed
+
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+MAX_KEY = 200
+
+
+@dataclass
+class Submitted:
+    annotation: Annotation
+    replayed: bool
+
+
+def _fingerprint(item_id: str, answers: dict[str, Any], draft: bool) -> str:
+    body = orjson.dumps({"item": item_id, "answers": answers, "draft": draft}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
+
+
+def _replay(session: Session, principal: Principal, key: str, fingerprint: str) -> Annotation | None:
+    record = repo.idempotency_record(session, principal.user_id, key)
+    if record is None:
+        return None
+    if record.fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was already used for a different request; use a new key for new work.",
+            details={"field": "Idempotency-Key"},
+        )
+    return repo.annotation(session, principal.organization_id, record.resource_id)
+
+
+def save_annotation(
+    session: Session, principal: Principal, project: Project, item: Item, *, answers: dict[str, Any],
+    time_spent_ms: int = 0, draft: bool = False, idempotency_key: str | None = None,
+) -> Submitted:
+    """Submit (or save as draft) the principal's annotation of `item`.
+
+    Answers are checked against the project's current schema version. Changing a submitted
+    annotation keeps the earlier version as a revision. A retry with the same idempotency key
+    returns the first result and writes nothing.
+    """
+    if not isinstance(answers, dict):
+        raise InvalidInput("answers must be an object keyed by question name.", details={"field": "answers"})
+    if not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS:
+        raise InvalidInput("time_spent_ms must be between 0 and 86,400,000.", details={"field": "time_spent_ms"})
+    fingerprint = _fingerprint(item.id, answers, draft)
+    if idempotency_key is not None:
+        if not 0 < len(idempotency_key) <= MAX_KEY:
+            raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_KEY} characters.",
+                               details={"field": "Idempotency-Key"})
+        replayed = _replay(session, principal, idempotency_key, fingerprint)
+        if replayed is not None:
+            return Submitted(replayed, True)
+    schema_row = projects.get_schema(session, project)
+    check_answers(projects.schema_from_row(schema_row), answers, item.data, complete=not draft)
+    now = utcnow()
+    status = AnnotationStatus.draft if draft else AnnotationStatus.submitted
+    current = repo.annotation_of_author(session, principal.organization_id, item.id, principal.user_id)
+    newly_submitted = False
+    if current is None:
+        current = Annotation(
+            organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
+            author_id=principal.user_id, schema_version=schema_row.version, answers=answers, status=status,
+            time_spent_ms=time_spent_ms, created_at=now, updated_at=now,
+            submitted_at=None if draft else now,
+        )
+        session.add(current)
+        newly_submitted = not draft
+    else:
+        if draft and current.status == AnnotationStatus.submitted:
+            raise Conflict("This annotation is submitted already; submit the change instead of a draft.",
+                           details={"annotation_id": current.id})
+        if current.status == AnnotationStatus.submitted:
+            current.revision_count += 1
+            session.add(AnnotationRevision(
+                organization_id=current.organization_id, project_id=current.project_id,
+                annotation_id=current.id, item_id=current.item_id, number=current.revision_count,
+                author_id=current.author_id, schema_version=current.schema_version, answers=current.answers,
+                status=current.status, time_spent_ms=current.time_spent_ms, made_at=current.updated_at,
+            ))
+        newly_submitted = current.status == AnnotationStatus.draft and not draft
+        current.answers = answers
+        current.schema_version = schema_row.version
+        current.status = status
+        current.time_spent_ms += time_spent_ms
+        current.updated_at = now
+        if not draft:
+            current.submitted_at = now
+    if newly_submitted:
+        repo.count_submitted(session, item.id, project.default_overlap)
+    try:
+        session.flush()
+        if idempotency_key is not None:
+            session.add(IdempotencyRecord(user_id=principal.user_id, key=idempotency_key,
+                                          scope="annotation", fingerprint=fingerprint, resource_id=current.id))
+            session.flush()
+    except IntegrityError:
+        raise Conflict("The same annotation was saved at the same moment by another request; retry.") from None
+    return Submitted(current, False)
+
+
+def get_annotation(session: Session, principal: Principal, annotation_id: str) -> Annotation:
+    """Annotation is blind: annotators see only their own."""
+    annotation = repo.annotation(session, principal.organization_id, annotation_id)
+    if annotation is None:
+        raise NotFound("annotation")
+    if annotation.author_id != principal.user_id and not allowed(principal, Action.read_all_annotations):
+        raise NotFound("annotation")
+    return annotation
+
+
+def annotations_of_item(session: Session, principal: Principal, item: Item) -> list[Annotation]:
+    only_own = None if allowed(principal, Action.read_all_annotations) else principal.user_id
+    return list(repo.annotations_of_item(session, principal.organization_id, item.id, only_own))
+
+
+def revisions(session: Session, annotation: Annotation) -> list[AnnotationRevision]:
+    return list(repo.revisions(session, annotation.organization_id, annotation.id))

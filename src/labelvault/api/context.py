@@ -1,0 +1,22 @@
+"""What a running app holds: settings, database, blob stores, job runner. One per app instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelvault.config import Settings
+from labelvault.jobs.runner import Runner
+from labelvault.storage import BlobStore
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    uploads: BlobStore
+    media: BlobStore
+    runner: Runner

@@ -1,0 +1,119 @@
+"""Request dependencies: the database session (committed once at the boundary) and the policy check.
+
+Every route depends on `require(Action.X)` or on `public(reason)`; a test walks all routes and fails
+on any that has neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from labelvault.accounts import service as accounts
+from labelvault.accounts.models import BrowserSession
+from labelvault.api.context import AppContext
+from labelvault.errors import Forbidden, NotAuthenticated
+from labelvault.kit.hashing import same_digest
+from labelvault.security.policy import Action, Principal, authorize
+
+SESSION_COOKIE = "lv_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    session = context(request).factory()
+    try:
+        yield session
+        session.commit()
+        after_commit = getattr(request.state, "after_commit", None)
+        if after_commit is not None:
+            after_commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DB = Annotated[Session, Depends(db_session, scope="function")]
+Ctx = Annotated[AppContext, Depends(context)]
+
+
+def _principal(request: Request, session: Session) -> Principal:
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotAuthenticated("Use the header `Authorization: Bearer <token>`.")
+        return accounts.principal_from_token(session, secret.strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal = accounts.principal_from_session(
+            session, cookie, request.headers.get("x-organization") or None
+        )
+        if request.method not in SAFE_METHODS:
+            _check_csrf(request, session, principal)
+        return principal
+    raise NotAuthenticated("Sign in or send an API token.")
+
+
+def _check_csrf(request: Request, session: Session, principal: Principal) -> None:
+    browser = session.get(BrowserSession, principal.session_id)
+    sent = request.headers.get(CSRF_HEADER, "")
+    if browser is None or not sent or not same_digest(sent, browser.csrf_token):
+        raise Forbidden("The request lacks a valid CSRF token.", code="csrf_failed")
+
+
+def require(action: Action) -> Callable[..., Principal]:
+    """Dependency: authenticate, then authorize `action` for the caller's organization."""
+
+    def dependency(request: Request, session: DB) -> Principal:
+        principal = _principal(request, session)
+        authorize(principal, action)
+        request.state.principal = principal
+        return principal
+
+    dependency.__policy__ = action  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{action.value}"
+    return dependency
+
+
+def public(reason: str) -> Callable[[], None]:
+    """Dependency marking a route that needs no credential, with the reason why."""
+
+    def dependency() -> None:
+        return None
+
+    dependency.__policy__ = f"public: {reason}"  # type: ignore[attr-defined]
+    return dependency
+
+
+def _allowed(action: Action) -> Any:
+    return Annotated[Principal, Depends(require(action))]
+
+
+# Typed permissions for route signatures: reading a route tells who may call it.
+CanReadSelf = _allowed(Action.read_self)
+CanReadProject = _allowed(Action.read_project)
+CanManageProject = _allowed(Action.manage_project)
+CanReadItems = _allowed(Action.read_items)
+CanManageItems = _allowed(Action.manage_items)
+CanAnnotate = _allowed(Action.annotate)
+CanReadAllAnnotations = _allowed(Action.read_all_annotations)
+CanExport = _allowed(Action.export)
+CanReadMembers = _allowed(Action.read_members)
+CanInvite = _allowed(Action.invite_members)
+CanManageMembers = _allowed(Action.manage_members)
+CanUseOwnTokens = _allowed(Action.use_own_tokens)
+CanReadJobs = _allowed(Action.read_jobs)
+CanManageOrganizations = _allowed(Action.manage_organizations)

@@ -1,0 +1,104 @@
+"""create_app(settings): wires routers, error handlers, middleware, the job worker."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from labelvault import __version__
+from labelvault.accounts.api import router as accounts_router
+from labelvault.annotations.api import router as annotations_router
+from labelvault.api.context import AppContext
+from labelvault.config import Settings
+from labelvault.db.engine import build_engine, session_factory
+from labelvault.errors import DomainError
+from labelvault.exports.api import router as exports_router
+from labelvault.items.api import router as items_router
+from labelvault.items.importer import Importer
+from labelvault.jobs.api import router as jobs_router
+from labelvault.jobs.runner import Runner
+from labelvault.ops.api import router as ops_router
+from labelvault.ops.logging import configure_logging
+from labelvault.ops.metrics import LATENCY, REQUESTS
+from labelvault.projects.api import router as projects_router
+from labelvault.storage import LocalBlobStore
+
+log = logging.getLogger("labelvault.http")
+
+
+def build_context(settings: Settings) -> AppContext:
+    engine = build_engine(settings.resolved_database_url)
+    factory = session_factory(engine)
+    uploads = LocalBlobStore(settings.uploads_dir)
+    media = LocalBlobStore(settings.resolved_media_dir)
+    importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
+    runner = Runner(factory, {"import": importer}, stale_seconds=settings.job_stale_seconds,
+                    poll_seconds=settings.job_poll_seconds)
+    return AppContext(settings, engine, factory, uploads, media, runner)
+
+
+def _error_body(code: str, message: str, details: object = None) -> dict[str, object]:
+    return {"code": code, "message": message, "details": details}
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    settings = settings or Settings()
+    ctx = context or build_context(settings)
+    configure_logging(settings.log_level)
+    settings.secret_key  # noqa: B018 - made (0600) on first start, not on first use
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_jobs:
+            ctx.runner.start()
+        yield
+        ctx.runner.stop()
+
+    app = FastAPI(title="labelvault", version=__version__, lifespan=lifespan,
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
+    app.state.ctx = ctx
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.to_body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "reason": err["msg"]}
+                    for err in exc.errors()]
+        first = problems[0] if problems else {"field": "", "reason": "invalid"}
+        return JSONResponse(_error_body("invalid_input", f"{first['field']}: {first['reason']}",
+                                        {"problems": problems}), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(_error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        elapsed = time.perf_counter() - start
+        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        LATENCY.labels(request.method, path).observe(elapsed)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.status_code >= 500:
+            log.error("request failed", extra={"method": request.method, "route": path,
+                                               "status": response.status_code})
+        return response
+
+    for router in (ops_router, accounts_router, projects_router, items_router, annotations_router,
+                   exports_router, jobs_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,48 @@
+"""What CLI commands share: the API client from flags or environment, output and error display."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from labelvault.sdk import ApiError, Client
+
+console = Console(stderr=True)
+out = Console()
+
+UrlOption = Annotated[str, typer.Option("--url", envvar="LABELVAULT_URL", help="Server URL.")]
+TokenOption = Annotated[str, typer.Option("--token", envvar="LABELVAULT_TOKEN", help="API token (lv_...).",
+                                          show_default=False)]
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def api(url: str, token: str) -> Iterator[Client]:
+    """A client; API errors end the command with their message and a non-zero exit code."""
+    if not token:
+        console.print("[red]No API token.[/] Pass --token or set LABELVAULT_TOKEN "
+                      "(create one with `labelvault token create`).")
+        raise typer.Exit(2)
+    client = Client(url, token)
+    try:
+        yield client
+    except ApiError as exc:
+        console.print(f"[red]Error:[/] {exc.message} [dim]({exc.code})[/]")
+        if exc.details:
+            console.print(exc.details)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        console.print(f"[red]Cannot reach {url}:[/] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        client.close()
+
+
+def print_json(value: Any) -> None:
+    out.print_json(data=value)

@@ -1,0 +1,24 @@
+"""The `labelvault` command."""
+
+from __future__ import annotations
+
+import typer
+
+from labelvault.cli import local, remote
+from labelvault.cli.demo import run_demo
+
+app = typer.Typer(help="labelvault: self-hosted, vendor-neutral AI training data.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.command("serve")(local.serve)
+app.command("migrate")(local.migrate)
+app.command("check-migrations")(local.check_schema)
+app.command("demo")(run_demo)
+app.add_typer(local.admin_app, name="admin")
+app.add_typer(remote.org_app, name="org")
+app.add_typer(remote.project_app, name="project")
+app.add_typer(remote.token_app, name="token")
+app.command("import")(remote.import_items)
+app.command("export")(remote.export_items)
+
+if __name__ == "__main__":
+    app()

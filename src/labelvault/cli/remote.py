@@ -1,0 +1,181 @@
+"""Commands that talk to a server through the SDK: org, project, import, export, token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, out, print_json
+
+org_app = typer.Typer(help="Organizations (instance administrators).", no_args_is_help=True)
+project_app = typer.Typer(help="Projects and their label schemas.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+def _read_json_file(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        console.print(f"[red]Error:[/] {what} file {path} does not exist.")
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]Error:[/] {path}, line {exc.lineno}, column {exc.colno}: {exc.msg}")
+    raise typer.Exit(2)
+
+
+@org_app.command("list")
+def org_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """List organizations."""
+    with api(url, token) as client:
+        table = Table("id", "name", "slug")
+        for org in client.organizations():
+            table.add_row(org["id"], org["name"], org["slug"])
+        out.print(table)
+
+
+@org_app.command("create")
+def org_create(name: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Create an organization; you become its owner."""
+    with api(url, token) as client:
+        print_json(client.create_organization(name))
+
+
+@project_app.command("create")
+def project_create(
+    name: Annotated[str, typer.Option(help="Project name.")],
+    schema: Annotated[Path, typer.Option(help="JSON file with the label schema (fields and questions).")],
+    guidelines: Annotated[Path | None, typer.Option(help="Markdown file with the guidelines.")] = None,
+    overlap: Annotated[int, typer.Option(help="Annotators per item.")] = 1,
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Create a project from a schema file."""
+    definition = _read_json_file(schema, "schema")
+    text = guidelines.read_text() if guidelines else ""
+    with api(url, token) as client:
+        project = client.create_project(name, definition, guidelines=text, default_overlap=overlap)
+        console.print(f"Created project [bold]{project['name']}[/] ({project['id']}).")
+        out.print(project["id"])
+
+
+@project_app.command("list")
+def project_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """List projects."""
+    with api(url, token) as client:
+        table = Table("id", "name", "schema version", "overlap")
+        for project in client.projects():
+            table.add_row(project["id"], project["name"], str(project["schema_version"]),
+                          str(project["default_overlap"]))
+        out.print(table)
+
+
+@project_app.command("show")
+def project_show(project_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Show a project with its schema and item counts."""
+    with api(url, token) as client:
+        print_json(client.project(project_id))
+
+
+def import_items(
+    project_id: str,
+    file: Annotated[Path, typer.Argument(help="JSONL, JSON array or CSV file.", exists=True, dir_okay=False)],
+    format: Annotated[str | None, typer.Option(help="jsonl, json or csv (default: from the extension).")] = None,
+    on_conflict: Annotated[str, typer.Option(help="Existing external_id: skip or update.")] = "skip",
+    all_or_nothing: Annotated[bool, typer.Option(help="Import nothing if any line is bad.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write rejected lines (JSONL) to this file.")] = None,
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Import items from a file, with progress and a report of every rejected line."""
+    with api(url, token) as client, Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as progress:
+        upload = progress.add_task("upload", total=file.stat().st_size)
+        job = client.start_import(project_id, file, format=format, on_conflict=on_conflict,
+                                  all_or_nothing=all_or_nothing,
+                                  on_upload=lambda done, total: progress.update(upload, completed=done))
+        work = progress.add_task("import", total=job["total"])
+        job = client.wait(job["id"], on_progress=lambda done, total: progress.update(work, completed=done))
+    stats = job["stats"]
+    console.print(f"Job {job['id']} {job['state']}: {stats.get('imported', 0)} imported, "
+                  f"{stats.get('updated', 0)} updated, {stats.get('skipped', 0)} skipped, "
+                  f"{stats.get('rejected', 0)} rejected.")
+    if job.get("error"):
+        console.print(f"[red]{job['error']}[/]")
+    if stats.get("rejected"):
+        with api(url, token) as client:
+            problems = list(client.job_problems(job["id"]))
+        for problem in problems[:20]:
+            where = f"line {problem['line']}" + (f", {problem['field']}" if problem["field"] else "")
+            console.print(f"  [yellow]{where}[/]: {problem['reason']}")
+        if len(problems) > 20:
+            console.print(f"  ... and {len(problems) - 20} more")
+        if report:
+            with report.open("w") as handle:
+                for problem in problems:
+                    handle.write(json.dumps(problem) + "\n")
+            console.print(f"Report written to {report}.")
+    if job["state"] != "succeeded":
+        raise typer.Exit(1)
+
+
+def export_items(
+    project_id: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Destination file (.jsonl).")],
+    state: Annotated[list[str] | None, typer.Option(help="Only items in this state (repeatable).")] = None,
+    since: Annotated[str | None, typer.Option(help="Only annotations updated at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only annotations updated before (ISO 8601).")] = None,
+    revisions: Annotated[bool, typer.Option(help="Include earlier revisions of annotations.")] = False,
+    include_drafts: Annotated[bool, typer.Option(help="Include draft annotations.")] = False,
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Export a project as full-fidelity JSONL (streamed)."""
+    with api(url, token) as client, Progress(
+        TextColumn("export"), DownloadColumn(), TransferSpeedColumn(), TimeElapsedColumn(), console=console,
+    ) as progress:
+        task = progress.add_task("export", total=None)
+        size = client.export_to(project_id, output, state=state, since=since, until=until, revisions=revisions,
+                                include_drafts=include_drafts,
+                                on_progress=lambda n: progress.update(task, completed=n))
+    console.print(f"Wrote {size:,} bytes to {output}.")
+
+
+@token_app.command("create")
+def token_create(
+    name: str,
+    expires_in_days: Annotated[int | None, typer.Option(help="Lifetime in days.")] = None,
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Create an API token; its secret is printed once."""
+    with api(url, token) as client:
+        created = client.create_token(name, expires_in_days)
+    console.print(f"Token {created['id']} created; the secret is shown only now:")
+    out.print(created["token"])
+
+
+@token_app.command("list")
+def token_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """List API tokens (yours, or everyone's for owners)."""
+    with api(url, token) as client:
+        table = Table("id", "name", "prefix", "last used", "revoked")
+        for t in client.tokens():
+            table.add_row(t["id"], t["name"], t["prefix"], t["last_used_at"] or "-", t["revoked_at"] or "-")
+        out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Revoke an API token."""
+    with api(url, token) as client:
+        client.revoke_token(token_id)
+    console.print(f"Token {token_id} revoked.")

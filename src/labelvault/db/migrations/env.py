@@ -1,0 +1,36 @@
+"""Alembic environment: the URL comes from the caller (labelvault.db.migrate), never from a file."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from labelvault.db.engine import build_engine
+from labelvault.db.models import metadata
+
+config = context.config
+
+
+def run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def main() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run(connection)
+        return
+    engine = build_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        run(conn)
+    engine.dispose()
+
+
+main()

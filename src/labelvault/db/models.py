@@ -1,0 +1,10 @@
+"""Imports every domain's models so that metadata (and Alembic) sees all tables."""
+
+from labelvault.accounts import models as accounts  # noqa: F401
+from labelvault.annotations import models as annotations  # noqa: F401
+from labelvault.db.base import Base
+from labelvault.items import models as items  # noqa: F401
+from labelvault.jobs import models as jobs  # noqa: F401
+from labelvault.projects import models as projects  # noqa: F401
+
+metadata = Base.metadata

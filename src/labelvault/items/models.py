@@ -1,0 +1,61 @@
+"""Items (units of data to label) and the record of deleted ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
+
+
+class ItemState:
+    new = "new"
+    in_progress = "in_progress"
+    completed = "completed"
+
+    all = (new, in_progress, completed)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        Index("ix_items_project_id_id", "project_id", "id"),
+        Index("ix_items_project_state", "project_id", "state", "priority", "id"),
+    )
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(256), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDoc, nullable=False, default=dict)
+    overlap: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default=ItemState.new)
+    annotation_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    import_job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[dt.datetime] = created_column()
+    updated_at: Mapped[dt.datetime] = created_column()
+
+
+class ItemDeletion(Base):
+    """Who deleted which item and when; the item and its annotations are gone."""
+
+    __tablename__ = "item_deletions"
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    item_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(256), nullable=False)
+    annotation_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    deleted_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    deleted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)

@@ -1,0 +1,69 @@
+"""Every query of the jobs domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from labelvault.db.scope import scoped
+from labelvault.jobs.models import ImportProblem, Job, JobState
+
+
+def job(session: Session, organization_id: str, job_id: str) -> Job | None:
+    return session.scalars(scoped(select(Job), Job, organization_id).where(Job.id == job_id)).first()
+
+
+def claimable_job_ids(session: Session, stale_before: dt.datetime, limit: int = 5) -> Sequence[str]:
+    # Worker-side lookup across organizations: a job carries its own organization.
+    stmt = (
+        select(Job.id)
+        .where(or_(Job.state == JobState.queued,
+                   (Job.state == JobState.running) & (Job.heartbeat_at < stale_before)))
+        .order_by(Job.created_at)
+        .limit(limit)
+    )
+    return session.scalars(stmt).all()
+
+
+def try_claim(session: Session, job_id: str, worker: str, now: dt.datetime, stale_before: dt.datetime) -> bool:
+    """Take the job if it is still free; correct on both databases because the UPDATE re-checks."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .where(or_(Job.state == JobState.queued,
+                   (Job.state == JobState.running) & (Job.heartbeat_at < stale_before)))
+        .values(state=JobState.running, worker=worker, heartbeat_at=now, started_at=now,
+                attempts=Job.attempts + 1)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def record_progress(session: Session, job_id: str, worker: str, values: dict[str, Any]) -> bool:
+    """Update a running job's progress if this worker still owns it."""
+    result = session.execute(
+        update(Job).where(Job.id == job_id, Job.worker == worker, Job.state == JobState.running).values(**values)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def job_by_id(session: Session, job_id: str) -> Job | None:
+    # Worker-side lookup of a job it has claimed.
+    return session.get(Job, job_id)
+
+
+def add_problems(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(ImportProblem.__table__), rows)
+
+
+def problems_page(
+    session: Session, organization_id: str, job_id: str, after_line: int, limit: int
+) -> Sequence[ImportProblem]:
+    stmt = scoped(select(ImportProblem), ImportProblem, organization_id).where(
+        ImportProblem.job_id == job_id, ImportProblem.line > after_line
+    )
+    return session.scalars(stmt.order_by(ImportProblem.line).limit(limit)).all()

@@ -1,0 +1,52 @@
+"""HTTP shapes of the projects domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProjectIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    guidelines: str = Field(default="", description="Markdown shown to annotators.")
+    default_overlap: int = Field(default=1, ge=1, le=100)
+    label_schema: dict[str, Any] = Field(alias="schema", description="Fields and questions; see docs/api.md.")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ProjectPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    guidelines: str | None = None
+    default_overlap: int | None = Field(default=None, ge=1, le=100)
+
+
+class ProjectOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    description: str
+    guidelines: str
+    default_overlap: int
+    schema_version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ProjectDetailOut(ProjectOut):
+    label_schema: dict[str, Any] = Field(serialization_alias="schema")
+    item_counts: dict[str, int]
+
+
+class SchemaVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    definition: dict[str, Any]
+    created_at: dt.datetime
+    created_by_id: str

@@ -1,0 +1,138 @@
+"""Project rules: creation, settings, and versioned label schemas."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from labelvault.errors import InvalidInput, NotFound
+from labelvault.kit.clock import utcnow
+from labelvault.projects import repository as repo
+from labelvault.projects.label_schema import LabelSchema
+from labelvault.projects.models import Project, ProjectSchema
+from labelvault.security.policy import Principal
+
+MAX_OVERLAP = 100
+
+
+def parse_schema(definition: Any) -> LabelSchema:
+    """Validate a schema definition; errors name the path inside it."""
+    try:
+        return LabelSchema.model_validate(definition)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]} for err in exc.errors()
+        ]
+        first = problems[0]
+        raise InvalidInput(
+            f"The schema is not valid: {first['field'] or '(top)'}: {first['reason']}",
+            details={"problems": problems},
+        ) from None
+
+
+@lru_cache(maxsize=256)
+def _cached_schema(raw: bytes) -> LabelSchema:
+    return LabelSchema.model_validate_json(raw)
+
+
+def schema_from_row(row: ProjectSchema) -> LabelSchema:
+    """Schemas never change once written, so parsed ones are cached by content."""
+    return _cached_schema(orjson.dumps(row.definition, option=orjson.OPT_SORT_KEYS))
+
+
+def get_project(session: Session, principal: Principal, project_id: str) -> Project:
+    project = repo.project(session, principal.organization_id, project_id)
+    if project is None:
+        raise NotFound("project")
+    return project
+
+
+def _check_overlap(overlap: int) -> None:
+    if not 1 <= overlap <= MAX_OVERLAP:
+        raise InvalidInput(f"overlap must be between 1 and {MAX_OVERLAP}.", details={"field": "default_overlap"})
+
+
+def create_project(
+    session: Session,
+    principal: Principal,
+    *,
+    name: str,
+    schema: dict[str, Any],
+    description: str = "",
+    guidelines: str = "",
+    default_overlap: int = 1,
+) -> Project:
+    """Create a project with version 1 of its label schema."""
+    if not name.strip():
+        raise InvalidInput("The project needs a name.", details={"field": "name"})
+    _check_overlap(default_overlap)
+    parsed = parse_schema(schema)
+    project = Project(
+        organization_id=principal.organization_id, name=name.strip(), description=description,
+        guidelines=guidelines, default_overlap=default_overlap, schema_version=1,
+        created_by_id=principal.user_id,
+    )
+    session.add(project)
+    session.flush()
+    session.add(ProjectSchema(
+        organization_id=principal.organization_id, project_id=project.id, version=1,
+        definition=parsed.model_dump(mode="json", exclude_none=True), created_by_id=principal.user_id,
+    ))
+    session.flush()
+    return project
+
+
+def update_project(session: Session, principal: Principal, project: Project, changes: dict[str, Any]) -> Project:
+    """Change name, description, guidelines or default overlap."""
+    if "name" in changes:
+        if not str(changes["name"]).strip():
+            raise InvalidInput("The project needs a name.", details={"field": "name"})
+        project.name = str(changes["name"]).strip()
+    if "description" in changes:
+        project.description = changes["description"]
+    if "guidelines" in changes:
+        project.guidelines = changes["guidelines"]
+    if "default_overlap" in changes:
+        _check_overlap(changes["default_overlap"])
+        project.default_overlap = changes["default_overlap"]
+    project.updated_at = utcnow()
+    session.flush()
+    return project
+
+
+def change_schema(session: Session, principal: Principal, project: Project, schema: dict[str, Any]) -> ProjectSchema:
+    """Save a new schema version; annotations keep the version they were made with."""
+    parsed = parse_schema(schema)
+    version = project.schema_version + 1
+    row = ProjectSchema(
+        organization_id=project.organization_id, project_id=project.id, version=version,
+        definition=parsed.model_dump(mode="json", exclude_none=True), created_by_id=principal.user_id,
+    )
+    session.add(row)
+    project.schema_version = version
+    project.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def get_schema(session: Session, project: Project, version: int | None = None) -> ProjectSchema:
+    row = repo.schema_version(session, project.organization_id, project.id, version or project.schema_version)
+    if row is None:
+        raise NotFound("schema version")
+    return row
+
+
+def current_label_schema(session: Session, project: Project) -> LabelSchema:
+    return schema_from_row(get_schema(session, project))
+
+
+def list_projects(session: Session, principal: Principal, after: str | None, limit: int) -> list[Project]:
+    return list(repo.projects_page(session, principal.organization_id, after, limit))
+
+
+def list_schema_versions(session: Session, project: Project) -> list[ProjectSchema]:
+    return list(repo.schema_versions(session, project.organization_id, project.id))

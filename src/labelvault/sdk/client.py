@@ -1,0 +1,233 @@
+"""`Client(url, token)`: every API call, with iterators for paging and export. Pure HTTP (httpx)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import orjson
+
+Progress = Callable[[int, int], None]
+CHUNK = 1 << 20
+
+
+class ApiError(Exception):
+    """An error answer of the API: HTTP status, stable code, message and details."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(f"{message} ({code}, HTTP {status})")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class Client:
+    """A labelvault API client. `token` is an API token (`lv_...`)."""
+
+    def __init__(self, url: str, token: str | None = None, *, timeout: float = 60.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        headers = {"User-Agent": "labelvault-sdk"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _raise_for(response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        raise ApiError(response.status_code, body.get("code", "http_error"),
+                       body.get("message", response.text[:500] or response.reason_phrase), body.get("details"))
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http.request(method, path, **kwargs)
+        self._raise_for(response)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        while True:
+            page = self.request("GET", path, params=params)
+            yield from page["items"]
+            if not page.get("next_cursor"):
+                return
+            params["cursor"] = page["next_cursor"]
+
+    # -- account ------------------------------------------------------------------------------------------
+    def me(self) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/me")  # type: ignore[no-any-return]
+
+    def create_token(self, name: str, expires_in_days: int | None = None) -> dict[str, Any]:
+        return self.request("POST", "/api/v1/tokens",  # type: ignore[no-any-return]
+                            json={"name": name, "expires_in_days": expires_in_days})
+
+    def tokens(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/tokens")  # type: ignore[no-any-return]
+
+    def revoke_token(self, token_id: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/api/v1/tokens/{token_id}")  # type: ignore[no-any-return]
+
+    def invite(self, email: str, role: str = "annotator") -> dict[str, Any]:
+        return self.request("POST", "/api/v1/invitations",  # type: ignore[no-any-return]
+                            json={"email": email, "role": role})
+
+    def members(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/members")  # type: ignore[no-any-return]
+
+    def organizations(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/organizations")  # type: ignore[no-any-return]
+
+    def create_organization(self, name: str) -> dict[str, Any]:
+        return self.request("POST", "/api/v1/organizations", json={"name": name})  # type: ignore[no-any-return]
+
+    # -- projects -----------------------------------------------------------------------------------------
+    def create_project(self, name: str, schema: dict[str, Any], *, description: str = "", guidelines: str = "",
+                       default_overlap: int = 1) -> dict[str, Any]:
+        body = {"name": name, "schema": schema, "description": description, "guidelines": guidelines,
+                "default_overlap": default_overlap}
+        return self.request("POST", "/api/v1/projects", json=body)  # type: ignore[no-any-return]
+
+    def projects(self) -> Iterator[dict[str, Any]]:
+        return self._pages("/api/v1/projects")
+
+    def project(self, project_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/projects/{project_id}")  # type: ignore[no-any-return]
+
+    def update_project(self, project_id: str, **changes: Any) -> dict[str, Any]:
+        return self.request("PATCH", f"/api/v1/projects/{project_id}", json=changes)  # type: ignore[no-any-return]
+
+    def change_schema(self, project_id: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return self.request("PUT", f"/api/v1/projects/{project_id}/schema", json=schema)  # type: ignore[no-any-return]
+
+    # -- items and imports --------------------------------------------------------------------------------
+    def items(self, project_id: str, *, state: str | None = None, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        return self._pages(f"/api/v1/projects/{project_id}/items", {"state": state, "limit": page_size})
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/items/{item_id}")  # type: ignore[no-any-return]
+
+    def delete_item(self, item_id: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/api/v1/items/{item_id}",  # type: ignore[no-any-return]
+                            params={"confirm": "true"})
+
+    def upload_media(self, project_id: str, path: str, content: bytes) -> dict[str, Any]:
+        return self.request("PUT", f"/api/v1/projects/{project_id}/media/{path}",  # type: ignore[no-any-return]
+                            content=content)
+
+    def start_import(self, project_id: str, file: str | Path, *, format: str | None = None,
+                     on_conflict: str = "skip", all_or_nothing: bool = False,
+                     on_upload: Progress | None = None) -> dict[str, Any]:
+        """Upload a JSONL, JSON or CSV file and queue its import; returns the job."""
+        path = Path(file)
+        total = path.stat().st_size
+
+        def chunks(handle: IO[bytes]) -> Iterator[bytes]:
+            sent = 0
+            while chunk := handle.read(CHUNK):
+                sent += len(chunk)
+                if on_upload:
+                    on_upload(sent, total)
+                yield chunk
+
+        params = {"filename": path.name, "on_conflict": on_conflict, "all_or_nothing": str(all_or_nothing).lower()}
+        if format:
+            params["format"] = format
+        with path.open("rb") as handle:
+            return self.request("POST", f"/api/v1/projects/{project_id}/imports",  # type: ignore[no-any-return]
+                                params=params, content=chunks(handle),
+                                headers={"Content-Length": str(total)})
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/jobs/{job_id}")  # type: ignore[no-any-return]
+
+    def wait(self, job_id: str, *, on_progress: Progress | None = None, poll: float = 0.2,
+             timeout: float | None = None) -> dict[str, Any]:
+        """Poll a job until it has finished; returns its final state."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if on_progress:
+                on_progress(job["done"], job["total"])
+            if job["state"] in ("succeeded", "failed"):
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+            time.sleep(poll)
+
+    def import_file(self, project_id: str, file: str | Path, *, wait: bool = True, **options: Any) -> dict[str, Any]:
+        on_progress = options.pop("on_progress", None)
+        job = self.start_import(project_id, file, **options)
+        return self.wait(job["id"], on_progress=on_progress) if wait else job
+
+    def job_problems(self, job_id: str) -> Iterator[dict[str, Any]]:
+        return self._pages(f"/api/v1/jobs/{job_id}/problems")
+
+    # -- annotations --------------------------------------------------------------------------------------
+    def submit(self, item_id: str, answers: dict[str, Any], *, time_spent_ms: int = 0, draft: bool = False,
+               idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        body = {"answers": answers, "time_spent_ms": time_spent_ms, "draft": draft}
+        return self.request("POST", f"/api/v1/items/{item_id}/annotations",  # type: ignore[no-any-return]
+                            json=body, headers=headers)
+
+    def annotations(self, item_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/api/v1/items/{item_id}/annotations")  # type: ignore[no-any-return]
+
+    def revisions(self, annotation_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/api/v1/annotations/{annotation_id}/revisions")  # type: ignore[no-any-return]
+
+    # -- export -------------------------------------------------------------------------------------------
+    def _export_stream(self, project_id: str, filters: dict[str, Any]) -> Iterator[bytes]:
+        params = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in filters.items() if v is not None}
+        with self.http.stream("GET", f"/api/v1/projects/{project_id}/export", params=params,
+                              timeout=None) as response:
+            if not response.is_success:
+                response.read()
+                self._raise_for(response)
+            yield from response.iter_raw(CHUNK)
+
+    def export_to(self, project_id: str, destination: str | Path, *, on_progress: Callable[[int], None] | None = None,
+                  **filters: Any) -> int:
+        """Stream the JSONL export into a file; returns the number of bytes written."""
+        written = 0
+        path = Path(destination)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as out:
+            for chunk in self._export_stream(project_id, filters):
+                out.write(chunk)
+                written += len(chunk)
+                if on_progress:
+                    on_progress(written)
+        partial.replace(path)
+        return written
+
+    def export(self, project_id: str, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Iterate the exported items (each with its annotations) without holding them all."""
+        rest = b""
+        for chunk in self._export_stream(project_id, filters):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if line:
+                    yield orjson.loads(line)
+        if rest.strip():
+            yield orjson.loads(rest)

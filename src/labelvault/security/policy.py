@@ -1,0 +1,86 @@
+"""Who may do what: small predicates and one `authorize()` that every route calls through its dependencies."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from labelvault.accounts.models import Role
+from labelvault.errors import Forbidden
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The acting person, in the one organization their credential is scoped to."""
+
+    user_id: str
+    email: str
+    organization_id: str
+    role: Role
+    is_admin: bool
+    token_id: str | None = None
+    session_id: str | None = None
+
+
+class Action(enum.StrEnum):
+    read_project = "read_project"
+    manage_project = "manage_project"
+    read_items = "read_items"
+    manage_items = "manage_items"
+    annotate = "annotate"
+    read_all_annotations = "read_all_annotations"
+    export = "export"
+    read_members = "read_members"
+    invite_members = "invite_members"
+    manage_members = "manage_members"
+    use_own_tokens = "use_own_tokens"
+    manage_all_tokens = "manage_all_tokens"
+    read_jobs = "read_jobs"
+    read_self = "read_self"
+    manage_organizations = "manage_organizations"
+
+
+RANK = {Role.annotator: 1, Role.reviewer: 2, Role.manager: 3, Role.owner: 4}
+
+LOWEST_ROLE: dict[Action, Role] = {
+    Action.read_self: Role.annotator,
+    Action.read_project: Role.annotator,
+    Action.read_items: Role.annotator,
+    Action.annotate: Role.annotator,
+    Action.use_own_tokens: Role.annotator,
+    Action.read_jobs: Role.annotator,
+    Action.read_all_annotations: Role.reviewer,
+    Action.read_members: Role.manager,
+    Action.invite_members: Role.manager,
+    Action.manage_project: Role.manager,
+    Action.manage_items: Role.manager,
+    Action.export: Role.manager,
+    Action.manage_members: Role.owner,
+    Action.manage_all_tokens: Role.owner,
+}
+
+ADMIN_ONLY = {Action.manage_organizations}
+
+
+def has_role_at_least(principal: Principal, role: Role) -> bool:
+    return RANK[principal.role] >= RANK[role]
+
+
+def allowed(principal: Principal, action: Action) -> bool:
+    if action in ADMIN_ONLY:
+        return principal.is_admin
+    return has_role_at_least(principal, LOWEST_ROLE[action])
+
+
+def authorize(principal: Principal, action: Action) -> None:
+    """Raise Forbidden unless the principal may perform `action` in its organization."""
+    if not allowed(principal, action):
+        raise Forbidden(
+            f"Your role ({principal.role.value}) may not {action.value.replace('_', ' ')}.",
+            details={"action": action.value},
+        )
+
+
+def may_grant(principal: Principal, role: Role) -> bool:
+    """Nobody hands out a role above their own; only owners make owners."""
+    return principal.is_admin or RANK[principal.role] >= RANK[role]
