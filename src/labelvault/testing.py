@@ -1,0 +1,169 @@
+"""Factories and helpers reused by the tests (and benchmarks): real databases, real servers, no mocks."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelvault.accounts import service as accounts
+from labelvault.accounts.models import Role
+from labelvault.db.engine import transaction
+from labelvault.db.models import metadata
+
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_postgres_database(admin_url: str, name: str) -> str:
+    """Create a fresh, empty PostgreSQL database next to `admin_url`'s and return its URL."""
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database(kind: str, directory: Path, admin_url: str = DEFAULT_PG_ADMIN_URL) -> Iterator[str]:
+    """A fresh SQLite file in `directory` or a fresh PostgreSQL database, removed afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'labelvault.db'}"
+        return
+    if kind != "postgresql":
+        raise ValueError(f"unknown database kind {kind!r}")
+    name = f"lv_{os.getpid()}_{secrets.token_hex(4)}"
+    url = create_postgres_database(admin_url, name)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin_url, name)
+
+
+def wipe(engine: Engine) -> None:
+    """Remove every row (tests share one migrated database per worker)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@dataclass
+class Actor:
+    """A member of an organization with an API token."""
+
+    user_id: str
+    email: str
+    organization_id: str
+    role: Role
+    token: str
+    password: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_actor(
+    factory: sessionmaker[Session], role: Role = Role.owner, *, organization_id: str | None = None,
+    email: str | None = None, is_admin: bool = False,
+) -> Actor:
+    """A user (new organization unless one is given) with `role` and a fresh API token."""
+    password = secrets.token_urlsafe(16)
+    email = email or f"{role.value}-{secrets.token_hex(4)}@example.test"
+    with transaction(factory) as session:
+        if organization_id is None:
+            organization_id = accounts.create_organization(session, f"Org {secrets.token_hex(3)}").id
+        user = accounts.create_user(session, email, password, is_admin=is_admin)
+        accounts.add_member(session, organization_id, user.id, role)
+        principal = accounts.principal_for(session, user, organization_id)
+        token = accounts.create_token(session, principal, "test").secret
+    return Actor(user.id, email, organization_id, role, token, password)
+
+
+TEXT_SCHEMA: dict[str, Any] = {
+    "fields": [{"name": "text", "kind": "text"}],
+    "questions": [
+        {"name": "sentiment", "type": "single_choice",
+         "options": [{"value": "positive"}, {"value": "neutral"}, {"value": "negative"}]},
+        {"name": "entities", "type": "spans", "field": "text", "required": False,
+         "labels": [{"value": "PER"}, {"value": "ORG"}, {"value": "LOC"}]},
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def server_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LABELVAULT_")}
+    env.update(LABELVAULT_DATA_DIR=str(data_dir), LABELVAULT_DATABASE_URL=database_url, **extra)
+    return env
+
+
+def start_server(data_dir: Path, database_url: str, *, workers: int = 1, timeout: float = 30,
+                 **extra: str) -> ServerProcess:
+    """Start `labelvault serve` in a real process on a free port and wait until it is ready."""
+    port = free_port()
+    env = server_env(data_dir, database_url, **extra)
+    log = open(data_dir / f"server-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labelvault.cli.main", "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early; see {log.name}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return ServerProcess(url, process, env)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server not ready after {timeout} s; see {log.name}")
