@@ -20,22 +20,27 @@ from labelvault.db.scope import scoped
 
 
 def user_by_email(session: Session, email: str) -> User | None:
+    # unscoped: users belong to no single organization; callers authenticate or are admins.
     return session.scalars(select(User).where(User.email == email.lower())).first()
 
 
 def user_by_id(session: Session, user_id: str) -> User | None:
+    # unscoped: users belong to no single organization; the caller holds the id from a scoped row.
     return session.get(User, user_id)
 
 
 def organization_by_id(session: Session, organization_id: str) -> Organization | None:
+    # unscoped: the organization itself, by the id of the caller's own scope.
     return session.get(Organization, organization_id)
 
 
 def organization_by_slug(session: Session, slug: str) -> Organization | None:
+    # unscoped: slug uniqueness check when creating an organization.
     return session.scalars(select(Organization).where(Organization.slug == slug)).first()
 
 
 def organizations(session: Session) -> Sequence[Organization]:
+    # unscoped: instance administrators list every organization.
     return session.scalars(select(Organization).order_by(Organization.created_at)).all()
 
 
@@ -45,7 +50,7 @@ def membership(session: Session, organization_id: str, user_id: str) -> Membersh
 
 
 def memberships_of_user(session: Session, user_id: str) -> Sequence[Membership]:
-    # Pre-authentication lookup: a user's own memberships across organizations.
+    # unscoped: pre-authentication, a user's own memberships across organizations.
     return session.scalars(
         select(Membership).where(Membership.user_id == user_id).order_by(Membership.created_at)
     ).all()
@@ -61,7 +66,7 @@ def members(session: Session, organization_id: str) -> Sequence[tuple[Membership
 
 
 def token_by_digest(session: Session, digest: str) -> ApiToken | None:
-    # Pre-authentication lookup: the digest is the credential.
+    # unscoped: pre-authentication, the digest is the credential.
     return session.scalars(select(ApiToken).where(ApiToken.digest == digest)).first()
 
 
@@ -82,10 +87,10 @@ def touch_token(session: Session, token_id: str, when: dt.datetime) -> None:
 
 
 def browser_session_by_digest(session: Session, digest: str) -> BrowserSession | None:
-    # Pre-authentication lookup: the digest is the credential.
+    # unscoped: pre-authentication, the digest is the credential.
     return session.scalars(select(BrowserSession).where(BrowserSession.digest == digest)).first()
 
 
 def invitation_by_digest(session: Session, digest: str) -> Invitation | None:
-    # Pre-authentication lookup: the link's secret is the credential.
+    # unscoped: pre-authentication, the link's secret is the credential.
     return session.scalars(select(Invitation).where(Invitation.digest == digest)).first()
