@@ -24,7 +24,7 @@ from labelvault.kit.clock import utcnow
 from labelvault.kit.hashing import new_secret, token_digest
 from labelvault.security.policy import Principal, may_grant
 
-TOKEN_PREFIX = "lv_"
+TOKEN_PREFIX = "lv_"  # noqa: S105 - a public prefix, not a secret
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Token checks update last_used_at at most this often, so reads do not turn into writes.
 TOUCH_INTERVAL = dt.timedelta(seconds=60)

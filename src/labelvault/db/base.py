@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from labelvault.kit.ids import new_id
 from labelvault.kit.clock import utcnow
+from labelvault.kit.ids import new_id
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

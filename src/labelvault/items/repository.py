@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion
 
+
 def item(session: Session, organization_id: str, item_id: str) -> Item | None:
     return session.scalars(scoped(select(Item), Item, organization_id).where(Item.id == item_id)).first()
 
