@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Response
 from starlette.background import BackgroundTasks
 
 from labelvault.accounts import mail, repository, service
+from labelvault.accounts.models import Role
 from labelvault.accounts.schemas import (
     AcceptIn,
     InvitationIn,
@@ -130,5 +131,5 @@ def list_organizations(principal: CanManageOrganizations, session: DB) -> list[O
 @router.post("/organizations", response_model=OrganizationOut, status_code=201)
 def create_organization(body: OrganizationIn, principal: CanManageOrganizations, session: DB) -> OrganizationOut:
     org = service.create_organization(session, body.name)
-    service.add_member(session, org.id, principal.user_id, service.Role.owner)
+    service.add_member(session, org.id, principal.user_id, Role.owner)
     return OrganizationOut.model_validate(org)

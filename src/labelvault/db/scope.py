@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVarTuple, Unpack
 
 from sqlalchemy import Select
 
-T = TypeVar("T", bound=Select[Any])
+Ts = TypeVarTuple("Ts")
 
 
-def scoped(statement: T, model: Any, organization_id: str) -> T:
+def scoped(statement: Select[Unpack[Ts]], model: Any, organization_id: str) -> Select[Unpack[Ts]]:
     """Restrict `statement` to rows of `model` owned by `organization_id`."""
     return statement.where(model.organization_id == organization_id)

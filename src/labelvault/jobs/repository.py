@@ -57,7 +57,7 @@ def job_by_id(session: Session, job_id: str) -> Job | None:
 
 def add_problems(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(ImportProblem.__table__), rows)
+        session.execute(insert(ImportProblem), rows)
 
 
 def problems_page(
