@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from labelvault.api.deps import DB, CanManageProject, CanReadProject, Ctx
 from labelvault.api.paging import Page, page_size
@@ -19,7 +20,6 @@ from labelvault.projects.schemas import (
     ProjectPatch,
     SchemaVersionOut,
 )
-from sqlalchemy.orm import Session
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -56,12 +56,28 @@ class QuestionBase(Strict):
     show_when: ShowWhen | None = None
 
 
-def _unique(values: list[str], what: str) -> None:
+class SchemaProblems(ValueError):
+    """Problems found by a validator, each with its path relative to the model that found it."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{path}: {reason}" for path, reason in problems))
+        self.problems = problems
+
+
+def _raise(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise SchemaProblems(problems)
+
+
+def _duplicates(values: list[str], what: str, path: str) -> list[tuple[str, str]]:
+    """One problem per repeated value, at the repeat's position, e.g. `options.2.value`."""
     seen: set[str] = set()
-    for value in values:
+    problems = []
+    for index, value in enumerate(values):
         if value in seen:
-            raise ValueError(f"duplicate {what} {value!r}")
+            problems.append((path.format(index), f"duplicate {what} {value!r}"))
         seen.add(value)
+    return problems
 
 
 class SingleChoice(QuestionBase):
@@ -70,7 +86,7 @@ class SingleChoice(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> SingleChoice:
-        _unique([o.value for o in self.options], "option")
+        _raise(_duplicates([o.value for o in self.options], "option", "options.{}.value"))
         return self
 
 
@@ -82,9 +98,12 @@ class MultipleChoice(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> MultipleChoice:
-        _unique([o.value for o in self.options], "option")
+        problems = _duplicates([o.value for o in self.options], "option", "options.{}.value")
         if self.max_selected is not None and self.max_selected < self.min_selected:
-            raise ValueError("max_selected is smaller than min_selected")
+            problems.append(("max_selected", "is smaller than min_selected"))
+        if self.min_selected > len(self.options):
+            problems.append(("min_selected", f"is more than the {len(self.options)} options"))
+        _raise(problems)
         return self
 
 
@@ -96,7 +115,7 @@ class Spans(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> Spans:
-        _unique([o.value for o in self.labels], "label")
+        _raise(_duplicates([o.value for o in self.labels], "label", "labels.{}.value"))
         return self
 
 
@@ -108,14 +127,12 @@ class Boxes(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> Boxes:
-        _unique([o.value for o in self.labels], "label")
+        _raise(_duplicates([o.value for o in self.labels], "label", "labels.{}.value"))
         return self
 
 
-def _check_scale(points: list[ScalePoint]) -> None:
-    values = [p.value for p in points]
-    if len(set(values)) != len(values):
-        raise ValueError("scale points must have distinct values")
+def _scale_duplicates(points: list[ScalePoint], path: str) -> list[tuple[str, str]]:
+    return _duplicates([str(p.value) for p in points], "scale value", path + ".{}.value")
 
 
 class Rating(QuestionBase):
@@ -124,7 +141,7 @@ class Rating(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> Rating:
-        _check_scale(self.scale)
+        _raise(_scale_duplicates(self.scale, "scale"))
         return self
 
 
@@ -141,9 +158,10 @@ class Rubric(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> Rubric:
-        _unique([c.name for c in self.criteria], "criterion")
-        for criterion in self.criteria:
-            _check_scale(criterion.scale)
+        problems = _duplicates([c.name for c in self.criteria], "criterion", "criteria.{}.name")
+        for index, criterion in enumerate(self.criteria):
+            problems += _scale_duplicates(criterion.scale, f"criteria.{index}.scale")
+        _raise(problems)
         return self
 
 
@@ -153,6 +171,11 @@ class Pairwise(QuestionBase):
     allow_tie: bool = True
     strengths: list[str] = Field(default_factory=lambda: ["slightly", "clearly", "much"])
     reason: Literal["none", "optional", "required"] = "optional"
+
+    @model_validator(mode="after")
+    def _check(self) -> Pairwise:
+        _raise(_duplicates(self.strengths, "strength", "strengths.{}"))
+        return self
 
 
 class Ranking(QuestionBase):
@@ -169,10 +192,12 @@ class FreeText(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> FreeText:
+        problems = []
         if self.mode == "rewrite" and not self.source_field:
-            raise ValueError("a rewrite question needs source_field")
+            problems.append(("source_field", "a rewrite question needs the text field it rewrites"))
         if self.max_length < self.min_length:
-            raise ValueError("max_length is smaller than min_length")
+            problems.append(("max_length", "is smaller than min_length"))
+        _raise(problems)
         return self
 
 
@@ -185,8 +210,9 @@ class ChatEvaluation(QuestionBase):
 
     @model_validator(mode="after")
     def _check(self) -> ChatEvaluation:
-        _check_scale(self.turn_scale)
-        _unique([o.value for o in self.verdicts], "verdict")
+        problems = _scale_duplicates(self.turn_scale, "turn_scale")
+        problems += _duplicates([o.value for o in self.verdicts], "verdict", "verdicts.{}.value")
+        _raise(problems)
         return self
 
 
@@ -195,6 +221,12 @@ Question = Annotated[
     | ChatEvaluation,
     Field(discriminator="type"),
 ]
+
+QUESTION_TYPES: frozenset[str] = frozenset(
+    get_args(model.model_fields["type"].annotation)[0]
+    for model in (SingleChoice, MultipleChoice, Spans, Boxes, Rating, Rubric, Pairwise, Ranking, FreeText,
+                  ChatEvaluation)
+)
 
 QUESTION_FIELD_KINDS: dict[str, FieldKind] = {
     "spans": FieldKind.text,
@@ -205,6 +237,33 @@ QUESTION_FIELD_KINDS: dict[str, FieldKind] = {
 }
 
 
+def _show_when_problem(rule: ShowWhen, earlier: dict[str, Any]) -> tuple[str, str] | None:
+    """Where and why `rule` could never be met, or None when it can."""
+    target = earlier.get(rule.question)
+    if target is None:
+        return "question", f"refers to {rule.question!r}, which must be an earlier question"
+    if isinstance(target, SingleChoice | MultipleChoice):
+        values = [o.value for o in target.options]
+        if not isinstance(rule.equals, str) or rule.equals not in values:
+            return "equals", f"must be one of the options of {rule.question!r}: {values}"
+        return None
+    if isinstance(target, Rating):
+        points = [p.value for p in target.scale]
+        if isinstance(rule.equals, bool) or rule.equals not in points:
+            return "equals", f"must be one of the scale values of {rule.question!r}: {points}"
+        return None
+    return "question", (f"{rule.question!r} is a {target.type} question; "
+                        "only a choice or rating question can show another")
+
+
+def _a(kind: FieldKind) -> str:
+    return f"{'an' if kind.value[0] in 'aeiou' else 'a'} {kind.value} field"
+
+
+def _describe(kind: FieldKind | None) -> str:
+    return "not a field of the schema" if kind is None else _a(kind)
+
+
 class LabelSchema(Strict):
     """The fields an item carries and the questions asked about it."""
 
@@ -213,30 +272,28 @@ class LabelSchema(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> LabelSchema:
-        _unique([f.name for f in self.fields], "field")
-        _unique([q.name for q in self.questions], "question")
+        problems = _duplicates([f.name for f in self.fields], "field", "fields.{}.name")
+        problems += _duplicates([q.name for q in self.questions], "question", "questions.{}.name")
         kinds = {f.name: f.kind for f in self.fields}
-        seen: dict[str, Any] = {}
-        for question in self.questions:
+        earlier: dict[str, Any] = {}
+        for index, question in enumerate(self.questions):
+            where = f"questions.{index}"
             wanted = QUESTION_FIELD_KINDS.get(question.type)
             if wanted is not None:
                 target = question.field  # type: ignore[union-attr]
                 if kinds.get(target) != wanted:
-                    raise ValueError(
-                        f"question {question.name!r} needs a {wanted.value} field named {target!r}"
-                    )
-            if isinstance(question, FreeText) and question.source_field is not None:
-                if kinds.get(question.source_field) != FieldKind.text:
-                    raise ValueError(
-                        f"question {question.name!r} rewrites {question.source_field!r}, "
-                        "which is not a text field"
-                    )
-            if question.show_when is not None and question.show_when.question not in seen:
-                raise ValueError(
-                    f"question {question.name!r} depends on {question.show_when.question!r}, "
-                    "which must be an earlier question"
-                )
-            seen[question.name] = question
+                    problems.append((f"{where}.field", f"needs {_a(wanted)}; "
+                                     f"{target!r} is {_describe(kinds.get(target))}"))
+            source = question.source_field if isinstance(question, FreeText) else None
+            if source is not None and kinds.get(source) != FieldKind.text:
+                problems.append((f"{where}.source_field",
+                                 f"needs a text field; {source!r} is {_describe(kinds.get(source))}"))
+            if question.show_when is not None:
+                problem = _show_when_problem(question.show_when, earlier)
+                if problem is not None:
+                    problems.append((f"{where}.show_when.{problem[0]}", problem[1]))
+            earlier.setdefault(question.name, question)
+        _raise(problems)
         return self
 
     def question(self, name: str) -> Any:

@@ -12,11 +12,36 @@ from sqlalchemy.orm import Session
 from labelvault.errors import InvalidInput, NotFound
 from labelvault.kit.clock import utcnow
 from labelvault.projects import repository as repo
-from labelvault.projects.label_schema import LabelSchema
+from labelvault.projects.label_schema import QUESTION_TYPES, LabelSchema, SchemaProblems
 from labelvault.projects.models import Project, ProjectSchema
 from labelvault.security.policy import Principal
 
 MAX_OVERLAP = 100
+
+
+def _schema_path(loc: tuple[int | str, ...]) -> list[str]:
+    # Pydantic puts the question's type tag into the location ("questions.0.spans.field");
+    # users wrote no such key, so it is left out.
+    parts = [str(p) for p in loc]
+    if len(parts) >= 3 and parts[0] == "questions" and parts[1].isdigit() and parts[2] in QUESTION_TYPES:
+        del parts[2]
+    return parts
+
+
+def schema_problems(exc: ValidationError) -> list[dict[str, str]]:
+    """Each problem of a schema definition with its path, e.g. `questions.2.options.1.value`."""
+    problems = []
+    for err in exc.errors():
+        base = _schema_path(err["loc"])
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            base.append("type")
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, SchemaProblems):
+            problems += [{"field": ".".join([*base, path]), "reason": reason}
+                         for path, reason in cause.problems]
+        else:
+            problems.append({"field": ".".join(base), "reason": err["msg"]})
+    return problems
 
 
 def parse_schema(definition: Any) -> LabelSchema:
@@ -24,9 +49,7 @@ def parse_schema(definition: Any) -> LabelSchema:
     try:
         return LabelSchema.model_validate(definition)
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in err["loc"]), "reason": err["msg"]} for err in exc.errors()
-        ]
+        problems = schema_problems(exc)
         first = problems[0]
         raise InvalidInput(
             f"The schema is not valid: {first['field'] or '(top)'}: {first['reason']}",
@@ -53,7 +76,8 @@ def get_project(session: Session, principal: Principal, project_id: str) -> Proj
 
 def _check_overlap(overlap: int) -> None:
     if not 1 <= overlap <= MAX_OVERLAP:
-        raise InvalidInput(f"overlap must be between 1 and {MAX_OVERLAP}.", details={"field": "default_overlap"})
+        raise InvalidInput(f"overlap must be between 1 and {MAX_OVERLAP}.",
+                           details={"field": "default_overlap"})
 
 
 def create_project(
@@ -86,7 +110,9 @@ def create_project(
     return project
 
 
-def update_project(session: Session, principal: Principal, project: Project, changes: dict[str, Any]) -> Project:
+def update_project(
+    session: Session, principal: Principal, project: Project, changes: dict[str, Any]
+) -> Project:
     """Change name, description, guidelines or default overlap."""
     if "name" in changes:
         if not str(changes["name"]).strip():
@@ -104,7 +130,9 @@ def update_project(session: Session, principal: Principal, project: Project, cha
     return project
 
 
-def change_schema(session: Session, principal: Principal, project: Project, schema: dict[str, Any]) -> ProjectSchema:
+def change_schema(
+    session: Session, principal: Principal, project: Project, schema: dict[str, Any]
+) -> ProjectSchema:
     """Save a new schema version; annotations keep the version they were made with."""
     parsed = parse_schema(schema)
     version = project.schema_version + 1
