@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     smtp_user: str = Field(default="", description="SMTP user name.")
     smtp_password: str = Field(default="", description="SMTP password.")
     smtp_from: str = Field(default="", description="Sender address of invitation e-mails.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
     run_jobs: bool = Field(
         default=True, description="Run a background job worker inside each server process."
     )

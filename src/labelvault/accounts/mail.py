@@ -21,7 +21,8 @@ def send_invitation(settings: Settings, to: str, link: str, organization: str) -
     message.set_content(f"Open this link to join {organization}; it works once:\n\n{link}\n")
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-            smtp.starttls()
+            if settings.smtp_starttls:
+                smtp.starttls()
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password)
             smtp.send_message(message)
