@@ -28,16 +28,28 @@ from labelvault.ops.api import router as ops_router
 from labelvault.ops.logging import configure_logging
 from labelvault.ops.metrics import LATENCY, REQUESTS
 from labelvault.projects.api import router as projects_router
-from labelvault.storage import LocalBlobStore
+from labelvault.storage import BlobStore, LocalBlobStore
 
 log = logging.getLogger("labelvault.http")
+
+
+def build_blob_stores(settings: Settings) -> tuple[BlobStore, BlobStore]:
+    if settings.blob_store == "s3":
+        from labelvault.storage_s3 import S3BlobStore
+
+        if not settings.s3_bucket:
+            raise ValueError("LABELVAULT_S3_BUCKET must be set when LABELVAULT_BLOB_STORE=s3")
+        options = {"endpoint_url": settings.s3_endpoint_url, "region": settings.s3_region,
+                   "access_key_id": settings.s3_access_key_id, "secret_access_key": settings.s3_secret_access_key}
+        return (S3BlobStore.connect(settings.s3_bucket, prefix=f"{settings.s3_prefix}/uploads", **options),
+                S3BlobStore.connect(settings.s3_bucket, prefix=f"{settings.s3_prefix}/media", **options))
+    return LocalBlobStore(settings.uploads_dir), LocalBlobStore(settings.resolved_media_dir)
 
 
 def build_context(settings: Settings) -> AppContext:
     engine = build_engine(settings.resolved_database_url)
     factory = session_factory(engine)
-    uploads = LocalBlobStore(settings.uploads_dir)
-    media = LocalBlobStore(settings.resolved_media_dir)
+    uploads, media = build_blob_stores(settings)
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
     runner = Runner(factory, {"import": importer}, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)

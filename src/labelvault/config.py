@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from functools import cached_property
+from typing import Literal
 from pathlib import Path
 
 from pydantic import Field
@@ -34,6 +35,15 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Public URL of the server, used in invitation links.",
     )
+    blob_store: Literal["local", "s3"] = Field(
+        default="local", description="Where uploads and media live: `local` (directories) or `s3`."
+    )
+    s3_bucket: str = Field(default="", description="S3 bucket (blob_store=s3).")
+    s3_prefix: str = Field(default="labelvault", description="Key prefix inside the bucket.")
+    s3_endpoint_url: str = Field(default="", description="Endpoint of an S3-compatible store (MinIO, Ceph).")
+    s3_region: str = Field(default="", description="S3 region.")
+    s3_access_key_id: str = Field(default="", description="S3 access key id (empty: the usual AWS chain).")
+    s3_secret_access_key: str = Field(default="", description="S3 secret access key.")
     max_page_size: int = Field(default=500, description="Largest page a list endpoint returns.")
     default_page_size: int = Field(default=100, description="Page size when the client names none.")
     max_import_bytes: int = Field(
