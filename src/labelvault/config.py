@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 from functools import cached_property
-from typing import Literal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
