@@ -32,6 +32,8 @@ class ItemProblem(Exception):
 
 
 def _check_media_path(path: str, where: str) -> None:
+    if "\x00" in path:
+        raise ItemProblem(where, "must not contain a NUL character")
     lowered = path.lower()
     if "://" in lowered or lowered.startswith("//") or lowered.startswith("data:"):
         raise ItemProblem(where, "must be a path inside the media store, not a URL (the server fetches no URL)")

@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -18,6 +19,8 @@ import orjson
 
 FORMATS = ("jsonl", "json", "csv")
 CHUNK = 1 << 16
+BOM = b"\xef\xbb\xbf"
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, kept by errors="surrogateescape"
 
 
 @dataclass(slots=True)
@@ -32,7 +35,7 @@ def _describe_bad_bytes(raw: bytes) -> str | None:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"invalid UTF-8 at byte {exc.start} of the line"
+        return f"invalid UTF-8 at byte {exc.start + 1} of the line"
     return None
 
 
@@ -56,6 +59,8 @@ def read_jsonl(handle: IO[bytes], max_line: int, *, start_line: int = 0) -> Iter
         if not raw:
             return
         line_no += 1
+        if line_no == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]  # a byte order mark, as some editors write
         if len(raw) > max_line and not raw.endswith(b"\n"):
             # Drain the rest of the oversized line.
             size = len(raw)
@@ -71,54 +76,97 @@ def read_jsonl(handle: IO[bytes], max_line: int, *, start_line: int = 0) -> Iter
         try:
             value = orjson.loads(stripped)
         except orjson.JSONDecodeError:
-            yield Record(line_no, None, ("", _json_problem(stripped)), handle.tell())
+            # Positions in the message count from the start of the line as it is in the file.
+            yield Record(line_no, None, ("", _json_problem(raw.rstrip(b"\r\n"))), handle.tell())
             continue
         yield Record(line_no, value, None, handle.tell())
 
 
 def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
-    """A top-level JSON array, decoded element by element without loading the whole file."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    """A top-level JSON array, decoded element by element without loading the whole file.
+
+    A bad element (not valid UTF-8, too long) is one rejected record; a JSON syntax error ends the
+    file's reading, since nothing after it can be told apart reliably.
+    """
+    # surrogateescape keeps bad bytes as lone surrogates, so they are found in their own element
+    # (with its line) instead of failing the chunk they happen to be read with.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
     raw_decode = json.JSONDecoder().raw_decode
-    buffer, pos, line, started, finished = "", 0, 1, False, False
+    buffer, pos, line, line_start = "", 0, 1, 0
     consumed_bytes = 0
 
     def refill() -> bool:
-        nonlocal buffer, pos, consumed_bytes
+        nonlocal buffer, pos, consumed_bytes, line_start
         chunk = handle.read(CHUNK)
         consumed_bytes += len(chunk)
-        try:
-            text = decoder.decode(chunk, final=not chunk)
-        except UnicodeDecodeError as exc:
-            raise _Fatal(line, f"invalid UTF-8 near byte {consumed_bytes - len(chunk) + exc.start}") from None
+        text = decoder.decode(chunk, final=not chunk)
+        if consumed_bytes == len(chunk) and text.startswith("\ufeff"):
+            text = text[1:]  # a byte order mark, as some editors write
+        newline = buffer.rfind("\n", 0, pos)
+        line_start = newline + 1 - pos if newline >= 0 else line_start - pos
         buffer = buffer[pos:] + text
         pos = 0
         return bool(chunk)
 
     def skip_space() -> bool:
-        nonlocal pos, line
+        nonlocal pos, line, line_start
         while True:
             while pos < len(buffer) and buffer[pos] in " \t\r\n":
                 if buffer[pos] == "\n":
                     line += 1
+                    line_start = pos + 1
                 pos += 1
             if pos < len(buffer):
                 return True
             if not refill():
                 return False
 
+    def column_of(at: int) -> int:
+        newline = buffer.rfind("\n", 0, at)
+        return at - newline if newline >= 0 else at - line_start + 1
+
+    def line_of(start_line: int, at: int) -> int:
+        return start_line + buffer.count("\n", pos, at)
+
+    def syntax_error(start_line: int, message: str, at: int) -> _Fatal:
+        where = line_of(start_line, at)
+        if at < len(buffer) and _BAD_BYTE.match(buffer, at):
+            return _Fatal(where, f"invalid UTF-8 at column {column_of(at)}")
+        return _Fatal(where, f"invalid JSON: {message} at column {column_of(at)}")
+
+    def decode_element(start_line: int) -> tuple[Any, int]:
+        while True:
+            try:
+                value, end = raw_decode(buffer, pos)
+            except json.JSONDecodeError as exc:
+                error = (exc.msg, exc.pos - pos)  # relative: refill() moves the buffer
+                if len(buffer) - pos <= max_line:
+                    if refill():
+                        continue
+                elif refill():
+                    # More text changes the error only when the element ran past what was read: too long.
+                    try:
+                        raw_decode(buffer, pos)
+                        again: tuple[str, int] | None = None
+                    except json.JSONDecodeError as later:
+                        again = (later.msg, later.pos - pos)
+                    if again != error:
+                        raise _Fatal(start_line, f"element is longer than the limit of {max_line} bytes") from None
+                raise syntax_error(start_line, error[0], error[1] + pos) from None
+            if end == len(buffer) and refill():
+                continue  # a number may go on in the next chunk
+            return value, end
+
     try:
         if not skip_space() or buffer[pos] != "[":
             raise _Fatal(line, "a JSON import must be an array of objects: it must start with '['")
         pos += 1
-        started = True
         expect_value = True
-        while not finished:
+        while True:
             if not skip_space():
                 raise _Fatal(line, "the JSON array is not closed with ']'")
             ch = buffer[pos]
             if ch == "]":
-                finished = True
                 pos += 1
                 break
             if ch == ",":
@@ -130,23 +178,30 @@ def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
             if not expect_value:
                 raise _Fatal(line, "expected ',' or ']' between array elements")
             start_line = line
-            while True:
-                try:
-                    value, end = raw_decode(buffer, pos)
-                    break
-                except json.JSONDecodeError as exc:
-                    if len(buffer) - pos > max_line:
-                        raise _Fatal(start_line, f"element is longer than {max_line} bytes or invalid JSON: "
-                                                 f"{exc.msg}") from None
-                    if not refill():
-                        raise _Fatal(start_line, f"invalid JSON: {exc.msg}") from None
-            line += buffer.count("\n", pos, end)
+            value, end = decode_element(start_line)
+            bad = _BAD_BYTE.search(buffer, pos, end)
+            problem = None if bad is None else f"invalid UTF-8 on line {line_of(start_line, bad.start())}, " \
+                                                  f"column {column_of(bad.start())}"
+            size = end - pos
+            if size > max_line // 4:
+                size = len(buffer[pos:end].encode("utf-8", "surrogateescape"))
+            newlines = buffer.count("\n", pos, end)
+            if newlines:
+                line += newlines
+                line_start = buffer.rfind("\n", pos, end) + 1
             pos = end
             expect_value = False
-            yield Record(start_line, value, None, consumed_bytes)
+            if problem is not None:
+                yield Record(start_line, None, ("", problem), consumed_bytes)
+            elif size > max_line:
+                yield Record(start_line, None, ("", f"element is longer than the limit of {max_line} bytes"),
+                             consumed_bytes)
+            else:
+                yield Record(start_line, value, None, consumed_bytes)
+        if skip_space():
+            raise _Fatal(line, "unexpected text after the closing ']' of the JSON array")
     except _Fatal as fatal:
         yield Record(fatal.line, None, ("", fatal.reason), consumed_bytes)
-    _ = started
 
 
 class _Fatal(Exception):
@@ -171,28 +226,38 @@ class _CountingReader(io.RawIOBase):
         return len(data)
 
 
+def _csv_key(column: str) -> str:
+    """Where a CSV column goes in the item, as named in problems."""
+    if column.startswith("metadata.") or column in ("external_id", "overlap", "priority"):
+        return column
+    return f"data.{column}"
+
+
 def read_csv(handle: IO[bytes], max_line: int) -> Iterator[Record]:
     """A header row, then one item per row. Columns `metadata.<key>` go into metadata."""
     counter = _CountingReader(handle)
-    text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8", newline="")
+    # surrogateescape: a bad byte is reported on its own row, not for the whole chunk read with it.
+    text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8-sig", errors="surrogateescape",
+                            newline="")
     csv.field_size_limit(max_line)
     reader = csv.reader(text)
     try:
         header = next(reader)
     except StopIteration:
         return
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except csv.Error as exc:
         yield Record(1, None, ("", f"the header row cannot be read: {exc}"), counter.count)
         return
     header = [h.strip() for h in header]
+    for column in header:
+        if _BAD_BYTE.search(column):
+            yield Record(1, None, ("", "the header row is not valid UTF-8"), counter.count)
+            return
     while True:
         start_line = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            yield Record(start_line, None, ("", f"invalid UTF-8: {exc.reason}"), counter.count)
             return
         except csv.Error as exc:
             yield Record(start_line, None, ("", f"invalid CSV: {exc}"), counter.count)
@@ -202,6 +267,10 @@ def read_csv(handle: IO[bytes], max_line: int) -> Iterator[Record]:
         if len(row) != len(header):
             yield Record(start_line, None, ("", f"has {len(row)} columns, the header has {len(header)}"),
                          counter.count)
+            continue
+        bad = next((key for key, cell in zip(header, row, strict=True) if _BAD_BYTE.search(cell)), None)
+        if bad is not None:
+            yield Record(start_line, None, (_csv_key(bad), "is not valid UTF-8"), counter.count)
             continue
         value: dict[str, Any] = {}
         meta: dict[str, Any] = {}
