@@ -29,6 +29,7 @@ from labelvault.ops.logging import configure_logging
 from labelvault.ops.metrics import LATENCY, REQUESTS
 from labelvault.projects.api import router as projects_router
 from labelvault.storage import BlobStore, LocalBlobStore
+from labelvault.web.invitations import router as invitations_page
 
 log = logging.getLogger("labelvault.http")
 
@@ -111,6 +112,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         return response
 
     for router in (ops_router, accounts_router, projects_router, items_router, annotations_router,
-                   exports_router, jobs_router):
+                   exports_router, jobs_router, invitations_page):
         app.include_router(router)
     return app

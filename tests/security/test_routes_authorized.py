@@ -63,8 +63,8 @@ def test_non_public_routes_refuse_anonymous_callers(client):
 def test_public_routes_are_only_the_expected_ones(client):
     public = sorted(r.path for r in _api_routes(client.app)
                     if all(str(p).startswith("public:") for p in _policy_of(r.dependant)))
-    assert public == ["/api/v1/auth/login", "/api/v1/invitations/{secret}/accept", "/healthz", "/metrics",
-                      "/readyz"]
+    assert public == ["/api/v1/auth/login", "/api/v1/invitations/{secret}/accept", "/healthz", "/invite/{secret}",
+                      "/invite/{secret}", "/metrics", "/readyz"]
 
 
 @pytest.mark.parametrize("role", [Role.annotator, Role.reviewer, Role.manager])
