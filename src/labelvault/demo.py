@@ -15,8 +15,9 @@ ORGS = ["Acme Corp", "Globex", "Initech", "Umbrella", "Hooli"]
 
 
 def _text(rng: random.Random) -> str:
-    return (f"{rng.choice(NAMES)} from {rng.choice(ORGS)} wrote about {rng.choice(TOPICS)} "
-            f"while travelling to {rng.choice(PLACES)}. The experience was {rng.choice(['great', 'poor', 'fine'])}.")
+    person, org, topic, place = rng.choice(NAMES), rng.choice(ORGS), rng.choice(TOPICS), rng.choice(PLACES)
+    verdict = rng.choice(["great", "poor", "fine"])
+    return f"{person} from {org} wrote about {topic} while travelling to {place}. The experience was {verdict}."
 
 
 def _responses(rng: random.Random, n: int) -> list[dict[str, str]]:
@@ -55,7 +56,8 @@ def projects(count: int = 50, seed: int = 7) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def add(name: str, schema: dict[str, Any], make: Any, guidelines: str = "") -> None:
-        out.append({"name": name, "schema": schema, "guidelines": guidelines or f"# {name}\n\nLabel carefully.",
+        out.append({"name": name, "schema": schema,
+                    "guidelines": guidelines or f"# {name}\n\nLabel carefully.",
                     "items": [{"external_id": f"{name.split()[0].lower()}-{i:03d}", **make(i)}
                               for i in range(count)]})
 
@@ -70,7 +72,8 @@ def projects(count: int = 50, seed: int = 7) -> list[dict[str, Any]]:
     add("Topic tagging", {
         "fields": [{"name": "text", "kind": "text"}],
         "questions": [{"name": "topics", "type": "multiple_choice", "title": "Topics", "min_selected": 1,
-                       "options": [{"value": v} for v in ["travel", "technology", "sport", "food", "politics"]]}],
+                       "options": [{"value": v}
+                                   for v in ["travel", "technology", "sport", "food", "politics"]]}],
     }, lambda i: {"data": {"text": _text(rng)}})
     add("Named entities", {
         "fields": [{"name": "text", "kind": "text"}],
@@ -88,23 +91,26 @@ def projects(count: int = 50, seed: int = 7) -> list[dict[str, Any]]:
     }, lambda i: {"data": {"prompt": f"Tell me about {rng.choice(TOPICS)}.", "answer": _text(rng)}})
     add("Rubric grading", {
         "fields": [{"name": "prompt", "kind": "text"}, {"name": "answer", "kind": "text"}],
-        "questions": [{"name": "rubric", "type": "rubric", "title": "Rubric", "comments": "optional", "criteria": [
-            {"name": "helpful", "title": "Helpfulness", "scale": SCALE5},
-            {"name": "honest", "title": "Honesty", "scale": SCALE5},
-            {"name": "harmless", "title": "Harmlessness", "scale": SCALE5}]}],
+        "questions": [{"name": "rubric", "type": "rubric", "title": "Rubric", "comments": "optional",
+                       "criteria": [{"name": "helpful", "title": "Helpfulness", "scale": SCALE5},
+                                    {"name": "honest", "title": "Honesty", "scale": SCALE5},
+                                    {"name": "harmless", "title": "Harmlessness", "scale": SCALE5}]}],
     }, lambda i: {"data": {"prompt": f"Explain {rng.choice(TOPICS)}.", "answer": _text(rng)}})
     add("Pairwise preference", {
         "fields": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses"}],
-        "questions": [{"name": "preference", "type": "pairwise", "field": "responses", "title": "Which is better?"}],
-    }, lambda i: {"data": {"prompt": f"How do I plan {rng.choice(TOPICS)}?", "responses": _responses(rng, 2)}})
+        "questions": [{"name": "preference", "type": "pairwise", "field": "responses",
+                       "title": "Which is better?"}],
+    }, lambda i: {"data": {"prompt": f"How do I plan {rng.choice(TOPICS)}?",
+                           "responses": _responses(rng, 2)}})
     add("Response ranking", {
         "fields": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses"}],
-        "questions": [{"name": "ranking", "type": "ranking", "field": "responses", "title": "Rank best first"}],
+        "questions": [{"name": "ranking", "type": "ranking", "field": "responses",
+                       "title": "Rank best first"}],
     }, lambda i: {"data": {"prompt": f"Summarize {rng.choice(TOPICS)}.", "responses": _responses(rng, 4)}})
     add("SFT writing", {
         "fields": [{"name": "prompt", "kind": "text"}],
-        "questions": [{"name": "response", "type": "free_text", "mode": "write", "title": "Write the ideal answer",
-                       "min_length": 20, "max_length": 4000}],
+        "questions": [{"name": "response", "type": "free_text", "mode": "write",
+                       "title": "Write the ideal answer", "min_length": 20, "max_length": 4000}],
     }, lambda i: {"data": {"prompt": f"Write a helpful answer about {rng.choice(TOPICS)}."}})
     add("Response rewriting", {
         "fields": [{"name": "prompt", "kind": "text"}, {"name": "draft", "kind": "text"}],
@@ -113,8 +119,8 @@ def projects(count: int = 50, seed: int = 7) -> list[dict[str, Any]]:
     }, lambda i: {"data": {"prompt": f"Describe {rng.choice(TOPICS)}.", "draft": _text(rng)}})
     add("Chat review", {
         "fields": [{"name": "conversation", "kind": "chat"}],
-        "questions": [{"name": "review", "type": "chat_evaluation", "field": "conversation", "title": "Review",
-                       "turn_scale": SCALE5, "verdicts": [{"value": "pass"}, {"value": "fail"}]}],
+        "questions": [{"name": "review", "type": "chat_evaluation", "field": "conversation",
+                       "title": "Review", "turn_scale": SCALE5, "verdicts": [{"value": "pass"}, {"value": "fail"}]}],
     }, lambda i: {"data": {"conversation": [
         {"role": "user", "content": f"Can you help with {rng.choice(TOPICS)}?"},
         {"role": "assistant", "content": _text(rng)},

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class AnnotationIn(BaseModel):
     answers: dict[str, Any] = Field(description="Answers keyed by question name.")
     time_spent_ms: int = Field(default=0, ge=0)
-    draft: bool = Field(default=False, description="Save without submitting; required answers may be missing.")
+    draft: bool = Field(default=False,
+                        description="Save without submitting; required answers may be missing.")
 
 
 class AnnotationOut(BaseModel):

@@ -30,8 +30,9 @@ class Submitted:
     replayed: bool
 
 
-def _fingerprint(item_id: str, answers: dict[str, Any], draft: bool) -> str:
-    body = orjson.dumps({"item": item_id, "answers": answers, "draft": draft}, option=orjson.OPT_SORT_KEYS)
+def _fingerprint(item_id: str, answers: dict[str, Any], draft: bool, time_spent_ms: int) -> str:
+    body = orjson.dumps({"item": item_id, "answers": answers, "draft": draft, "time_spent_ms": time_spent_ms},
+                        option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
 
 
@@ -60,8 +61,9 @@ def save_annotation(
     if not isinstance(answers, dict):
         raise InvalidInput("answers must be an object keyed by question name.", details={"field": "answers"})
     if not 0 <= time_spent_ms <= MAX_TIME_SPENT_MS:
-        raise InvalidInput("time_spent_ms must be between 0 and 86,400,000.", details={"field": "time_spent_ms"})
-    fingerprint = _fingerprint(item.id, answers, draft)
+        raise InvalidInput("time_spent_ms must be between 0 and 86,400,000.",
+                           details={"field": "time_spent_ms"})
+    fingerprint = _fingerprint(item.id, answers, draft, time_spent_ms)
     if idempotency_key is not None:
         if not 0 < len(idempotency_key) <= MAX_KEY:
             raise InvalidInput(f"Idempotency-Key must have 1 to {MAX_KEY} characters.",
@@ -109,11 +111,15 @@ def save_annotation(
     try:
         session.flush()
         if idempotency_key is not None:
-            session.add(IdempotencyRecord(user_id=principal.user_id, key=idempotency_key,
-                                          scope="annotation", fingerprint=fingerprint, resource_id=current.id))
+            session.add(IdempotencyRecord(
+                user_id=principal.user_id, key=idempotency_key, scope="annotation", fingerprint=fingerprint,
+                resource_id=current.id,
+            ))
             session.flush()
     except IntegrityError:
-        raise Conflict("The same annotation was saved at the same moment by another request; retry.") from None
+        raise Conflict(
+            "The same annotation was saved at the same moment by another request; retry."
+        ) from None
     return Submitted(current, False)
 
 
