@@ -43,7 +43,8 @@ def revisions(session: Session, organization_id: str, annotation_id: str) -> Seq
 
 
 def idempotency_record(session: Session, user_id: str, key: str) -> IdempotencyRecord | None:
-    # Keyed by the acting user, who is already authenticated; ids inside are re-checked by scope.
+    # unscoped: keyed by the acting user, who is already authenticated; the annotation it names is
+    # loaded again through scoped().
     stmt = select(IdempotencyRecord).where(IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key)
     return session.scalars(stmt).first()
 
