@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from labelvault.sdk import ApiError, Client
 
@@ -33,12 +35,13 @@ def api(url: str, token: str) -> Iterator[Client]:
     try:
         yield client
     except ApiError as exc:
-        console.print(f"[red]Error:[/] {exc.message} [dim]({exc.code})[/]")
+        console.print(f"[red]Error:[/] {escape(exc.message)} [dim]({exc.code})[/]")
         if exc.details:
             console.print(exc.details)
         raise typer.Exit(1) from None
-    except OSError as exc:
-        console.print(f"[red]Cannot reach {url}:[/] {exc}")
+    except (httpx.TransportError, OSError) as exc:
+        # httpx's connection errors are not OSErrors: without this they end in a traceback.
+        console.print(f"[red]Cannot reach {escape(url)}:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     finally:
         client.close()

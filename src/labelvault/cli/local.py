@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from rich.markup import escape
 
 from labelvault.accounts import service as accounts
 from labelvault.cli.common import console
@@ -65,11 +66,12 @@ def admin_create(
         with transaction(session_factory(engine)) as session:
             created = accounts.create_admin(session, email, organization, password)
     except DomainError as exc:
-        console.print(f"[red]Error:[/] {exc.message}")
+        console.print(f"[red]Error:[/] {escape(exc.message)}")
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    console.print(f"Administrator {created.user.email} owns organization {created.organization.name!r} "
+    organization_name = escape(repr(created.organization.name))
+    console.print(f"Administrator {escape(created.user.email)} owns organization {organization_name} "
                   f"({created.organization.id}).")
     if created.password:
         console.print(f"Password (shown once): [bold]{created.password}[/]")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,9 +29,13 @@ def _read_json_file(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        console.print(f"[red]Error:[/] {what} file {path} does not exist.")
+        console.print(f"[red]Error:[/] {what} file {escape(str(path))} does not exist.")
     except json.JSONDecodeError as exc:
-        console.print(f"[red]Error:[/] {path}, line {exc.lineno}, column {exc.colno}: {exc.msg}")
+        console.print(f"[red]Error:[/] {escape(str(path))}, line {exc.lineno}, column {exc.colno}: {exc.msg}")
+    except UnicodeDecodeError:
+        console.print(f"[red]Error:[/] {what} file {escape(str(path))} is not UTF-8 text.")
+    except IsADirectoryError:
+        console.print(f"[red]Error:[/] {what} file {escape(str(path))} is a directory.")
     raise typer.Exit(2)
 
 
@@ -40,7 +45,7 @@ def org_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     with api(url, token) as client:
         table = Table("id", "name", "slug")
         for org in client.organizations():
-            table.add_row(org["id"], org["name"], org["slug"])
+            table.add_row(org["id"], escape(org["name"]), org["slug"])
         out.print(table)
 
 
@@ -55,7 +60,8 @@ def org_create(name: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "")
 def project_create(
     name: Annotated[str, typer.Option(help="Project name.")],
     schema: Annotated[Path, typer.Option(help="JSON file with the label schema (fields and questions).")],
-    guidelines: Annotated[Path | None, typer.Option(help="Markdown file with the guidelines.")] = None,
+    guidelines: Annotated[Path | None, typer.Option(help="Markdown file with the guidelines.", exists=True,
+                                                    dir_okay=False)] = None,
     overlap: Annotated[int, typer.Option(help="Annotators per item.")] = 1,
     url: UrlOption = DEFAULT_URL, token: TokenOption = "",
 ) -> None:
@@ -64,7 +70,7 @@ def project_create(
     text = guidelines.read_text() if guidelines else ""
     with api(url, token) as client:
         project = client.create_project(name, definition, guidelines=text, default_overlap=overlap)
-        console.print(f"Created project [bold]{project['name']}[/] ({project['id']}).")
+        console.print(f"Created project [bold]{escape(project['name'])}[/] ({project['id']}).")
         out.print(project["id"])
 
 
@@ -74,7 +80,7 @@ def project_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     with api(url, token) as client:
         table = Table("id", "name", "schema version", "overlap")
         for project in client.projects():
-            table.add_row(project["id"], project["name"], str(project["schema_version"]),
+            table.add_row(project["id"], escape(project["name"]), str(project["schema_version"]),
                           str(project["default_overlap"]))
         out.print(table)
 
@@ -111,20 +117,23 @@ def import_items(
                   f"{stats.get('updated', 0)} updated, {stats.get('skipped', 0)} skipped, "
                   f"{stats.get('rejected', 0)} rejected.")
     if job.get("error"):
-        console.print(f"[red]{job['error']}[/]")
+        console.print(f"[red]{escape(job['error'])}[/]")
+    problems: list[dict[str, Any]] = []
     if stats.get("rejected"):
         with api(url, token) as client:
             problems = list(client.job_problems(job["id"]))
         for problem in problems[:20]:
             where = f"line {problem['line']}" + (f", {problem['field']}" if problem["field"] else "")
-            console.print(f"  [yellow]{where}[/]: {problem['reason']}")
+            # Reasons quote the file's content: escaped, so that '[' in it is not taken for markup.
+            console.print(f"  [yellow]{escape(where)}[/]: {escape(problem['reason'])}")
         if len(problems) > 20:
             console.print(f"  ... and {len(problems) - 20} more")
-        if report:
-            with report.open("w") as handle:
-                for problem in problems:
-                    handle.write(json.dumps(problem) + "\n")
-            console.print(f"Report written to {report}.")
+    if report:
+        # Written even when empty, so a script never reads the report of an earlier import.
+        with report.open("w") as handle:
+            for problem in problems:
+                handle.write(json.dumps(problem) + "\n")
+        console.print(f"Report written to {escape(str(report))}.")
     if job["state"] != "succeeded":
         raise typer.Exit(1)
 
@@ -147,7 +156,7 @@ def export_items(
         size = client.export_to(project_id, output, state=state, since=since, until=until, revisions=revisions,
                                 include_drafts=include_drafts,
                                 on_progress=lambda n: progress.update(task, completed=n))
-    console.print(f"Wrote {size:,} bytes to {output}.")
+    console.print(f"Wrote {size:,} bytes to {escape(str(output))}.")
 
 
 @token_app.command("create")
@@ -169,7 +178,7 @@ def token_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     with api(url, token) as client:
         table = Table("id", "name", "prefix", "last used", "revoked")
         for t in client.tokens():
-            table.add_row(t["id"], t["name"], t["prefix"], t["last_used_at"] or "-", t["revoked_at"] or "-")
+            table.add_row(t["id"], escape(t["name"]), t["prefix"], t["last_used_at"] or "-", t["revoked_at"] or "-")
         out.print(table)
 
 
