@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -189,6 +190,32 @@ def test_json_array_with_a_syntax_error_keeps_the_elements_before_it(client, ctx
         {"line": 4, "field": "", "reason": "invalid JSON: Expecting ',' delimiter at column 50"},
     ]
     assert sorted(items_by_external_id(client, owner, project_id)) == ["j1", "j2"]
+
+
+def test_problems_on_one_line_page_through_without_loss(client, ctx, owner):
+    # A minified JSON array: every element starts on line 1.
+    project_id = make_project(client, owner)
+    rows = [{"external_id": f"m{i}", "data": {"text": i if i % 2 else f"t{i}"}} for i in range(9)]
+    job = run_import(client, ctx, owner, project_id, orjson.dumps(rows), filename="min.json")
+    expected = [{"line": 1, "field": "data.text", "reason": "must be a string, got int"}] * 4
+    assert problems(client, owner, job["id"], limit=3) == expected
+    assert problems(client, owner, job["id"], limit=1) == expected
+    assert problem_report(client, owner, job["id"]) == expected
+    assert job["stats"]["imported"] == 5
+
+
+def test_a_forged_cursor_is_invalid_input_not_a_server_error(client, ctx, owner):
+    project_id = make_project(client, owner)
+    job = run_import(client, ctx, owner, project_id, jsonl({"data": {"text": 1}}))
+    forged = [b"not json", b"[]", b"{}", b"[1, 2, 3]", b'[{"a": 1}]']
+    checks = [(f"/api/v1/jobs/{job['id']}/problems", [*forged, b'["a"]', b'["1", "x"]', b"[true, 1]"]),
+              (f"/api/v1/projects/{project_id}/items", [*forged, b"[1]"])]
+    for path, cursors in checks:
+        for raw in cursors:
+            cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            response = client.get(path, params={"cursor": cursor}, headers=owner.headers)
+            assert response.status_code == 422, (path, raw, response.text)
+            assert response.json()["details"] == {"field": "cursor"}
 
 
 def test_json_that_is_not_an_array_is_one_clear_problem(client, ctx, owner):

@@ -29,6 +29,9 @@ def list_items(project_id: str, principal: CanReadItems, session: DB, ctx: Ctx, 
     project = projects.get_project(session, principal, project_id)
     size = page_size(ctx.settings, limit)
     after = decode_cursor(cursor)
+    if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
+        raise InvalidInput("The cursor is not valid; use the `next_cursor` of a previous page.",
+                           details={"field": "cursor"})
     rows = service.list_items(session, principal, project, after=str(after[0]) if after else None, limit=size,
                               state=state)
     next_cursor = encode_cursor(rows[-1].id) if len(rows) == size else None

@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from labelvault.api.deps import DB, CanReadJobs, Ctx
 from labelvault.api.paging import Page, page_size
+from labelvault.errors import InvalidInput
 from labelvault.jobs import service
 from labelvault.jobs.schemas import JobOut, ProblemOut
 from labelvault.kit.pagination import decode_cursor, encode_cursor
@@ -22,15 +23,24 @@ def get_job(job_id: str, principal: CanReadJobs, session: DB) -> JobOut:
     return JobOut.model_validate(service.get_job(session, principal, job_id))
 
 
+def _problem_cursor(cursor: str | None) -> tuple[int, str] | None:
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != 2 or type(values[0]) is not int or not isinstance(values[1], str):
+        raise InvalidInput("The cursor is not valid; use the `next_cursor` of a previous page.",
+                           details={"field": "cursor"})
+    return values[0], values[1]
+
+
 @router.get("/{job_id}/problems", response_model=Page[ProblemOut])
 def job_problems(job_id: str, principal: CanReadJobs, session: DB, ctx: Ctx, cursor: str | None = None,
                  limit: int | None = None) -> Page[ProblemOut]:
     """Rejected lines of an import, by line number: what and where."""
     job = service.get_job(session, principal, job_id)
     size = page_size(ctx.settings, limit)
-    after = decode_cursor(cursor)
-    rows = service.problems(session, job, int(after[0]) if after else 0, size)  # type: ignore[call-overload]
-    next_cursor = encode_cursor(rows[-1].line) if len(rows) == size else None
+    rows = service.problems(session, job, _problem_cursor(cursor), size)
+    next_cursor = encode_cursor(rows[-1].line, rows[-1].id) if len(rows) == size else None
     return Page[ProblemOut](items=[ProblemOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -40,7 +50,7 @@ def job_problem_report(job_id: str, principal: CanReadJobs, session: DB, ctx: Ct
     job = service.get_job(session, principal, job_id)
 
     def body() -> Iterator[bytes]:
-        after = 0
+        after: tuple[int, str] | None = None
         with ctx.factory() as reader:
             while True:
                 rows = service.problems(reader, job, after, 5000)
@@ -48,7 +58,7 @@ def job_problem_report(job_id: str, principal: CanReadJobs, session: DB, ctx: Ct
                     return
                 yield b"".join(orjson.dumps({"line": r.line, "field": r.field, "reason": r.reason}) + b"\n"
                                for r in rows)
-                after = rows[-1].line
+                after = (rows[-1].line, rows[-1].id)
 
     return StreamingResponse(body(), media_type="application/x-ndjson",
                              headers={"Content-Disposition": f'attachment; filename="problems-{job.id}.jsonl"'})

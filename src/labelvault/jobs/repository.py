@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.db.scope import scoped
@@ -61,9 +61,12 @@ def add_problems(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def problems_page(
-    session: Session, organization_id: str, job_id: str, after_line: int, limit: int
+    session: Session, organization_id: str, job_id: str, after: tuple[int, str] | None, limit: int
 ) -> Sequence[ImportProblem]:
-    stmt = scoped(select(ImportProblem), ImportProblem, organization_id).where(
-        ImportProblem.job_id == job_id, ImportProblem.line > after_line
-    )
-    return session.scalars(stmt.order_by(ImportProblem.line).limit(limit)).all()
+    """Problems in (line, id) order after `after`: several can share a line (e.g. a one-line JSON array)."""
+    stmt = scoped(select(ImportProblem), ImportProblem, organization_id).where(ImportProblem.job_id == job_id)
+    if after is not None:
+        line, problem_id = after
+        stmt = stmt.where(or_(ImportProblem.line > line,
+                              and_(ImportProblem.line == line, ImportProblem.id > problem_id)))
+    return session.scalars(stmt.order_by(ImportProblem.line, ImportProblem.id).limit(limit)).all()

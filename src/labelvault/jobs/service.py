@@ -36,8 +36,9 @@ def get_job(session: Session, principal: Principal, job_id: str) -> Job:
     return job
 
 
-def problems(session: Session, job: Job, after_line: int, limit: int) -> list[ImportProblem]:
-    return list(repo.problems_page(session, job.organization_id, job.id, after_line, limit))
+def problems(session: Session, job: Job, after: tuple[int, str] | None, limit: int) -> list[ImportProblem]:
+    """A page of the job's rejected lines, after the (line, id) of the previous page's last one."""
+    return list(repo.problems_page(session, job.organization_id, job.id, after, limit))
 
 
 def claim_next(session: Session, worker: str, stale_seconds: int) -> Job | None:
