@@ -162,7 +162,8 @@ def revoke_token(session: Session, principal: Principal, token_id: str, *, any_u
     return token
 
 
-def principal_from_token(session: Session, secret: str) -> Principal:
+def principal_from_token(session: Session, secret: str) -> tuple[Principal, bool]:
+    """The principal of an API token, and whether its last-used time is due for an update."""
     token = repo.token_by_digest(session, token_digest(secret))
     now = utcnow()
     if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
@@ -170,9 +171,13 @@ def principal_from_token(session: Session, secret: str) -> Principal:
     user = repo.user_by_id(session, token.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("The API token's user is deactivated.")
-    if token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL:
-        repo.touch_token(session, token.id, now)
-    return principal_for(session, user, token.organization_id, token_id=token.id)
+    due = token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL
+    return principal_for(session, user, token.organization_id, token_id=token.id), due
+
+
+def record_token_use(session: Session, token_id: str) -> None:
+    """Note when a token was last used (at most once a minute per token)."""
+    repo.touch_token(session, token_id, utcnow())
 
 
 @dataclass

@@ -6,18 +6,23 @@ on any that has neither.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import BrowserSession
 from labelvault.api.context import AppContext
+from labelvault.db.engine import begin_write, transaction
 from labelvault.errors import Forbidden, NotAuthenticated
 from labelvault.kit.hashing import same_digest
 from labelvault.security.policy import Action, Principal, authorize
+
+log = logging.getLogger("labelvault.auth")
 
 SESSION_COOKIE = "lv_session"
 CSRF_HEADER = "x-csrf-token"
@@ -32,12 +37,13 @@ def context(request: Request) -> AppContext:
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request, committed before the response is sent."""
     session = context(request).factory()
+    if request.method not in SAFE_METHODS:
+        begin_write(session)
     try:
         yield session
         session.commit()
-        after_commit = getattr(request.state, "after_commit", None)
-        if after_commit is not None:
-            after_commit()
+        for callback in getattr(request.state, "after_commit", ()):
+            callback()
     except BaseException:
         session.rollback()
         raise
@@ -55,7 +61,11 @@ def _principal(request: Request, session: Session) -> Principal:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise NotAuthenticated("Use the header `Authorization: Bearer <token>`.")
-        return accounts.principal_from_token(session, secret.strip())
+        principal, due = accounts.principal_from_token(session, secret.strip())
+        if due and principal.token_id:
+            token_id = principal.token_id
+            after_commit(request, lambda: _record_token_use(request, token_id))
+        return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         principal = accounts.principal_from_session(
@@ -65,6 +75,22 @@ def _principal(request: Request, session: Session) -> Principal:
             _check_csrf(request, session, principal)
         return principal
     raise NotAuthenticated("Sign in or send an API token.")
+
+
+def after_commit(request: Request, callback: Callable[[], None]) -> None:
+    """Run `callback` once the request's transaction has committed (never inside it)."""
+    if not hasattr(request.state, "after_commit"):
+        request.state.after_commit = []
+    request.state.after_commit.append(callback)
+
+
+def _record_token_use(request: Request, token_id: str) -> None:
+    """In its own short write transaction, so that read-only requests stay read-only."""
+    try:
+        with transaction(context(request).factory) as session:
+            accounts.record_token_use(session, token_id)
+    except OperationalError:
+        log.warning("could not record token use", extra={"token_id": token_id})
 
 
 def _check_csrf(request: Request, session: Session, principal: Principal) -> None:

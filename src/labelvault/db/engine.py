@@ -56,8 +56,21 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    mode = connection.info.pop("sqlite_begin", "BEGIN")
-    connection.exec_driver_sql(mode)
+    # A deferred transaction that reads and then writes fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait)
+    # when another writer committed in between; writers therefore take the write lock up front.
+    immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITE_OPTION = "labelvault_write"
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write transaction (BEGIN IMMEDIATE on SQLite, a no-op elsewhere).
+
+    Call before the first statement of the transaction.
+    """
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -65,9 +78,11 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+def transaction(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on error."""
     session = factory()
+    if write:
+        begin_write(session)
     try:
         yield session
         session.commit()

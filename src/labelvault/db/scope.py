@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVarTuple, Unpack
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select
 
 Ts = TypeVarTuple("Ts")
 
 
-def scoped(statement: Select[Unpack[Ts]], model: Any, organization_id: str) -> Select[Unpack[Ts]]:
+def scoped(statement: Select[*Ts], model: Any, organization_id: str) -> Select[*Ts]:
     """Restrict `statement` to rows of `model` owned by `organization_id`."""
     return statement.where(model.organization_id == organization_id)

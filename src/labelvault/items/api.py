@@ -7,7 +7,7 @@ import mimetypes
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from labelvault.api.deps import DB, CanManageItems, CanReadItems, Ctx
+from labelvault.api.deps import DB, CanManageItems, CanReadItems, Ctx, after_commit
 from labelvault.api.paging import Page, page_size
 from labelvault.api.upload import receive_body
 from labelvault.errors import InvalidInput, NotFound
@@ -71,7 +71,7 @@ async def start_import(
         session, principal, project, job_id=job_id, blob_key=key, size=size, fmt=fmt,
         on_conflict=on_conflict, all_or_nothing=all_or_nothing, filename=filename,
     )
-    request.state.after_commit = ctx.runner.wake
+    after_commit(request, ctx.runner.wake)
     return JobOut.model_validate(job)
 
 
