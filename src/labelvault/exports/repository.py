@@ -85,7 +85,7 @@ def member_emails(session: Session, organization_id: str) -> dict[str, str]:
 
 
 def author_emails(session: Session, user_ids: list[str]) -> dict[str, str]:
-    # Authors who have left the organization still appear in its exports by e-mail.
+    # unscoped: authors of this organization's annotations who have since left it keep their e-mail.
     if not user_ids:
         return {}
     return {uid: email for uid, email in session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))}

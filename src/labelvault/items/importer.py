@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
+from labelvault.errors import NotFound
 from labelvault.items import repository as repo
 from labelvault.items.payload import ItemInput, ItemProblem, parse_item
 from labelvault.items.readers import Record, open_records, read_jsonl
@@ -21,9 +22,8 @@ from labelvault.jobs.models import Job
 from labelvault.jobs.runner import JobLost
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
-from labelvault.projects import repository as projects_repo
+from labelvault.projects import service as projects
 from labelvault.projects.label_schema import LabelSchema
-from labelvault.projects.service import schema_from_row
 from labelvault.storage import BlobStore
 
 MAX_RECORDED_PROBLEMS = 100_000
@@ -37,14 +37,12 @@ class Importer:
         self.max_line = max_line
 
     def __call__(self, factory: sessionmaker[Session], job: Job, worker: str) -> None:
-        with transaction(factory) as session:
-            project = projects_repo.project(session, job.organization_id, job.params["project_id"])
-            if project is None:
-                raise RuntimeError("the project of this import was deleted")
-            row = projects_repo.schema_version(session, project.organization_id, project.id,
-                                               project.schema_version)
-            assert row is not None
-            schema = schema_from_row(row)
+        with transaction(factory, write=False) as session:
+            try:
+                project = projects.project_for_job(session, job.organization_id, job.params["project_id"])
+            except NotFound:
+                raise RuntimeError("the project of this import was deleted") from None
+            schema = projects.current_label_schema(session, project)
         run = _ImportRun(self, factory, job, worker, schema)
         run.execute()
 
@@ -85,9 +83,9 @@ class _ImportRun:
             yield batch
 
     def execute(self) -> None:
-        if self.params.get("all_or_nothing") and not self.checkpoint.get("validated"):
-            if not self._validate_all():
-                return
+        validate_first = self.params.get("all_or_nothing") and not self.checkpoint.get("validated")
+        if validate_first and not self._validate_all():
+            return
         for batch in self._batches():
             with transaction(self.factory) as session:
                 problems = self._write_batch(session, batch)

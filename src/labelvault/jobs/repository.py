@@ -18,7 +18,7 @@ def job(session: Session, organization_id: str, job_id: str) -> Job | None:
 
 
 def claimable_job_ids(session: Session, stale_before: dt.datetime, limit: int = 5) -> Sequence[str]:
-    # Worker-side lookup across organizations: a job carries its own organization.
+    # unscoped: the worker claims jobs of every organization; each job carries its own.
     stmt = (
         select(Job.id)
         .where(or_(Job.state == JobState.queued,
@@ -51,7 +51,7 @@ def record_progress(session: Session, job_id: str, worker: str, values: dict[str
 
 
 def job_by_id(session: Session, job_id: str) -> Job | None:
-    # Worker-side lookup of a job it has claimed.
+    # unscoped: the worker reads back the job it has just claimed.
     return session.get(Job, job_id)
 
 

@@ -67,6 +67,14 @@ def schema_from_row(row: ProjectSchema) -> LabelSchema:
     return _cached_schema(orjson.dumps(row.definition, option=orjson.OPT_SORT_KEYS))
 
 
+def project_for_job(session: Session, organization_id: str, project_id: str) -> Project:
+    """A project loaded by a background job, which acts within the job's own organization."""
+    project = repo.project(session, organization_id, project_id)
+    if project is None:
+        raise NotFound("project")
+    return project
+
+
 def get_project(session: Session, principal: Principal, project_id: str) -> Project:
     project = repo.project(session, principal.organization_id, project_id)
     if project is None:
