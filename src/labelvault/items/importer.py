@@ -22,6 +22,7 @@ from labelvault.jobs.models import Job
 from labelvault.jobs.runner import JobLost
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
+from labelvault.ops.metrics import IMPORT_REJECTED, IMPORTED_ITEMS
 from labelvault.projects import service as projects
 from labelvault.projects.label_schema import LabelSchema
 from labelvault.storage import BlobStore
@@ -87,9 +88,12 @@ class _ImportRun:
         if validate_first and not self._validate_all():
             return
         for batch in self._batches():
+            before = dict(self.stats)
             with transaction(self.factory) as session:
                 problems = self._write_batch(session, batch)
                 self._commit_progress(session, batch, problems)
+            IMPORTED_ITEMS.inc(self.stats["imported"] + self.stats["updated"] - before["imported"] - before["updated"])
+            IMPORT_REJECTED.inc(self.stats["rejected"] - before["rejected"])
         with transaction(self.factory) as session:
             jobs.progress(session, self.job.id, self.worker, {"done": self.job.total})
             jobs.finish(session, self.job, self.worker)
