@@ -286,6 +286,48 @@ def test_json_array_element_over_the_line_limit_is_rejected_alone(client, ctx, o
     assert sorted(items_by_external_id(client, owner, project_id)) == ["s1", "s2"]
 
 
+NUMBER_SCHEMA: dict[str, Any] = {
+    "fields": [{"name": "text", "kind": "text"}, {"name": "score", "kind": "number", "required": False},
+               {"name": "weight", "kind": "number"}],
+    "questions": TEXT_SCHEMA["questions"][:1],
+}
+
+
+def test_number_fields_take_numbers_from_csv_cells(client, ctx, owner):
+    project_id = make_project(client, owner, NUMBER_SCHEMA)
+    body = (
+        b"external_id,text,score,weight\n"
+        b"n1,a,3,1.5\n"
+        b"n2,b,,-2\n"
+        b"n3,c,high,1\n"
+        b"n4,d,1,\n"
+        b"n5,e,nan,1\n"
+        b"n6,f, 7 ,1e3\n"
+    )
+    job = run_import(client, ctx, owner, project_id, body, filename="numbers.csv")
+    assert problems(client, owner, job["id"]) == [
+        {"line": 4, "field": "data.score", "reason": "must be a number, got 'high'"},
+        {"line": 5, "field": "data.weight", "reason": "is required (number field)"},
+        {"line": 6, "field": "data.score", "reason": "must be a finite number, got nan"},
+    ]
+    items = items_by_external_id(client, owner, project_id)
+    assert {key: item["data"] for key, item in items.items()} == {
+        "n1": {"text": "a", "score": 3, "weight": 1.5},
+        "n2": {"text": "b", "score": None, "weight": -2},
+        "n6": {"text": "f", "score": 7, "weight": 1000.0},
+    }
+
+
+def test_json_array_with_nan_is_refused(client, ctx, owner):
+    project_id = make_project(client, owner, NUMBER_SCHEMA)
+    body = (b'[{"external_id": "ok", "data": {"text": "a", "weight": 1}},\n'
+            b' {"external_id": "x", "data": {"text": "b", "weight": NaN}}]')
+    job = run_import(client, ctx, owner, project_id, body, filename="nan.json")
+    assert problems(client, owner, job["id"]) == [
+        {"line": 2, "field": "", "reason": "invalid JSON: NaN is not a JSON value"}]
+    assert sorted(items_by_external_id(client, owner, project_id)) == ["ok"]
+
+
 def test_all_or_nothing_imports_nothing_when_a_line_is_bad(client, ctx, owner):
     project_id = make_project(client, owner)
     good = [{"external_id": f"g{i}", "data": {"text": f"good {i}"}} for i in range(10)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,14 +43,29 @@ def _check_media_path(path: str, where: str) -> None:
         raise ItemProblem(where, "must be a relative path inside the media store without '..'")
 
 
-def _check_field(spec: FieldDef, value: Any, where: str) -> None:
+def _number(value: Any, where: str) -> int | float:
+    # A CSV cell is always text: a number field takes "3" or "2.5" as well (like overlap and priority).
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:
+            raise ItemProblem(where, f"must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ItemProblem(where, f"must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ItemProblem(where, f"must be a finite number, got {value}")
+    return value
+
+
+def _check_field(spec: FieldDef, value: Any, where: str) -> Any:
+    """Raise ItemProblem when `value` does not fit the field; return the value to store."""
     kind = spec.kind
     if kind is FieldKind.text:
         if not isinstance(value, str):
             raise ItemProblem(where, f"must be a string, got {type(value).__name__}")
     elif kind is FieldKind.number:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ItemProblem(where, f"must be a number, got {type(value).__name__}")
+        return _number(value, where)
     elif kind is FieldKind.image:
         if not isinstance(value, str):
             raise ItemProblem(where, f"must be a media path string, got {type(value).__name__}")
@@ -72,6 +88,7 @@ def _check_field(spec: FieldDef, value: Any, where: str) -> None:
                 continue
             if not isinstance(response, dict) or not isinstance(response.get("text"), str):
                 raise ItemProblem(f"{where}[{index}]", "must be a string or an object with a text string")
+    return value
 
 
 def derive_external_id(data: dict[str, Any]) -> str:
@@ -111,11 +128,13 @@ def parse_item(raw: Any, schema: LabelSchema) -> ItemInput:
         data = {k: v for k, v in raw.items() if k not in RESERVED}
     for spec in schema.fields:
         value = data.get(spec.name)
-        if value is None:
+        if value is None or (value == "" and spec.kind is FieldKind.number):  # "": an empty CSV cell
             if spec.required:
                 raise ItemProblem(f"data.{spec.name}", f"is required ({spec.kind.value} field)")
+            if value is not None:
+                data[spec.name] = None
             continue
-        _check_field(spec, value, f"data.{spec.name}")
+        data[spec.name] = _check_field(spec, value, f"data.{spec.name}")
     meta = raw.get("metadata", {})
     if meta is None:
         meta = {}

@@ -91,7 +91,7 @@ def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
     # surrogateescape keeps bad bytes as lone surrogates, so they are found in their own element
     # (with its line) instead of failing the chunk they happen to be read with.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
-    raw_decode = json.JSONDecoder().raw_decode
+    raw_decode = json.JSONDecoder(parse_constant=_refuse_constant).raw_decode
     buffer, pos, line, line_start = "", 0, 1, 0
     consumed_bytes = 0
 
@@ -138,6 +138,8 @@ def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
         while True:
             try:
                 value, end = raw_decode(buffer, pos)
+            except _NotJson as exc:
+                raise _Fatal(start_line, f"invalid JSON: {exc} is not a JSON value") from None
             except json.JSONDecodeError as exc:
                 error = (exc.msg, exc.pos - pos)  # relative: refill() moves the buffer
                 if len(buffer) - pos <= max_line:
@@ -148,6 +150,8 @@ def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
                     try:
                         raw_decode(buffer, pos)
                         again: tuple[str, int] | None = None
+                    except _NotJson:
+                        again = None
                     except json.JSONDecodeError as later:
                         again = (later.msg, later.pos - pos)
                     if again != error:
@@ -202,6 +206,14 @@ def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
             raise _Fatal(line, "unexpected text after the closing ']' of the JSON array")
     except _Fatal as fatal:
         yield Record(fatal.line, None, ("", fatal.reason), consumed_bytes)
+
+
+class _NotJson(ValueError):
+    """NaN, Infinity or -Infinity: Python's json module reads them, JSON has no such values."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(name)
 
 
 class _Fatal(Exception):
