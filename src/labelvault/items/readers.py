@@ -20,7 +20,19 @@ import orjson
 FORMATS = ("jsonl", "json", "csv")
 CHUNK = 1 << 16
 BOM = b"\xef\xbb\xbf"
-_BAD_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, kept by errors="surrogateescape"
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, kept as by errors="surrogateescape"
+BAD_BYTES = "labelvault-bad-bytes"
+# How many undecodable bytes the readers met. Such bytes are rare: a reader looks for them in its
+# records only once this changed, which keeps clean files fast. Shared by threads: it only has to change.
+_bad_bytes_met = [0]
+
+
+def _keep_bad_bytes(error: UnicodeError) -> tuple[str | bytes, int]:
+    _bad_bytes_met[0] += 1
+    return codecs.lookup_error("surrogateescape")(error)
+
+
+codecs.register_error(BAD_BYTES, _keep_bad_bytes)
 
 
 @dataclass(slots=True)
@@ -88,9 +100,10 @@ def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
     A bad element (not valid UTF-8, too long) is one rejected record; a JSON syntax error ends the
     file's reading, since nothing after it can be told apart reliably.
     """
-    # surrogateescape keeps bad bytes as lone surrogates, so they are found in their own element
-    # (with its line) instead of failing the chunk they happen to be read with.
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    # Bad bytes are kept as lone surrogates, so they are found in their own element (with its line)
+    # instead of failing the chunk they happen to be read with.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors=BAD_BYTES)
+    bad_bytes_before = _bad_bytes_met[0]
     raw_decode = json.JSONDecoder(parse_constant=_refuse_constant).raw_decode
     buffer, pos, line, line_start = "", 0, 1, 0
     consumed_bytes = 0
@@ -183,7 +196,7 @@ def read_json_array(handle: IO[bytes], max_line: int) -> Iterator[Record]:
                 raise _Fatal(line, "expected ',' or ']' between array elements")
             start_line = line
             value, end = decode_element(start_line)
-            bad = _BAD_BYTE.search(buffer, pos, end)
+            bad = None if _bad_bytes_met[0] == bad_bytes_before else _BAD_BYTE.search(buffer, pos, end)
             problem = None if bad is None else f"invalid UTF-8 on line {line_of(start_line, bad.start())}, " \
                                                   f"column {column_of(bad.start())}"
             size = end - pos
@@ -248,9 +261,9 @@ def _csv_key(column: str) -> str:
 def read_csv(handle: IO[bytes], max_line: int) -> Iterator[Record]:
     """A header row, then one item per row. Columns `metadata.<key>` go into metadata."""
     counter = _CountingReader(handle)
-    # surrogateescape: a bad byte is reported on its own row, not for the whole chunk read with it.
-    text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8-sig", errors="surrogateescape",
-                            newline="")
+    # A bad byte is kept (as a lone surrogate) and reported on its own row, not for the whole chunk.
+    bad_bytes_before = _bad_bytes_met[0]
+    text = io.TextIOWrapper(io.BufferedReader(counter), encoding="utf-8-sig", errors=BAD_BYTES, newline="")
     csv.field_size_limit(max_line)
     reader = csv.reader(text)
     try:
@@ -280,10 +293,11 @@ def read_csv(handle: IO[bytes], max_line: int) -> Iterator[Record]:
             yield Record(start_line, None, ("", f"has {len(row)} columns, the header has {len(header)}"),
                          counter.count)
             continue
-        bad = next((key for key, cell in zip(header, row, strict=True) if _BAD_BYTE.search(cell)), None)
-        if bad is not None:
-            yield Record(start_line, None, (_csv_key(bad), "is not valid UTF-8"), counter.count)
-            continue
+        if _bad_bytes_met[0] != bad_bytes_before:
+            bad = next((key for key, cell in zip(header, row, strict=True) if _BAD_BYTE.search(cell)), None)
+            if bad is not None:
+                yield Record(start_line, None, (_csv_key(bad), "is not valid UTF-8"), counter.count)
+                continue
         value: dict[str, Any] = {}
         meta: dict[str, Any] = {}
         for key, cell in zip(header, row, strict=True):
