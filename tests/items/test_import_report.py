@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from labelvault.items.models import Item
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job, JobState
 from labelvault.jobs.runner import Runner
+from labelvault.storage import LocalBlobStore
 from labelvault.testing import TEXT_SCHEMA
 
 MAX_LINE = 200
@@ -550,3 +553,51 @@ def test_a_second_worker_resumes_after_the_last_committed_batch(client, ctx, own
         assert session.get(Job, job_id).attempts == 2  # type: ignore[union-attr]
         # Were the first worker to come back, it could not record anything more.
         assert not jobs.progress(session, job_id, first_worker.worker, {"done": 0})
+
+
+class _SlowFirstRead(LocalBlobStore):
+    """The first reading of a file (the all-or-nothing check) is slow, as on a large file."""
+
+    def __init__(self, root: Path, delay: float) -> None:
+        super().__init__(root)
+        self.delay = delay
+        self.opened = 0
+
+    def open_read(self, key: str) -> Any:
+        handle = super().open_read(key)
+        self.opened += 1
+        if self.opened > 1:
+            return handle
+        delay, readline = self.delay, handle.readline
+
+        def slow_readline(size: int = -1) -> bytes:
+            time.sleep(delay)
+            return readline(size)
+
+        handle.readline = slow_readline
+        return handle
+
+
+@pytest.mark.slow
+def test_a_long_all_or_nothing_check_keeps_its_job(client, ctx, owner, settings):
+    project_id = make_project(client, owner)
+    rows = [{"external_id": f"k{i}", "data": {"text": f"t{i}"}} for i in range(12)]
+    job_id = start_import(client, owner, project_id, jsonl(*rows), all_or_nothing="true").json()["id"]
+    # The check reads for about 1.8 s; the job counts as stale after 1 s without a heartbeat.
+    importer = Importer(_SlowFirstRead(settings.uploads_dir, 0.15), batch_size=2, max_line=MAX_LINE)
+    worker = Runner(ctx.factory, {"import": importer}, stale_seconds=1, poll_seconds=0.1)
+    thread = threading.Thread(target=worker.run_once)
+    thread.start()
+    taken_over = None
+    try:
+        while thread.is_alive() and taken_over is None:
+            time.sleep(0.1)
+            with transaction(ctx.factory) as session:
+                taken_over = jobs.claim_next(session, "another-worker", 1)
+    finally:
+        thread.join(10)
+    assert taken_over is None, "another worker took over a job whose worker was still checking the file"
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=owner.headers).json()
+    assert job["state"] == "succeeded" and job["stats"]["imported"] == 12
+    with transaction(ctx.factory) as session:
+        assert session.get(Job, job_id).attempts == 1  # type: ignore[union-attr]

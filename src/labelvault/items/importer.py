@@ -104,6 +104,10 @@ class _ImportRun:
         problems: list[dict[str, Any]] = []
         lines = 0
         for batch in self._batches():
+            # Checking a large file takes long: keep the job's heartbeat fresh so no other worker takes it.
+            with transaction(self.factory) as session:
+                if not jobs.progress(session, self.job.id, self.worker, {}):
+                    raise JobLost()
             for record in batch:
                 lines += 1
                 item, problem = self._parse(record)
