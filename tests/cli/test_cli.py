@@ -25,12 +25,12 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def invoke(args: list[str], env: dict[str, str] | None = None, input: str | None = None) -> Result:
-    """Run the command in-process; a wide terminal so that messages are not wrapped."""
-    return CliRunner().invoke(app, args, env={"COLUMNS": "250", "NO_COLOR": "1", **(env or {})}, input=input)
+    """Run the command in-process, its output going to a pipe 80 columns wide (as in CI logs)."""
+    return CliRunner().invoke(app, args, env={"COLUMNS": "80", "NO_COLOR": "1", **(env or {})}, input=input)
 
 
 def text(output: str) -> str:
-    """Output without colours and with runs of white space (line wraps) made single spaces."""
+    """Output without colours, on one line (messages are never wrapped: a path would not come apart)."""
     return " ".join(ANSI.sub("", output).split())
 
 

@@ -10,11 +10,20 @@ import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Column
 
 from labelvault.sdk import ApiError, Client
 
-console = Console(stderr=True)
-out = Console()
+# soft_wrap: messages are never broken at the terminal width (nor at 80 columns when piped), so that
+# paths, ids and tokens in them stay whole for copying and for scripts.
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+
+def id_column() -> Column:
+    """A table's id column: ids are never shortened or wrapped."""
+    return Column("id", no_wrap=True, min_width=36)
+
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="LABELVAULT_URL", help="Server URL.")]
 TokenOption = Annotated[str, typer.Option("--token", envvar="LABELVAULT_TOKEN", help="API token (lv_...).",

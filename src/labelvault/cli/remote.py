@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, out, print_json
+from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, id_column, out, print_json
 
 org_app = typer.Typer(help="Organizations (instance administrators).", no_args_is_help=True)
 project_app = typer.Typer(help="Projects and their label schemas.", no_args_is_help=True)
@@ -43,7 +43,7 @@ def _read_json_file(path: Path, what: str) -> Any:
 def org_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     """List organizations."""
     with api(url, token) as client:
-        table = Table("id", "name", "slug")
+        table = Table(id_column(), "name", "slug")
         for org in client.organizations():
             table.add_row(org["id"], escape(org["name"]), org["slug"])
         out.print(table)
@@ -78,7 +78,7 @@ def project_create(
 def project_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     """List projects."""
     with api(url, token) as client:
-        table = Table("id", "name", "schema version", "overlap")
+        table = Table(id_column(), "name", "schema version", "overlap")
         for project in client.projects():
             table.add_row(project["id"], escape(project["name"]), str(project["schema_version"]),
                           str(project["default_overlap"]))
@@ -176,7 +176,7 @@ def token_create(
 def token_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     """List API tokens (yours, or everyone's for owners)."""
     with api(url, token) as client:
-        table = Table("id", "name", "prefix", "last used", "revoked")
+        table = Table(id_column(), "name", "prefix", "last used", "revoked")
         for t in client.tokens():
             table.add_row(t["id"], escape(t["name"]), t["prefix"], t["last_used_at"] or "-", t["revoked_at"] or "-")
         out.print(table)
