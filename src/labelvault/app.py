@@ -16,6 +16,7 @@ from labelvault import __version__
 from labelvault.accounts.api import router as accounts_router
 from labelvault.annotations.api import router as annotations_router
 from labelvault.api.context import AppContext
+from labelvault.assignments.api import router as assignments_router
 from labelvault.config import Settings
 from labelvault.db.engine import build_engine, session_factory
 from labelvault.errors import DomainError
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                                                "status": response.status_code})
         return response
 
-    for router in (ops_router, accounts_router, projects_router, items_router, annotations_router,
+    for router in (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
                    exports_router, jobs_router, invitations_page):
         app.include_router(router)
     return app

@@ -196,7 +196,7 @@ def test_retry_with_the_same_idempotency_key_replays_the_first_result(client, ct
 
 
 def test_idempotency_keys_belong_to_their_user(client, ctx, owner, member_of):
-    _, [item] = make_project(client, ctx, owner)
+    _, [item] = make_project(client, ctx, owner, overlap=2)
     first, second = member_of(owner, Role.annotator), member_of(owner, Role.annotator)
     mine = submit(client, first, item["id"], POSITIVE, key="same-key").json()
     theirs = submit(client, second, item["id"], POSITIVE, key="same-key").json()

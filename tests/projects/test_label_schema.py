@@ -269,7 +269,7 @@ def test_create_project_returns_schema_version_1(client, owner):
 
 
 def test_schema_change_makes_a_new_version_and_keeps_the_old(client, ctx, owner, member_of):
-    project = create_project(client, owner)
+    project = create_project(client, owner, default_overlap=2)
     item = import_items(client, ctx, owner, project["id"], [{"external_id": "a", "data": {"text": "Fine."}}])[0]
     annotator = member_of(owner, Role.annotator)
     before = client.post(f"/api/v1/items/{item['id']}/annotations", json={"answers": {"sentiment": "neutral"}},

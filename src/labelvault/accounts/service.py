@@ -267,3 +267,8 @@ def list_tokens(session: Session, principal: Principal, *, all_users: bool) -> l
 
 def list_organizations(session: Session) -> list[Organization]:
     return list(repo.organizations(session))
+
+
+def emails_of_organization(session: Session, organization_id: str) -> dict[str, str]:
+    """user id -> e-mail of the organization's members."""
+    return {user.id: user.email for _, user in repo.members(session, organization_id)}

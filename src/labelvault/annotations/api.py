@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Header, Response
+from fastapi.responses import JSONResponse
 
 from labelvault.annotations import service
 from labelvault.annotations.schemas import AnnotationIn, AnnotationOut, RevisionOut
@@ -13,11 +14,12 @@ from labelvault.projects import service as projects
 router = APIRouter(prefix="/api/v1", tags=["annotations"])
 
 
-@router.post("/items/{item_id}/annotations", response_model=AnnotationOut, status_code=201)
+@router.post("/items/{item_id}/annotations", response_model=AnnotationOut, status_code=201,
+             responses={409: {"description": "Completed by others (answers kept as a draft), or a conflict."}})
 def save_annotation(
     item_id: str, body: AnnotationIn, principal: CanAnnotate, session: DB, response: Response,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
-) -> AnnotationOut:
+) -> AnnotationOut | JSONResponse:
     """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
     item = items.get_item(session, principal, item_id)
     project = projects.get_project(session, principal, item.project_id)
@@ -25,6 +27,13 @@ def save_annotation(
         session, principal, project, item, answers=body.answers, time_spent_ms=body.time_spent_ms,
         draft=body.draft, idempotency_key=idempotency_key,
     )
+    if result.completed_by_others:
+        # Committed all the same: the draft keeps what the person typed.
+        return JSONResponse(status_code=409, content={
+            "code": "item_completed",
+            "message": "This item was completed by others while your lease was gone; your answers are kept "
+                       "as a draft.",
+            "details": {"annotation_id": result.annotation.id, "status": result.annotation.status}})
     if result.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
@@ -24,6 +24,8 @@ class Annotation(Base):
         UniqueConstraint("item_id", "author_id"),
         Index("ix_annotations_project_item", "project_id", "item_id"),
         Index("ix_annotations_author", "author_id", "project_id"),
+        Index("ix_annotations_review_queue", "project_id", "id",
+              sqlite_where=text("review_status = 'pending'"), postgresql_where=text("review_status = 'pending'")),
     )
 
     id: Mapped[str] = id_column()
@@ -38,6 +40,9 @@ class Annotation(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     time_spent_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     revision_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # None: not chosen for review; pending, accepted, rejected (back with the author) or fixed.
+    review_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    review_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = created_column()
     updated_at: Mapped[dt.datetime] = created_column()
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -83,4 +88,32 @@ class IdempotencyRecord(Base):
     scope: Mapped[str] = mapped_column(String(64), nullable=False)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     resource_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    created_at: Mapped[dt.datetime] = created_column()
+
+
+class ReviewDecision:
+    accept = "accept"
+    reject = "reject"
+    fix = "fix"
+
+    all = (accept, reject, fix)
+
+
+class Review(Base):
+    """A reviewer's decision on an annotation, with who and when; `answers` holds a fix."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_annotation", "annotation_id"), Index("ix_reviews_project", "project_id", "id"))
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
+    annotation_id: Mapped[str] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), nullable=False)
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    decision: Mapped[str] = mapped_column(String(16), nullable=False)
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
     created_at: Mapped[dt.datetime] = created_column()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from labelvault.annotations import repository as repo
 from labelvault.annotations.answers import check_answers
 from labelvault.annotations.models import Annotation, AnnotationRevision, AnnotationStatus, IdempotencyRecord
+from labelvault.assignments import service as assignments
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
@@ -28,6 +29,8 @@ MAX_KEY = 200
 class Submitted:
     annotation: Annotation
     replayed: bool
+    # The item was completed by others (lease lost): the answers were kept as a draft instead.
+    completed_by_others: bool = False
 
 
 def _fingerprint(item_id: str, answers: dict[str, Any], draft: bool, time_spent_ms: int) -> str:
@@ -77,6 +80,13 @@ def save_annotation(
     status = AnnotationStatus.draft if draft else AnnotationStatus.submitted
     current = repo.annotation_of_author(session, principal.organization_id, item.id, principal.user_id)
     newly_submitted = False
+    completed_by_others = False
+    first_submit = not draft and (current is None or current.status == AnnotationStatus.draft)
+    if first_submit and not assignments.take_slot_for_submit(session, principal, project, item):
+        # Nothing typed is lost: the answers stay with their author as a draft.
+        completed_by_others, draft, status = True, True, AnnotationStatus.draft
+    if first_submit and not completed_by_others:
+        review_status = assignments.review_status_for_new_submission(project)
     if current is None:
         current = Annotation(
             organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
@@ -84,6 +94,8 @@ def save_annotation(
             time_spent_ms=time_spent_ms, created_at=now, updated_at=now,
             submitted_at=None if draft else now,
         )
+        if first_submit and not completed_by_others:
+            current.review_status = review_status
         session.add(current)
         newly_submitted = not draft
     else:
@@ -106,10 +118,14 @@ def save_annotation(
         current.updated_at = now
         if not draft:
             current.submitted_at = now
+        if first_submit and not completed_by_others:
+            current.review_status = review_status
     if newly_submitted:
         repo.count_submitted(session, item.id, project.default_overlap)
     try:
         session.flush()
+        if completed_by_others:
+            return Submitted(current, False, completed_by_others=True)
         if idempotency_key is not None:
             session.add(IdempotencyRecord(
                 user_id=principal.user_id, key=idempotency_key, scope="annotation", fingerprint=fingerprint,

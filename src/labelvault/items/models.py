@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
@@ -25,6 +25,10 @@ class Item(Base):
         UniqueConstraint("project_id", "external_id"),
         Index("ix_items_project_id_id", "project_id", "id"),
         Index("ix_items_project_state", "project_id", "state", "priority", "id"),
+        # The queue: only items still open for annotation, in the order they are handed out.
+        Index("ix_items_queue", "project_id", text("priority DESC"), "id",
+              sqlite_where=text("state IN ('new', 'in_progress')"),
+              postgresql_where=text("state IN ('new', 'in_progress')")),
     )
 
     id: Mapped[str] = id_column()
@@ -39,6 +43,8 @@ class Item(Base):
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default=ItemState.new)
     annotation_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Leases held on the item (live or expired but not yet reclaimed); with annotation_count it fills the overlap.
+    leased: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     import_job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[dt.datetime] = created_column()
     updated_at: Mapped[dt.datetime] = created_column()

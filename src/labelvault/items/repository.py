@@ -93,7 +93,7 @@ def _insert_items_many(session: Session, rows: list[dict[str, Any]]) -> None:
     # The driver's executemany with values converted once here: SQLAlchemy's per-row parameter handling
     # costs more than SQLite's insert itself.
     connection = session.connection()
-    compiled = insert(_items).compile(dialect=connection.dialect)
+    compiled = insert(_items).compile(dialect=connection.dialect, column_keys=list(ITEM_COLUMNS))
     assert compiled.positional and list(compiled.positiontup or ()) == list(ITEM_COLUMNS)
     connection.exec_driver_sql(str(compiled), [tuple(row) for row in _bound_rows(session, rows)])
 

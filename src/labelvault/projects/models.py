@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
@@ -23,6 +23,10 @@ class Project(Base):
     guidelines: Mapped[str] = mapped_column(Text, nullable=False, default="")
     default_overlap: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    lease_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=1800, server_default="1800")
+    review_mode: Mapped[str] = mapped_column(String(16), nullable=False, default="none", server_default="none")
+    review_sample_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    blind_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[dt.datetime] = created_column()
     updated_at: Mapped[dt.datetime] = created_column()

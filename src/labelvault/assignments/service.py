@@ -1,0 +1,177 @@
+"""Work distribution rules: the next item, leases that expire on their own, skips, slots on submit.
+
+An item is never held by more people than its overlap: `annotation_count + leased < overlap` is checked
+on a row lock (PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent claimers take different rows; SQLite:
+the whole claim is one BEGIN IMMEDIATE transaction). Expired leases are reclaimed by the next claim in
+the project, so no background process is needed for correctness.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from labelvault.accounts import service as accounts
+from labelvault.assignments import repository as repo
+from labelvault.assignments.models import Lease, LeaseKind, Skip
+from labelvault.errors import Conflict, InvalidInput, NotFound
+from labelvault.items import service as items_service
+from labelvault.items.models import Item
+from labelvault.kit.clock import utcnow
+from labelvault.projects.models import Project
+from labelvault.security.policy import Principal
+
+RECLAIM_BATCH = 50
+MAX_REASON = 2000
+
+
+@dataclass
+class Claim:
+    lease: Lease | None
+    item_id: str | None
+    renewed: bool = False
+
+
+def _ttl(project: Project) -> dt.timedelta:
+    return dt.timedelta(seconds=project.lease_seconds)
+
+
+def reclaim_expired(session: Session, project: Project, kind: str = LeaseKind.annotate) -> int:
+    """Return the items of expired leases to the queue."""
+    expired = repo.expired_leases(session, project.organization_id, project.id, kind, utcnow(), RECLAIM_BATCH)
+    if not expired:
+        return 0
+    repo.delete_leases(session, [lease_id for lease_id, _ in expired])
+    if kind == LeaseKind.annotate:
+        repo.release_slots(session, [item_id for _, item_id in expired])
+    session.flush()
+    return len(expired)
+
+
+def next_item(session: Session, principal: Principal, project: Project) -> Claim:
+    """The principal's current lease in the project (renewed), or a lease on the next free item."""
+    now = utcnow()
+    current = repo.lease_of(session, project.organization_id, project.id, principal.user_id, LeaseKind.annotate)
+    if current is not None:
+        if current.expires_at > now:
+            current.expires_at = now + _ttl(project)
+            session.flush()
+            return Claim(current, current.item_id, renewed=True)
+        repo.delete_leases(session, [current.id])
+        repo.release_slots(session, [current.item_id])
+        session.flush()
+    reclaim_expired(session, project)
+    item_id = repo.candidate_item(session, project.organization_id, project.id, principal.user_id,
+                                  project.default_overlap)
+    if item_id is None:
+        return Claim(None, None)
+    repo.take_slot(session, item_id)
+    lease = Lease(organization_id=project.organization_id, project_id=project.id, item_id=item_id,
+                  user_id=principal.user_id, kind=LeaseKind.annotate, created_at=now,
+                  expires_at=now + _ttl(project))
+    repo.add(session, lease)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("Another request of yours claimed an item at the same moment; ask again.") from None
+    return Claim(lease, item_id)
+
+
+def get_lease(session: Session, principal: Principal, lease_id: str) -> Lease:
+    lease = repo.lease_by_id(session, principal.organization_id, lease_id)
+    if lease is None or lease.user_id != principal.user_id:
+        raise NotFound("lease")
+    return lease
+
+
+def heartbeat(session: Session, project: Project, lease: Lease) -> Lease:
+    """Extend a live lease; an expired one is gone (its item may be with someone else)."""
+    now = utcnow()
+    if lease.expires_at <= now:
+        raise Conflict("This lease has expired; ask for the next item.", code="lease_expired")
+    lease.expires_at = now + _ttl(project)
+    session.flush()
+    return lease
+
+
+def release(session: Session, lease: Lease) -> None:
+    """Give the item back to the queue without annotating it."""
+    repo.delete_leases(session, [lease.id])
+    if lease.kind == LeaseKind.annotate:
+        repo.release_slots(session, [lease.item_id])
+    session.flush()
+
+
+def skip(session: Session, principal: Principal, project: Project, item: Item, reason: str) -> Skip:
+    """Skip an item with a reason: it is released and never offered to this person again."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why you skip the item.", details={"field": "reason"})
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"The reason is longer than {MAX_REASON} characters.", details={"field": "reason"})
+    existing = repo.skip_of(session, project.organization_id, item.id, principal.user_id)
+    if existing is not None:
+        return existing
+    lease = repo.lease_on_item(session, project.organization_id, item.id, principal.user_id, LeaseKind.annotate)
+    if lease is not None:
+        release(session, lease)
+    row = Skip(organization_id=project.organization_id, project_id=project.id, item_id=item.id,
+               user_id=principal.user_id, reason=reason)
+    repo.add(session, row)
+    session.flush()
+    return row
+
+
+def take_slot_for_submit(session: Session, principal: Principal, project: Project, item: Item) -> bool:
+    """Called when the principal submits a first annotation of `item`: use their lease, or a free slot.
+
+    False when the item is full (completed by others while the lease was gone).
+    """
+    lease = repo.lease_on_item(session, project.organization_id, item.id, principal.user_id, LeaseKind.annotate)
+    if lease is not None:
+        # A lease, even an expired one not yet reclaimed, still holds its slot.
+        release(session, lease)
+        return True
+    locked = repo.item_for_update(session, project.organization_id, item.id)
+    if locked is None:
+        raise NotFound("item")
+    return locked.annotation_count + locked.leased < (locked.overlap or project.default_overlap)
+
+
+def review_status_for_new_submission(project: Project) -> str | None:
+    """Whether a newly submitted annotation goes to the review queue: all, a random sample, or none."""
+    if project.review_mode == "all":
+        return "pending"
+    if project.review_mode == "sample" and secrets.randbelow(100) < project.review_sample_percent:
+        return "pending"
+    return None
+
+
+@dataclass
+class AnnotatorProgress:
+    user_id: str
+    email: str
+    submitted: int
+    drafts: int
+    skipped: int
+    leased: int
+
+
+def project_status(session: Session, project: Project) -> tuple[dict[str, int], list[AnnotatorProgress]]:
+    """Items per state and each annotator's progress in the project."""
+    org = project.organization_id
+    counts = items_service.state_counts(session, project)
+    by_author = repo.annotation_counts_by_author(session, org, project.id)
+    skipped = repo.skip_counts_by_user(session, org, project.id)
+    leased = repo.active_leases_by_user(session, org, project.id, utcnow())
+    emails = accounts.emails_of_organization(session, org)
+    people = sorted(set(by_author) | set(skipped) | set(leased), key=lambda uid: emails.get(uid, uid))
+    return counts, [
+        AnnotatorProgress(uid, emails.get(uid, ""), by_author.get(uid, {}).get("submitted", 0),
+                          by_author.get(uid, {}).get("draft", 0), skipped.get(uid, 0), leased.get(uid, 0))
+        for uid in people
+    ]
