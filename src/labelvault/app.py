@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from labelvault import __version__
 from labelvault.accounts.api import router as accounts_router
 from labelvault.annotations.api import router as annotations_router
+from labelvault.annotations.review_api import router as review_router
 from labelvault.api.context import AppContext
 from labelvault.assignments.api import router as assignments_router
 from labelvault.config import Settings
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                                                "status": response.status_code})
         return response
 
-    for router in (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
-                   exports_router, jobs_router, invitations_page):
+    routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
+               review_router, exports_router, jobs_router, invitations_page)
+    for router in routers:
         app.include_router(router)
     return app

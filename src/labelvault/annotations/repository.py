@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord
+from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord, Review
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 
@@ -60,4 +60,35 @@ def count_submitted(session: Session, item_id: str, default_overlap: int) -> Non
             state=case((new_count >= func.coalesce(Item.overlap, default_overlap), "completed"),
                        else_="in_progress"),
         )
+    )
+
+
+def review(session: Session, organization_id: str, review_id: str) -> Review | None:
+    return session.scalars(scoped(select(Review), Review, organization_id).where(Review.id == review_id)).first()
+
+
+def reviews_of_annotation(session: Session, organization_id: str, annotation_id: str) -> Sequence[Review]:
+    stmt = scoped(select(Review), Review, organization_id).where(Review.annotation_id == annotation_id)
+    return session.scalars(stmt.order_by(Review.id)).all()
+
+
+def rejected_of_author(session: Session, organization_id: str, project_id: str, author_id: str) -> Sequence[Annotation]:
+    stmt = scoped(select(Annotation), Annotation, organization_id).where(
+        Annotation.project_id == project_id, Annotation.author_id == author_id,
+        Annotation.review_status == "rejected",
+    )
+    return session.scalars(stmt.order_by(Annotation.id)).all()
+
+
+def refresh_item_review_state(session: Session, item_id: str) -> None:
+    """A completed item is in review while any of its annotations waits, rejected while any is rejected,
+    accepted once all chosen for review passed; an item still being annotated keeps its state."""
+    pending = exists().where(Annotation.item_id == Item.id, Annotation.review_status == "pending")
+    rejected = exists().where(Annotation.item_id == Item.id, Annotation.review_status == "rejected")
+    reviewed = exists().where(Annotation.item_id == Item.id, Annotation.review_status.in_(("accepted", "fixed")))
+    session.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.state.not_in(("new", "in_progress")))
+        .values(state=case((pending, "in_review"), (rejected, "rejected"), (reviewed, "accepted"),
+                           else_="completed"))
     )

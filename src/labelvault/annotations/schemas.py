@@ -27,6 +27,8 @@ class AnnotationOut(BaseModel):
     status: str
     time_spent_ms: int
     revision_count: int
+    review_status: str | None
+    review_comment: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
     submitted_at: dt.datetime | None
@@ -43,3 +45,34 @@ class RevisionOut(BaseModel):
     time_spent_ms: int
     made_at: dt.datetime
     superseded_at: dt.datetime
+
+
+class ReviewIn(BaseModel):
+    decision: str = Field(description="accept, reject (with a comment) or fix (with corrected answers).")
+    comment: str = ""
+    answers: dict[str, Any] | None = None
+
+
+class ReviewOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    annotation_id: str
+    item_id: str
+    reviewer_id: str
+    decision: str
+    comment: str
+    answers: dict[str, Any] | None
+    created_at: dt.datetime
+
+
+class ReviewAnnotationOut(BaseModel):
+    """An annotation as a reviewer sees it; `author_id` is hidden when the project reviews blind."""
+
+    id: str
+    author_id: str | None
+    schema_version: int
+    answers: dict[str, Any]
+    time_spent_ms: int
+    revision_count: int
+    submitted_at: dt.datetime | None

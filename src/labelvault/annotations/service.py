@@ -111,6 +111,10 @@ def save_annotation(
                 status=current.status, time_spent_ms=current.time_spent_ms, made_at=current.updated_at,
             ))
         newly_submitted = current.status == AnnotationStatus.draft and not draft
+        if not draft and current.status == AnnotationStatus.submitted and current.review_status == "rejected":
+            # The author fixed a rejected annotation: it goes back to the reviewers.
+            current.review_status = "pending"
+            current.review_comment = None
         current.answers = answers
         current.schema_version = schema_row.version
         current.status = status
@@ -124,6 +128,8 @@ def save_annotation(
         repo.count_submitted(session, item.id, project.default_overlap)
     try:
         session.flush()
+        if current.review_status is not None and not draft:
+            repo.refresh_item_review_state(session, item.id)
         if completed_by_others:
             return Submitted(current, False, completed_by_others=True)
         if idempotency_key is not None:

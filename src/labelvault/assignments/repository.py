@@ -138,3 +138,31 @@ def skip_counts_by_user(session: Session, organization_id: str, project_id: str)
         Skip.project_id == project_id
     ).group_by(Skip.user_id)
     return {user_id: int(n) for user_id, n in session.execute(stmt).all()}
+
+
+def review_candidate(session: Session, organization_id: str, project_id: str, reviewer_id: str,
+                     now: dt.datetime) -> str | None:
+    """The oldest annotation waiting for review that is not the reviewer's own and nobody else holds."""
+    held = exists().where(Lease.annotation_id == Annotation.id, Lease.kind == LeaseKind.review,
+                          Lease.expires_at > now)
+    stmt = (
+        scoped(select(Annotation.id), Annotation, organization_id)
+        .where(Annotation.project_id == project_id, Annotation.review_status == "pending",
+               Annotation.author_id != reviewer_id, ~held)
+        .order_by(Annotation.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=Annotation)
+    )
+    return session.scalars(stmt).first()
+
+
+def live_review_lease(session: Session, organization_id: str, annotation_id: str, now: dt.datetime) -> Lease | None:
+    stmt = scoped(select(Lease), Lease, organization_id).where(
+        Lease.annotation_id == annotation_id, Lease.kind == LeaseKind.review, Lease.expires_at > now
+    )
+    return session.scalars(stmt).first()
+
+
+def annotation_by_id(session: Session, organization_id: str, annotation_id: str) -> Annotation | None:
+    stmt = scoped(select(Annotation), Annotation, organization_id).where(Annotation.id == annotation_id)
+    return session.scalars(stmt).first()

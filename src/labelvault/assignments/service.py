@@ -175,3 +175,43 @@ def project_status(session: Session, project: Project) -> tuple[dict[str, int], 
                           by_author.get(uid, {}).get("draft", 0), skipped.get(uid, 0), leased.get(uid, 0))
         for uid in people
     ]
+
+
+def next_review(session: Session, principal: Principal, project: Project) -> Claim:
+    """The reviewer's current review lease (renewed) or a lease on the next annotation waiting for review."""
+    now = utcnow()
+    current = repo.lease_of(session, project.organization_id, project.id, principal.user_id, LeaseKind.review)
+    if current is not None:
+        if current.expires_at > now:
+            current.expires_at = now + _ttl(project)
+            session.flush()
+            return Claim(current, current.item_id, renewed=True)
+        repo.delete_leases(session, [current.id])
+        session.flush()
+    reclaim_expired(session, project, LeaseKind.review)
+    annotation_id = repo.review_candidate(session, project.organization_id, project.id, principal.user_id, now)
+    if annotation_id is None:
+        return Claim(None, None)
+    annotation = repo.annotation_by_id(session, project.organization_id, annotation_id)
+    assert annotation is not None
+    lease = Lease(organization_id=project.organization_id, project_id=project.id, item_id=annotation.item_id,
+                  user_id=principal.user_id, kind=LeaseKind.review, annotation_id=annotation_id, created_at=now,
+                  expires_at=now + _ttl(project))
+    repo.add(session, lease)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("Another request of yours claimed a review at the same moment; ask again.") from None
+    return Claim(lease, annotation.item_id)
+
+
+def hold_for_decision(session: Session, principal: Principal, project: Project, annotation_id: str) -> None:
+    """Before a review decision: refuse when another reviewer holds the annotation; drop the decider's lease."""
+    now = utcnow()
+    lease = repo.live_review_lease(session, project.organization_id, annotation_id, now)
+    if lease is not None and lease.user_id != principal.user_id:
+        raise Conflict("Another reviewer is reviewing this annotation.", code="review_held")
+    own = repo.lease_of(session, project.organization_id, project.id, principal.user_id, LeaseKind.review)
+    if own is not None and own.annotation_id == annotation_id:
+        repo.delete_leases(session, [own.id])
+        session.flush()

@@ -1,15 +1,17 @@
 """Full-fidelity JSONL export: one line per item with its annotations (and revisions on request).
 
 Lines are assembled from the stored JSON text, so a million annotations stream without being
-parsed and re-serialized; memory stays constant (one page of items at a time).
+parsed and re-serialized. Items, annotations and revisions are read as three streams ordered by item
+id in one snapshot and merged here; memory stays constant (one batch of each at a time).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -20,7 +22,7 @@ from labelvault.errors import InvalidInput
 from labelvault.exports import repository as repo
 from labelvault.items.models import ItemState
 
-PAGE = 5000
+BATCH = 2000  # items per chunk sent; about 4 MB of JSONL
 
 
 @dataclass
@@ -42,20 +44,70 @@ class ExportFilter:
             raise InvalidInput("since must be earlier than until.", details={"field": "since"})
 
 
-def _iso(value: Any) -> str:
-    """Stored times as ISO 8601 UTC; SQLite hands back its text, PostgreSQL a datetime."""
+def _sqlite_time(value: str | None) -> str:
+    """SQLite's stored text ("2024-05-01 12:00:00.250000") as an ISO 8601 UTC JSON string."""
     if value is None:
         return "null"
-    if isinstance(value, str):
-        text = value.replace(" ", "T")
-        if text.endswith("+00:00"):
-            text = text[:-6]
-        return f'"{text}Z"'
-    return f'"{value.astimezone(dt.UTC).replace(tzinfo=None).isoformat()}Z"'
+    text = value.replace(" ", "T")
+    if text.endswith("+00:00"):
+        text = text[:-6]
+    return f'"{text}Z"'
+
+
+def _postgresql_time(value: str | None) -> str:
+    """PostgreSQL's UTC text ("2024-05-01 12:00:00.25", trailing zeros dropped) as ISO 8601 JSON, with
+    six fraction digits unless there is no fraction (as Python's isoformat writes it)."""
+    if value is None:
+        return "null"
+    text = value.replace(" ", "T")
+    if len(text) != 19:
+        text = text.ljust(26, "0")
+    return f'"{text}Z"'
 
 
 def _s(value: str) -> str:
     return orjson.dumps(value).decode()
+
+
+class _QuotedEmails(dict[str, str]):
+    """author id -> e-mail as a JSON string; authors who left the organization are looked up once."""
+
+    def __init__(self, factory: sessionmaker[Session], members: dict[str, str]) -> None:
+        super().__init__((uid, _s(email)) for uid, email in members.items())
+        self.factory = factory
+
+    def __missing__(self, user_id: str) -> str:
+        # Its own short session: the export's connection belongs to the reader thread.
+        with self.factory() as session:
+            quoted = _s(repo.author_email(session, user_id) or "")
+        self[user_id] = quoted
+        return quoted
+
+
+class SnapshotChanged(RuntimeError):
+    """The streams disagreed (they are read in one snapshot, so this is a bug, never a silent loss)."""
+
+
+class _ReadAhead:
+    """Batches of a stream, each fetched while the one before is being formatted.
+
+    Every stream of an export shares one reader thread, so the database connection is only ever used by one
+    thread at a time; while the database works (and the driver waits without the GIL) lines get formatted.
+    """
+
+    def __init__(self, reader: ThreadPoolExecutor, batches: Iterator[Sequence[Any]]) -> None:
+        self.reader = reader
+        self.batches = batches
+        self.pending: Future[Sequence[Any] | None] = reader.submit(next, batches, None)
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        while (batch := self.pending.result()) is not None:
+            self.pending = self.reader.submit(next, self.batches, None)
+            yield batch
+
+
+def _flat(batches: _ReadAhead) -> Iterator[Any]:
+    return chain.from_iterable(batches)
 
 
 def stream_jsonl(
@@ -64,53 +116,57 @@ def stream_jsonl(
     """Yield the export in chunks of whole lines."""
     statuses = [AnnotationStatus.submitted] + ([AnnotationStatus.draft] if filters.include_drafts else [])
     narrow = filters.only_annotated or filters.since is not None or filters.until is not None
-    after: str | None = None
-    with factory() as session:
-        emails = repo.member_emails(session, organization_id)
-        while True:
-            items = repo.item_page(session, organization_id, project_id, after=after, limit=PAGE,
-                                   states=filters.states)
-            if not items:
-                break
-            first, last = items[0][0], items[-1][0]
-            after = last
-            by_item: dict[str, list[str]] = defaultdict(list)
-            rows = repo.annotations_between(session, organization_id, project_id, first, last,
-                                            statuses=statuses, since=filters.since, until=filters.until)
-            revs: dict[str, list[str]] = defaultdict(list)
-            if filters.revisions:
-                for r in repo.revisions_between(session, organization_id, project_id, first, last):
-                    revs[r[0]].append(
-                        f'{{"number":{r[1]},"schema_version":{r[2]},"status":"{r[3]}","answers":{r[4]},'
-                        f'"time_spent_ms":{r[5]},"made_at":{_iso(r[6])},"superseded_at":{_iso(r[7])}}}'
-                    )
-            missing = {a[2] for a in rows if a[2] not in emails}
-            emails.update(repo.author_emails(session, list(missing)))
-            for a in rows:
-                text = (
-                    f'{{"id":"{a[1]}","author_id":"{a[2]}","author":{_s(emails.get(a[2], ""))},'
-                    f'"schema_version":{a[3]},"status":"{a[4]}","answers":{a[5]},"time_spent_ms":{a[6]},'
-                    f'"created_at":{_iso(a[8])},"updated_at":{_iso(a[9])},"submitted_at":{_iso(a[10])}'
-                )
-                if filters.revisions:
-                    text += ',"revisions":[' + ",".join(revs.get(a[1], ())) + "]"
-                by_item[a[0]].append(text + "}")
+    with factory() as session, ThreadPoolExecutor(1, thread_name_prefix="export-reader") as reader:
+        repo.begin_snapshot(session)
+        iso: Callable[[str | None], str] = (
+            _postgresql_time if session.get_bind().dialect.name == "postgresql" else _sqlite_time
+        )
+        emails = _QuotedEmails(factory, repo.member_emails(session, organization_id))
+        items = _ReadAhead(reader, repo.item_rows(session, organization_id, project_id, states=filters.states,
+                                                  batch=BATCH))
+        anns = _flat(_ReadAhead(reader, repo.annotation_rows(
+            session, organization_id, project_id, statuses=statuses, states=filters.states, since=filters.since,
+            until=filters.until, batch=BATCH * 3)))
+        revs = _flat(_ReadAhead(reader, repo.revision_rows(
+            session, organization_id, project_id, states=filters.states, batch=BATCH,
+        ))) if filters.revisions else iter(())
+        a = next(anns, None)
+        r = next(revs, None)
+        for page in items:
             out: list[str] = []
             n_annotations = 0
-            for it in items:
-                anns = by_item.get(it[0])
-                if narrow and not anns:
+            for it in page:
+                item_id = it[0]
+                revisions: dict[str, list[str]] = {}
+                while r is not None and r[0] == item_id:
+                    revisions.setdefault(r[1], []).append(
+                        f'{{"number":{r[2]},"schema_version":{r[3]},"status":"{r[4]}","answers":{r[5]},'
+                        f'"time_spent_ms":{r[6]},"made_at":{iso(r[7])},"superseded_at":{iso(r[8])}}}'
+                    )
+                    r = next(revs, None)
+                parts: list[str] = []
+                while a is not None and a[0] == item_id:
+                    text = (
+                        f'{{"id":"{a[1]}","author_id":"{a[2]}","author":{emails[a[2]]},'
+                        f'"schema_version":{a[3]},"status":"{a[4]}","answers":{a[5]},"time_spent_ms":{a[6]},'
+                        f'"created_at":{iso(a[7])},"updated_at":{iso(a[8])},"submitted_at":{iso(a[9])}'
+                    )
+                    if filters.revisions:
+                        text += ',"revisions":[' + ",".join(revisions.get(a[1], ())) + "]"
+                    parts.append(text + "}")
+                    a = next(anns, None)
+                if narrow and not parts:
                     continue
-                n_annotations += len(anns) if anns else 0
+                n_annotations += len(parts)
                 overlap = "null" if it[4] is None else it[4]
                 out.append(
-                    f'{{"id":"{it[0]}","external_id":{_s(it[1])},"data":{it[2]},"metadata":{it[3]},'
-                    f'"overlap":{overlap},"priority":{it[5]},"state":"{it[6]}","created_at":{_iso(it[7])},'
-                    f'"annotations":[{",".join(anns) if anns else ""}]}}\n'
+                    f'{{"id":"{item_id}","external_id":{_s(it[1])},"data":{it[2]},"metadata":{it[3]},'
+                    f'"overlap":{overlap},"priority":{it[5]},"state":"{it[6]}","created_at":{iso(it[7])},'
+                    f'"annotations":[{",".join(parts)}]}}\n'
                 )
             filters.counters["items"] += len(out)
             filters.counters["annotations"] += n_annotations
             if out:
                 yield "".join(out).encode()
-            if len(items) < PAGE:
-                break
+        if a is not None or r is not None:
+            raise SnapshotChanged("annotations or revisions of items outside the export were read")

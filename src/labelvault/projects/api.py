@@ -37,6 +37,7 @@ def create_project(body: ProjectIn, principal: CanManageProject, session: DB) ->
     project = service.create_project(
         session, principal, name=body.name, schema=body.label_schema, description=body.description,
         guidelines=body.guidelines, default_overlap=body.default_overlap,
+        settings={key: getattr(body, key) for key in service.SETTINGS},
     )
     return _detail(session, project)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +13,10 @@ class ProjectIn(BaseModel):
     description: str = ""
     guidelines: str = Field(default="", description="Markdown shown to annotators.")
     default_overlap: int = Field(default=1, ge=1, le=100)
+    lease_seconds: int = Field(default=1800, ge=30, le=7 * 24 * 3600, description="Lease time to live.")
+    review_mode: Literal["none", "sample", "all"] = "none"
+    review_sample_percent: int = Field(default=0, ge=0, le=100)
+    blind_review: bool = Field(default=False, description="Hide authors from reviewers.")
     label_schema: dict[str, Any] = Field(alias="schema", description="Fields and questions; see docs/api.md.")
 
     model_config = ConfigDict(populate_by_name=True)
@@ -23,6 +27,10 @@ class ProjectPatch(BaseModel):
     description: str | None = None
     guidelines: str | None = None
     default_overlap: int | None = Field(default=None, ge=1, le=100)
+    lease_seconds: int | None = Field(default=None, ge=30, le=7 * 24 * 3600)
+    review_mode: Literal["none", "sample", "all"] | None = None
+    review_sample_percent: int | None = Field(default=None, ge=0, le=100)
+    blind_review: bool | None = None
 
 
 class ProjectOut(BaseModel):
@@ -33,6 +41,10 @@ class ProjectOut(BaseModel):
     description: str
     guidelines: str
     default_overlap: int
+    lease_seconds: int
+    review_mode: str
+    review_sample_percent: int
+    blind_review: bool
     schema_version: int
     created_at: dt.datetime
     updated_at: dt.datetime

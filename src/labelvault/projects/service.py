@@ -97,8 +97,9 @@ def create_project(
     description: str = "",
     guidelines: str = "",
     default_overlap: int = 1,
+    settings: dict[str, Any] | None = None,
 ) -> Project:
-    """Create a project with version 1 of its label schema."""
+    """Create a project with version 1 of its label schema; `settings` holds distribution and review settings."""
     if not name.strip():
         raise InvalidInput("The project needs a name.", details={"field": "name"})
     _check_overlap(default_overlap)
@@ -106,8 +107,10 @@ def create_project(
     project = Project(
         organization_id=principal.organization_id, name=name.strip(), description=description,
         guidelines=guidelines, default_overlap=default_overlap, schema_version=1,
-        created_by_id=principal.user_id,
+        created_by_id=principal.user_id, lease_seconds=1800, review_mode="none", review_sample_percent=0,
+        blind_review=False,
     )
+    _apply_settings(project, settings or {})
     session.add(project)
     session.flush()
     session.add(ProjectSchema(
@@ -118,10 +121,33 @@ def create_project(
     return project
 
 
+SETTINGS = ("lease_seconds", "review_mode", "review_sample_percent", "blind_review")
+REVIEW_MODES = ("none", "sample", "all")
+
+
+def _apply_settings(project: Project, changes: dict[str, Any]) -> None:
+    if "lease_seconds" in changes:
+        if not 30 <= int(changes["lease_seconds"]) <= 7 * 24 * 3600:
+            raise InvalidInput("lease_seconds must be between 30 and 604,800.", details={"field": "lease_seconds"})
+        project.lease_seconds = int(changes["lease_seconds"])
+    if "review_mode" in changes:
+        if changes["review_mode"] not in REVIEW_MODES:
+            raise InvalidInput(f"review_mode must be one of {list(REVIEW_MODES)}.", details={"field": "review_mode"})
+        project.review_mode = changes["review_mode"]
+    if "review_sample_percent" in changes:
+        if not 0 <= int(changes["review_sample_percent"]) <= 100:
+            raise InvalidInput("review_sample_percent must be between 0 and 100.",
+                               details={"field": "review_sample_percent"})
+        project.review_sample_percent = int(changes["review_sample_percent"])
+    if "blind_review" in changes:
+        project.blind_review = bool(changes["blind_review"])
+
+
 def update_project(
     session: Session, principal: Principal, project: Project, changes: dict[str, Any]
 ) -> Project:
-    """Change name, description, guidelines or default overlap."""
+    """Change name, description, guidelines, default overlap, lease time or review settings."""
+    _apply_settings(project, changes)
     if "name" in changes:
         if not str(changes["name"]).strip():
             raise InvalidInput("The project needs a name.", details={"field": "name"})

@@ -29,6 +29,7 @@ class Action(enum.StrEnum):
     manage_items = "manage_items"
     annotate = "annotate"
     read_all_annotations = "read_all_annotations"
+    review = "review"
     export = "export"
     read_members = "read_members"
     invite_members = "invite_members"
@@ -50,6 +51,7 @@ LOWEST_ROLE: dict[Action, Role] = {
     Action.use_own_tokens: Role.annotator,
     Action.read_jobs: Role.annotator,
     Action.read_all_annotations: Role.reviewer,
+    Action.review: Role.reviewer,
     Action.read_members: Role.manager,
     Action.invite_members: Role.manager,
     Action.manage_project: Role.manager,

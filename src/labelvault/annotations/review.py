@@ -1,0 +1,120 @@
+"""Review rules: accept, reject with a comment (back to the author), or fix (the original kept as a revision).
+
+Nobody reviews their own work; every decision is recorded with who and when; a retried decision with the
+same idempotency key is answered with the first one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from labelvault.annotations import repository as repo
+from labelvault.annotations.answers import check_answers
+from labelvault.annotations.models import (
+    Annotation,
+    AnnotationRevision,
+    IdempotencyRecord,
+    Review,
+    ReviewDecision,
+)
+from labelvault.assignments import service as assignments
+from labelvault.errors import Conflict, Forbidden, InvalidInput
+from labelvault.items.models import Item
+from labelvault.kit.clock import utcnow
+from labelvault.projects import service as projects
+from labelvault.projects.models import Project
+from labelvault.security.policy import Principal
+
+STATUS_AFTER = {ReviewDecision.accept: "accepted", ReviewDecision.reject: "rejected", ReviewDecision.fix: "fixed"}
+MAX_COMMENT = 5000
+
+
+@dataclass
+class Decided:
+    review: Review
+    replayed: bool
+
+
+def _fingerprint(annotation_id: str, decision: str, comment: str, answers: Any) -> str:
+    body = {"annotation": annotation_id, "decision": decision, "comment": comment, "answers": answers}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def decide(
+    session: Session, principal: Principal, project: Project, item: Item, annotation: Annotation, *,
+    decision: str, comment: str = "", answers: dict[str, Any] | None = None, idempotency_key: str | None = None,
+) -> Decided:
+    """Record a review decision on a submitted annotation."""
+    fingerprint = _fingerprint(annotation.id, decision, comment, answers)
+    if idempotency_key is not None:
+        record = repo.idempotency_record(session, principal.user_id, idempotency_key)
+        if record is not None:
+            if record.fingerprint != fingerprint or record.scope != "review":
+                raise Conflict("This Idempotency-Key was already used for a different request.",
+                               details={"field": "Idempotency-Key"})
+            review = repo.review(session, principal.organization_id, record.resource_id)
+            if review is not None:
+                return Decided(review, True)
+    if decision not in ReviewDecision.all:
+        raise InvalidInput(f"decision must be one of {list(ReviewDecision.all)}.", details={"field": "decision"})
+    if annotation.author_id == principal.user_id:
+        raise Forbidden("Nobody reviews their own work.", details={"annotation_id": annotation.id})
+    if annotation.status != "submitted":
+        raise Conflict("Only submitted annotations are reviewed.", details={"annotation_id": annotation.id})
+    if annotation.review_status not in ("pending", None):
+        raise Conflict(f"This annotation was reviewed already ({annotation.review_status}).",
+                       details={"annotation_id": annotation.id, "review_status": annotation.review_status})
+    comment = comment.strip()
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"The comment is longer than {MAX_COMMENT} characters.", details={"field": "comment"})
+    if decision == ReviewDecision.reject and not comment:
+        raise InvalidInput("Say what is wrong: a rejection needs a comment for the author.",
+                           details={"field": "comment"})
+    if decision == ReviewDecision.fix:
+        if not isinstance(answers, dict):
+            raise InvalidInput("A fix carries the corrected answers.", details={"field": "answers"})
+        schema_row = projects.get_schema(session, project)
+        check_answers(projects.schema_from_row(schema_row), answers, item.data, complete=True)
+    elif answers is not None:
+        raise InvalidInput("Only a fix carries answers.", details={"field": "answers"})
+    assignments.hold_for_decision(session, principal, project, annotation.id)
+    now = utcnow()
+    if decision == ReviewDecision.fix:
+        assert answers is not None
+        annotation.revision_count += 1
+        session.add(AnnotationRevision(
+            organization_id=annotation.organization_id, project_id=annotation.project_id,
+            annotation_id=annotation.id, item_id=annotation.item_id, number=annotation.revision_count,
+            author_id=annotation.author_id, schema_version=annotation.schema_version, answers=annotation.answers,
+            status=annotation.status, time_spent_ms=annotation.time_spent_ms, made_at=annotation.updated_at,
+        ))
+        annotation.answers = answers
+        annotation.schema_version = schema_row.version
+        annotation.updated_at = now
+    annotation.review_status = STATUS_AFTER[decision]
+    annotation.review_comment = comment or None
+    review = Review(organization_id=annotation.organization_id, project_id=annotation.project_id,
+                    item_id=annotation.item_id, annotation_id=annotation.id, reviewer_id=principal.user_id,
+                    decision=decision, comment=comment, answers=answers, created_at=now)
+    session.add(review)
+    session.flush()
+    repo.refresh_item_review_state(session, item.id)
+    if idempotency_key is not None:
+        session.add(IdempotencyRecord(user_id=principal.user_id, key=idempotency_key, scope="review",
+                                      fingerprint=fingerprint, resource_id=review.id))
+        session.flush()
+    return Decided(review, False)
+
+
+def reviews_of(session: Session, annotation: Annotation) -> list[Review]:
+    return list(repo.reviews_of_annotation(session, annotation.organization_id, annotation.id))
+
+
+def returned_to(session: Session, principal: Principal, project: Project) -> list[Annotation]:
+    """The principal's annotations rejected by review, waiting for them to fix and resubmit."""
+    return list(repo.rejected_of_author(session, principal.organization_id, project.id, principal.user_id))

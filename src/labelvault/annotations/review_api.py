@@ -1,0 +1,74 @@
+"""HTTP routes of review: the review queue, decisions, and rejected work returned to its author."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Response
+from pydantic import BaseModel
+
+from labelvault.annotations import review, service
+from labelvault.annotations.schemas import AnnotationOut, ReviewAnnotationOut, ReviewIn, ReviewOut
+from labelvault.api.deps import DB, CanAnnotate, CanReadItems, CanReview
+from labelvault.assignments import service as assignments
+from labelvault.assignments.schemas import LeaseOut
+from labelvault.items import service as items
+from labelvault.items.schemas import ItemOut
+from labelvault.projects import service as projects
+
+router = APIRouter(prefix="/api/v1", tags=["review"])
+
+
+class ReviewTaskOut(BaseModel):
+    lease: LeaseOut
+    item: ItemOut
+    annotation: ReviewAnnotationOut
+
+
+@router.post("/projects/{project_id}/review/next", response_model=ReviewTaskOut,
+             responses={204: {"description": "Nothing waits for your review."}})
+def next_review(project_id: str, principal: CanReview, session: DB) -> ReviewTaskOut | Response:
+    """Your current review lease (renewed) or the next annotation waiting for review (never your own)."""
+    project = projects.get_project(session, principal, project_id)
+    claim = assignments.next_review(session, principal, project)
+    if claim.lease is None or claim.lease.annotation_id is None:
+        return Response(status_code=204)
+    annotation = service.get_annotation(session, principal, claim.lease.annotation_id)
+    item = items.get_item(session, principal, annotation.item_id)
+    shown = ReviewAnnotationOut(
+        id=annotation.id, author_id=None if project.blind_review else annotation.author_id,
+        schema_version=annotation.schema_version, answers=annotation.answers,
+        time_spent_ms=annotation.time_spent_ms, revision_count=annotation.revision_count,
+        submitted_at=annotation.submitted_at,
+    )
+    return ReviewTaskOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.model_validate(item),
+                         annotation=shown)
+
+
+@router.post("/annotations/{annotation_id}/review", response_model=ReviewOut, status_code=201)
+def decide(
+    annotation_id: str, body: ReviewIn, principal: CanReview, session: DB, response: Response,
+    idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
+) -> ReviewOut:
+    """Accept, reject with a comment, or fix an annotation; a retry with the same Idempotency-Key is safe."""
+    annotation = service.get_annotation(session, principal, annotation_id)
+    item = items.get_item(session, principal, annotation.item_id)
+    project = projects.get_project(session, principal, annotation.project_id)
+    decided = review.decide(session, principal, project, item, annotation, decision=body.decision,
+                            comment=body.comment, answers=body.answers, idempotency_key=idempotency_key)
+    if decided.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return ReviewOut.model_validate(decided.review)
+
+
+@router.get("/annotations/{annotation_id}/reviews", response_model=list[ReviewOut])
+def reviews(annotation_id: str, principal: CanReadItems, session: DB) -> list[ReviewOut]:
+    """Review decisions on an annotation (its author and reviewers may read them)."""
+    annotation = service.get_annotation(session, principal, annotation_id)
+    return [ReviewOut.model_validate(r) for r in review.reviews_of(session, annotation)]
+
+
+@router.get("/projects/{project_id}/returned", response_model=list[AnnotationOut])
+def returned(project_id: str, principal: CanAnnotate, session: DB) -> list[AnnotationOut]:
+    """Your annotations rejected by review, with the reviewer's comment: fix and submit them again."""
+    project = projects.get_project(session, principal, project_id)
+    return [AnnotationOut.model_validate(a) for a in review.returned_to(session, principal, project)]
