@@ -70,7 +70,7 @@ def _bound_rows(session: Session, rows: list[dict[str, Any]]) -> list[list[Any]]
     dialect = session.get_bind().dialect
     converters = []
     for name in ITEM_COLUMNS:
-        process = _items.c[name].type.bind_processor(dialect)
+        process = _items.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None and name in ("created_at", "updated_at"):
             process = _memoized(process)
         converters.append((name, process))
