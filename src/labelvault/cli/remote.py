@@ -85,6 +85,22 @@ def project_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
         out.print(table)
 
 
+@project_app.command("status")
+def project_status(project_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Queue state: items per state and each annotator's submitted, drafts, skipped and live leases."""
+    with api(url, token) as client:
+        status = client.status(project_id)
+    states = Table("state", "items", title="Items")
+    for state, count in status["items"].items():
+        states.add_row(state, f"{count:,}")
+    out.print(states)
+    people = Table("annotator", "submitted", "drafts", "skipped", "leased", title="Annotators")
+    for person in status["annotators"]:
+        people.add_row(escape(person["email"] or person["user_id"]), str(person["submitted"]), str(person["drafts"]),
+                       str(person["skipped"]), str(person["leased"]))
+    out.print(people)
+
+
 @project_app.command("show")
 def project_show(project_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     """Show a project with its schema and item counts."""

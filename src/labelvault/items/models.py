@@ -15,8 +15,12 @@ class ItemState:
     new = "new"
     in_progress = "in_progress"
     completed = "completed"
+    in_review = "in_review"
+    accepted = "accepted"
+    rejected = "rejected"
+    disputed = "disputed"  # annotators disagree beyond the project's agreement rule (quality control)
 
-    all = (new, in_progress, completed)
+    all = (new, in_progress, completed, in_review, accepted, rejected, disputed)
 
 
 class Item(Base):

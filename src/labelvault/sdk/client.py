@@ -195,6 +195,48 @@ class Client:
     def revisions(self, annotation_id: str) -> list[dict[str, Any]]:
         return self.request("GET", f"/api/v1/annotations/{annotation_id}/revisions")  # type: ignore[no-any-return]
 
+    # -- distribution and review -------------------------------------------------------------------------
+    def next_item(self, project_id: str) -> dict[str, Any] | None:
+        """Your lease on the next item (`{"lease", "item"}`), or None when nothing is left for you."""
+        response = self.http.post(f"/api/v1/projects/{project_id}/next")
+        self._raise_for(response)
+        return None if response.status_code == 204 else response.json()  # type: ignore[no-any-return]
+
+    def heartbeat(self, lease_id: str) -> dict[str, Any]:
+        return self.request("POST", f"/api/v1/leases/{lease_id}/heartbeat")  # type: ignore[no-any-return]
+
+    def release(self, lease_id: str) -> None:
+        self.request("DELETE", f"/api/v1/leases/{lease_id}")
+
+    def skip(self, item_id: str, reason: str) -> dict[str, Any]:
+        return self.request("POST", f"/api/v1/items/{item_id}/skip",  # type: ignore[no-any-return]
+                            json={"reason": reason})
+
+    def status(self, project_id: str) -> dict[str, Any]:
+        """Items per state and each annotator's progress."""
+        return self.request("GET", f"/api/v1/projects/{project_id}/status")  # type: ignore[no-any-return]
+
+    def next_review(self, project_id: str) -> dict[str, Any] | None:
+        """A lease on the next annotation to review (`{"lease", "item", "annotation"}`), or None."""
+        response = self.http.post(f"/api/v1/projects/{project_id}/review/next")
+        self._raise_for(response)
+        return None if response.status_code == 204 else response.json()  # type: ignore[no-any-return]
+
+    def review(self, annotation_id: str, decision: str, *, comment: str = "",
+               answers: dict[str, Any] | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
+        """accept, reject (with a comment) or fix (with corrected answers) an annotation."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        body = {"decision": decision, "comment": comment, "answers": answers}
+        return self.request("POST", f"/api/v1/annotations/{annotation_id}/review",  # type: ignore[no-any-return]
+                            json=body, headers=headers)
+
+    def reviews(self, annotation_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/api/v1/annotations/{annotation_id}/reviews")  # type: ignore[no-any-return]
+
+    def returned(self, project_id: str) -> list[dict[str, Any]]:
+        """Your annotations rejected by review, with the reviewers' comments."""
+        return self.request("GET", f"/api/v1/projects/{project_id}/returned")  # type: ignore[no-any-return]
+
     # -- export -------------------------------------------------------------------------------------------
     def _export_stream(self, project_id: str, filters: dict[str, Any]) -> Iterator[bytes]:
         params = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in filters.items() if v is not None}
