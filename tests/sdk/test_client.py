@@ -89,7 +89,8 @@ def test_import_reports_progress_and_problems_and_items_page_through(client, tmp
     assert [item["id"] for item in pages] == sorted(item["id"] for item in pages)
     assert len(list(client.items(project["id"], state="new", page_size=500))) == 229
     assert list(client.items(project["id"], state="completed")) == []
-    assert client.project(project["id"])["item_counts"] == {"new": 229, "in_progress": 0, "completed": 0}
+    counts = client.project(project["id"])["item_counts"]
+    assert counts["new"] == 229 and sum(counts.values()) == 229
     first = pages[0]
     assert client.item(first["id"]) == first
 
