@@ -69,3 +69,19 @@ class ItemDeletion(Base):
     annotation_count: Mapped[int] = mapped_column(Integer, nullable=False)
     deleted_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     deleted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
+class ItemStateCount(Base):
+    """Items per state per project, kept by database triggers on `items` (see migration 0003), so that
+    counts are a lookup of a few rows, never a count over millions. PostgreSQL spreads updates over
+    shards to avoid one hot row under concurrent writes."""
+
+    __tablename__ = "item_state_counts"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    n: Mapped[int] = mapped_column(Integer, nullable=False)

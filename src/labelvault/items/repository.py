@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from labelvault.db.scope import scoped
-from labelvault.items.models import Item, ItemDeletion
+from labelvault.items.models import Item, ItemDeletion, ItemStateCount
 
 _items = cast(Table, Item.__table__)
 
@@ -142,10 +142,10 @@ def count_items(session: Session, organization_id: str, project_id: str) -> int:
     return int(session.scalar(stmt) or 0)
 
 def state_counts(session: Session, organization_id: str, project_id: str) -> dict[str, int]:
-    stmt = scoped(select(Item.state, func.count()), Item, organization_id).where(
-        Item.project_id == project_id
-    ).group_by(Item.state)
-    return {state: int(n) for state, n in session.execute(stmt).all()}
+    """Items per state from the trigger-maintained counters (a handful of rows, whatever the project size)."""
+    stmt = scoped(select(ItemStateCount.state, func.sum(ItemStateCount.n)), ItemStateCount, organization_id).where(
+        ItemStateCount.project_id == project_id
+    ).group_by(ItemStateCount.state)
+    return {state: int(n) for state, n in session.execute(stmt).all() if n}
 
-def set_annotation_progress(session: Session, item_id: str, count: int, state: str) -> None:
-    session.execute(update(Item).where(Item.id == item_id).values(annotation_count=count, state=state))
+
