@@ -17,11 +17,11 @@ from labelvault.annotations import repository as repo
 from labelvault.annotations.answers import check_answers
 from labelvault.annotations.models import (
     Annotation,
-    AnnotationRevision,
     IdempotencyRecord,
     Review,
     ReviewDecision,
 )
+from labelvault.annotations.service import keep_revision
 from labelvault.assignments import service as assignments
 from labelvault.errors import Conflict, Forbidden, InvalidInput
 from labelvault.items.models import Item
@@ -86,13 +86,7 @@ def decide(
     now = utcnow()
     if decision == ReviewDecision.fix:
         assert answers is not None
-        annotation.revision_count += 1
-        session.add(AnnotationRevision(
-            organization_id=annotation.organization_id, project_id=annotation.project_id,
-            annotation_id=annotation.id, item_id=annotation.item_id, number=annotation.revision_count,
-            author_id=annotation.author_id, schema_version=annotation.schema_version, answers=annotation.answers,
-            status=annotation.status, time_spent_ms=annotation.time_spent_ms, made_at=annotation.updated_at,
-        ))
+        keep_revision(session, annotation)
         annotation.answers = answers
         annotation.schema_version = schema_row.version
         annotation.updated_at = now

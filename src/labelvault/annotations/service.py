@@ -103,13 +103,7 @@ def save_annotation(
             raise Conflict("This annotation is submitted already; submit the change instead of a draft.",
                            details={"annotation_id": current.id})
         if current.status == AnnotationStatus.submitted:
-            current.revision_count += 1
-            session.add(AnnotationRevision(
-                organization_id=current.organization_id, project_id=current.project_id,
-                annotation_id=current.id, item_id=current.item_id, number=current.revision_count,
-                author_id=current.author_id, schema_version=current.schema_version, answers=current.answers,
-                status=current.status, time_spent_ms=current.time_spent_ms, made_at=current.updated_at,
-            ))
+            keep_revision(session, current)
         newly_submitted = current.status == AnnotationStatus.draft and not draft
         if not draft and current.status == AnnotationStatus.submitted and current.review_status == "rejected":
             # The author fixed a rejected annotation: it goes back to the reviewers.
@@ -143,6 +137,17 @@ def save_annotation(
             "The same annotation was saved at the same moment by another request; retry."
         ) from None
     return Submitted(current, False)
+
+
+def keep_revision(session: Session, annotation: Annotation) -> None:
+    """Keep the annotation as it is now as its next revision, before it is changed."""
+    annotation.revision_count += 1
+    session.add(AnnotationRevision(
+        organization_id=annotation.organization_id, project_id=annotation.project_id,
+        annotation_id=annotation.id, item_id=annotation.item_id, number=annotation.revision_count,
+        author_id=annotation.author_id, schema_version=annotation.schema_version, answers=annotation.answers,
+        status=annotation.status, time_spent_ms=annotation.time_spent_ms, made_at=annotation.updated_at,
+    ))
 
 
 def get_annotation(session: Session, principal: Principal, annotation_id: str) -> Annotation:

@@ -52,18 +52,26 @@ def reclaim_expired(session: Session, project: Project, kind: str = LeaseKind.an
     return len(expired)
 
 
+def _renew_current(session: Session, principal: Principal, project: Project, kind: str,
+                   now: dt.datetime) -> Claim | None:
+    """The principal's live lease of this kind, renewed; an expired one is dropped (its slot freed)."""
+    current = repo.lease_of(session, project.organization_id, project.id, principal.user_id, kind)
+    if current is None:
+        return None
+    if current.expires_at > now:
+        current.expires_at = now + _ttl(project)
+        session.flush()
+        return Claim(current, current.item_id, renewed=True)
+    release(session, current)
+    return None
+
+
 def next_item(session: Session, principal: Principal, project: Project) -> Claim:
     """The principal's current lease in the project (renewed), or a lease on the next free item."""
     now = utcnow()
-    current = repo.lease_of(session, project.organization_id, project.id, principal.user_id, LeaseKind.annotate)
+    current = _renew_current(session, principal, project, LeaseKind.annotate, now)
     if current is not None:
-        if current.expires_at > now:
-            current.expires_at = now + _ttl(project)
-            session.flush()
-            return Claim(current, current.item_id, renewed=True)
-        repo.delete_leases(session, [current.id])
-        repo.release_slots(session, [current.item_id])
-        session.flush()
+        return current
     reclaim_expired(session, project)
     item_id = repo.candidate_item(session, project.organization_id, project.id, principal.user_id,
                                   project.default_overlap)
@@ -180,14 +188,9 @@ def project_status(session: Session, project: Project) -> tuple[dict[str, int], 
 def next_review(session: Session, principal: Principal, project: Project) -> Claim:
     """The reviewer's current review lease (renewed) or a lease on the next annotation waiting for review."""
     now = utcnow()
-    current = repo.lease_of(session, project.organization_id, project.id, principal.user_id, LeaseKind.review)
+    current = _renew_current(session, principal, project, LeaseKind.review, now)
     if current is not None:
-        if current.expires_at > now:
-            current.expires_at = now + _ttl(project)
-            session.flush()
-            return Claim(current, current.item_id, renewed=True)
-        repo.delete_leases(session, [current.id])
-        session.flush()
+        return current
     reclaim_expired(session, project, LeaseKind.review)
     annotation_id = repo.review_candidate(session, project.organization_id, project.id, principal.user_id, now)
     if annotation_id is None:
