@@ -24,7 +24,7 @@ class S3BlobStore:
     @classmethod
     def connect(cls, bucket: str, *, prefix: str = "", endpoint_url: str | None = None, region: str | None = None,
                 access_key_id: str | None = None, secret_access_key: str | None = None) -> S3BlobStore:
-        import boto3  # an optional dependency: labelvault[s3]
+        import boto3  # type: ignore[import-untyped]  # an optional dependency: labelvault[s3]
 
         client = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None,
                               aws_access_key_id=access_key_id or None,

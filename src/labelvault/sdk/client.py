@@ -200,7 +200,7 @@ class Client:
         """Your lease on the next item (`{"lease", "item"}`), or None when nothing is left for you."""
         response = self.http.post(f"/api/v1/projects/{project_id}/next")
         self._raise_for(response)
-        return None if response.status_code == 204 else response.json()  # type: ignore[no-any-return]
+        return None if response.status_code == 204 else response.json()
 
     def heartbeat(self, lease_id: str) -> dict[str, Any]:
         return self.request("POST", f"/api/v1/leases/{lease_id}/heartbeat")  # type: ignore[no-any-return]
@@ -220,7 +220,7 @@ class Client:
         """A lease on the next annotation to review (`{"lease", "item", "annotation"}`), or None."""
         response = self.http.post(f"/api/v1/projects/{project_id}/review/next")
         self._raise_for(response)
-        return None if response.status_code == 204 else response.json()  # type: ignore[no-any-return]
+        return None if response.status_code == 204 else response.json()
 
     def review(self, annotation_id: str, decision: str, *, comment: str = "",
                answers: dict[str, Any] | None = None, idempotency_key: str | None = None) -> dict[str, Any]:
