@@ -581,11 +581,13 @@ class _SlowFirstRead(LocalBlobStore):
 @pytest.mark.slow
 def test_a_long_all_or_nothing_check_keeps_its_job(client, ctx, owner, settings):
     project_id = make_project(client, owner)
-    rows = [{"external_id": f"k{i}", "data": {"text": f"t{i}"}} for i in range(12)]
+    rows = [{"external_id": f"k{i}", "data": {"text": f"t{i}"}} for i in range(30)]
     job_id = start_import(client, owner, project_id, jsonl(*rows), all_or_nothing="true").json()["id"]
-    # The check reads for about 1.8 s; the job counts as stale after 1 s without a heartbeat.
-    importer = Importer(_SlowFirstRead(settings.uploads_dir, 0.15), batch_size=2, max_line=MAX_LINE)
-    worker = Runner(ctx.factory, {"import": importer}, stale_seconds=1, poll_seconds=0.1)
+    # The check reads for more than 3 s, a batch every 0.2 s; the job counts as stale after 2 s
+    # without a heartbeat.
+    stale = 2
+    importer = Importer(_SlowFirstRead(settings.uploads_dir, 0.1), batch_size=2, max_line=MAX_LINE)
+    worker = Runner(ctx.factory, {"import": importer}, stale_seconds=stale, poll_seconds=0.1)
     thread = threading.Thread(target=worker.run_once)
     thread.start()
     taken_over = None
@@ -593,11 +595,11 @@ def test_a_long_all_or_nothing_check_keeps_its_job(client, ctx, owner, settings)
         while thread.is_alive() and taken_over is None:
             time.sleep(0.1)
             with transaction(ctx.factory) as session:
-                taken_over = jobs.claim_next(session, "another-worker", 1)
+                taken_over = jobs.claim_next(session, "another-worker", stale)
     finally:
         thread.join(10)
     assert taken_over is None, "another worker took over a job whose worker was still checking the file"
     job = client.get(f"/api/v1/jobs/{job_id}", headers=owner.headers).json()
-    assert job["state"] == "succeeded" and job["stats"]["imported"] == 12
+    assert job["state"] == "succeeded" and job["stats"]["imported"] == 30
     with transaction(ctx.factory) as session:
         assert session.get(Job, job_id).attempts == 1  # type: ignore[union-attr]
