@@ -64,7 +64,7 @@ def test_sigkill_mid_import_keeps_whole_batches_and_a_new_server_finishes(db_kin
         servers = []
         try:
             owner = make_actor(session_factory(engine))
-            server = start_server(data_dir, url, **server_settings)
+            server = start_server(data_dir, url, timeout=90, **server_settings)
             servers.append(server)
             with Client(server.url, owner.token) as client:
                 project_id = client.create_project("Crash", TEXT_SCHEMA)["id"]
@@ -92,7 +92,7 @@ def test_sigkill_mid_import_keeps_whole_batches_and_a_new_server_finishes(db_kin
             assert 0 < rows < ITEMS and rows % BATCH == 0
             assert highest == [f"e{rows - 1:05d}"]
 
-            second = start_server(data_dir, url, **server_settings)
+            second = start_server(data_dir, url, timeout=90, **server_settings)
             servers.append(second)
             with Client(second.url, owner.token) as client:
                 finished = client.wait(job_id, poll=0.2, timeout=180)

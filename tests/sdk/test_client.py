@@ -30,7 +30,7 @@ def remote(db_kind: str, pg_admin_url: str, tmp_path_factory: pytest.TempPathFac
         engine = build_engine(url)
         data_dir = directory / "data"
         data_dir.mkdir()
-        server = start_server(data_dir, url, LABELVAULT_JOB_POLL_SECONDS="0.1")
+        server = start_server(data_dir, url, timeout=90, LABELVAULT_JOB_POLL_SECONDS="0.1")
         try:
             yield server, session_factory(engine)
         finally:
