@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import case, delete, exists, func, select, update
+from sqlalchemy import bindparam, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation
@@ -79,7 +79,9 @@ def candidate_item(
         scoped(select(Item.id), Item, organization_id)
         .where(
             Item.project_id == project_id,
-            Item.state.in_(QUEUED_STATES),
+            # Written into the SQL as literals: only then can the planner see that the partial queue index
+            # (WHERE state IN ('new', 'in_progress')) covers the query; with bound values it scans every item.
+            Item.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True, literal_execute=True)),
             Item.annotation_count + Item.leased < func.coalesce(Item.overlap, default_overlap),
             ~done_by_user,
             ~skipped_by_user,
