@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import tempfile
 import threading
@@ -28,6 +29,21 @@ from labelvault.testing import (
     make_actor,
     start_server,
 )
+
+WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "annotation", "label", "review",
+         "model", "data", "quality", "vendor", "schema", "export", "import", "river", "mountain", "city",
+         "market", "signal", "noise", "answer", "question"]
+
+
+def sample_text(rng: random.Random, chars: int = 200) -> str:
+    """Words joined to about `chars` characters."""
+    words: list[str] = []
+    length = -1
+    while length < chars:
+        word = rng.choice(WORDS)
+        words.append(word)
+        length += len(word) + 1
+    return " ".join(words)
 
 
 def log(message: str) -> None:

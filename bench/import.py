@@ -14,31 +14,20 @@ import time
 from pathlib import Path
 
 import orjson
-from environment import RssSampler, emit, fresh_environment, log, parser, running_server
+from environment import RssSampler, emit, fresh_environment, log, parser, running_server, sample_text
 
 from labelvault.sdk import Client
 from labelvault.testing import TEXT_SCHEMA
 
-WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "annotation", "label", "review",
-         "model", "data", "quality", "vendor", "schema", "export", "import", "river", "mountain", "city",
-         "market", "signal", "noise", "answer", "question"]
-TEXT_CHARS = 200
-
 
 def write_items(path: Path, count: int, seed: int = 7) -> int:
-    """N lines of `{"external_id", "data": {"text"}}`, each text about TEXT_CHARS characters."""
+    """N lines of `{"external_id", "data": {"text"}}`, each text about 200 characters."""
     rng = random.Random(seed)
     with path.open("wb") as out:
         for start in range(0, count, 10_000):
             lines = []
             for n in range(start, min(count, start + 10_000)):
-                words: list[str] = []
-                length = -1
-                while length < TEXT_CHARS:
-                    word = rng.choice(WORDS)
-                    words.append(word)
-                    length += len(word) + 1
-                line = {"external_id": f"item-{n:08d}", "data": {"text": " ".join(words)}}
+                line = {"external_id": f"item-{n:08d}", "data": {"text": sample_text(rng)}}
                 lines.append(orjson.dumps(line))
             out.write(b"\n".join(lines) + b"\n")
     return path.stat().st_size

@@ -8,7 +8,7 @@ id in one snapshot and merged here; memory stays constant (one batch of each at 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
@@ -44,42 +44,51 @@ class ExportFilter:
             raise InvalidInput("since must be earlier than until.", details={"field": "since"})
 
 
-def _sqlite_time(value: str | None) -> str:
+# Lines are built as bytes from the database's bytes (see repository): no decoding, no encoding.
+ITEM = b'{"id":"%s","external_id":%s,"data":%s,"metadata":%s,"overlap":%s,"priority":%d,"state":"%s",' \
+       b'"created_at":%s,"annotations":[%s]}\n'
+ANNOTATION = b'{"id":"%s","author_id":"%s","author":%s,"schema_version":%d,"status":"%s","answers":%s,' \
+             b'"time_spent_ms":%d,"created_at":%s,"updated_at":%s,"submitted_at":%s'
+REVISION = b'{"number":%d,"schema_version":%d,"status":"%s","answers":%s,"time_spent_ms":%d,"made_at":%s,' \
+           b'"superseded_at":%s}'
+
+
+def _sqlite_time(value: bytes | None) -> bytes:
     """SQLite's stored text ("2024-05-01 12:00:00.250000") as an ISO 8601 UTC JSON string."""
     if value is None:
-        return "null"
-    text = value.replace(" ", "T")
-    if text.endswith("+00:00"):
+        return b"null"
+    text = value.replace(b" ", b"T")
+    if text.endswith(b"+00:00"):
         text = text[:-6]
-    return f'"{text}Z"'
+    return b'"%sZ"' % text
 
 
-def _postgresql_time(value: str | None) -> str:
-    """PostgreSQL's UTC text ("2024-05-01 12:00:00.25", trailing zeros dropped) as ISO 8601 JSON, with
-    six fraction digits unless there is no fraction (as Python's isoformat writes it)."""
+def _postgresql_time(value: bytes | None) -> bytes:
+    """PostgreSQL's UTC text ("2024-05-01 12:00:00.25", trailing zeros dropped) as an ISO 8601 JSON string
+    with six fraction digits unless the fraction is zero (as Python's isoformat writes a datetime)."""
     if value is None:
-        return "null"
-    text = value.replace(" ", "T")
+        return b"null"
+    text = value.replace(b" ", b"T")
     if len(text) != 19:
-        text = text.ljust(26, "0")
-    return f'"{text}Z"'
+        text = text.ljust(26, b"0")
+    return b'"%sZ"' % text
 
 
-def _s(value: str) -> str:
-    return orjson.dumps(value).decode()
+def _quoted(value: bytes) -> bytes:
+    return orjson.dumps(value.decode())
 
 
-class _QuotedEmails(dict[str, str]):
-    """author id -> e-mail as a JSON string; authors who left the organization are looked up once."""
+class _QuotedEmails(dict[bytes, bytes]):
+    """author id -> e-mail as a JSON string; authors who have left the organization are looked up once."""
 
     def __init__(self, factory: sessionmaker[Session], members: dict[str, str]) -> None:
-        super().__init__((uid, _s(email)) for uid, email in members.items())
+        super().__init__((uid.encode(), orjson.dumps(email)) for uid, email in members.items())
         self.factory = factory
 
-    def __missing__(self, user_id: str) -> str:
+    def __missing__(self, user_id: bytes) -> bytes:
         # Its own short session: the export's connection belongs to the reader thread.
         with self.factory() as session:
-            quoted = _s(repo.author_email(session, user_id) or "")
+            quoted = orjson.dumps(repo.author_email(session, user_id.decode()) or "")
         self[user_id] = quoted
         return quoted
 
@@ -88,26 +97,36 @@ class SnapshotChanged(RuntimeError):
     """The streams disagreed (they are read in one snapshot, so this is a bug, never a silent loss)."""
 
 
-class _ReadAhead:
-    """Batches of a stream, each fetched while the one before is being formatted.
+class _Reader:
+    """Reads the export's streams one batch ahead, on one thread of its own.
 
-    Every stream of an export shares one reader thread, so the database connection is only ever used by one
-    thread at a time; while the database works (and the driver waits without the GIL) lines get formatted.
+    While the database works (and the driver waits without the GIL) the previous batch gets formatted. One
+    thread serves every stream, so the connection is only ever used by one thread at a time.
     """
 
-    def __init__(self, reader: ThreadPoolExecutor, batches: Iterator[Sequence[Any]]) -> None:
-        self.reader = reader
-        self.batches = batches
-        self.pending: Future[Sequence[Any] | None] = reader.submit(next, batches, None)
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
+        self.streams: list[Generator[Sequence[Any], None, None]] = []
 
-    def __iter__(self) -> Iterator[Sequence[Any]]:
-        while (batch := self.pending.result()) is not None:
-            self.pending = self.reader.submit(next, self.batches, None)
+    def ahead(self, batches: Generator[Sequence[Any], None, None]) -> Iterator[Sequence[Any]]:
+        self.streams.append(batches)
+        pending: Future[Sequence[Any] | None] = self.pool.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = self.pool.submit(next, batches, None)
             yield batch
 
+    def rows(self, batches: Generator[Sequence[Any], None, None]) -> Iterator[Any]:
+        return chain.from_iterable(self.ahead(batches))
 
-def _flat(batches: _ReadAhead) -> Iterator[Any]:
-    return chain.from_iterable(batches)
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        # Also when the client went away mid-export: no fetch may still run, and every cursor is closed
+        # inside the export's transaction, before its connection goes back to the pool.
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for batches in self.streams:
+            batches.close()
 
 
 def stream_jsonl(
@@ -116,57 +135,48 @@ def stream_jsonl(
     """Yield the export in chunks of whole lines."""
     statuses = [AnnotationStatus.submitted] + ([AnnotationStatus.draft] if filters.include_drafts else [])
     narrow = filters.only_annotated or filters.since is not None or filters.until is not None
-    with factory() as session, ThreadPoolExecutor(1, thread_name_prefix="export-reader") as reader:
+    with factory() as session, _Reader() as reader:
         repo.begin_snapshot(session)
-        iso: Callable[[str | None], str] = (
-            _postgresql_time if session.get_bind().dialect.name == "postgresql" else _sqlite_time
-        )
+        iso = _postgresql_time if session.get_bind().dialect.name == "postgresql" else _sqlite_time
+        # Before the streams start: from then on the session's text arrives as bytes.
         emails = _QuotedEmails(factory, repo.member_emails(session, organization_id))
-        items = _ReadAhead(reader, repo.item_rows(session, organization_id, project_id, states=filters.states,
-                                                  batch=BATCH))
-        anns = _flat(_ReadAhead(reader, repo.annotation_rows(
+        items = reader.ahead(repo.item_rows(session, organization_id, project_id, states=filters.states,
+                                            batch=BATCH))
+        anns = reader.rows(repo.annotation_rows(
             session, organization_id, project_id, statuses=statuses, states=filters.states, since=filters.since,
-            until=filters.until, batch=BATCH * 3)))
-        revs = _flat(_ReadAhead(reader, repo.revision_rows(
+            until=filters.until, batch=BATCH * 3))
+        revs = reader.rows(repo.revision_rows(
             session, organization_id, project_id, states=filters.states, batch=BATCH,
-        ))) if filters.revisions else iter(())
+        )) if filters.revisions else iter(())
         a = next(anns, None)
         r = next(revs, None)
         for page in items:
-            out: list[str] = []
+            out: list[bytes] = []
             n_annotations = 0
             for it in page:
                 item_id = it[0]
-                revisions: dict[str, list[str]] = {}
+                revisions: dict[bytes, list[bytes]] = {}
                 while r is not None and r[0] == item_id:
                     revisions.setdefault(r[1], []).append(
-                        f'{{"number":{r[2]},"schema_version":{r[3]},"status":"{r[4]}","answers":{r[5]},'
-                        f'"time_spent_ms":{r[6]},"made_at":{iso(r[7])},"superseded_at":{iso(r[8])}}}'
-                    )
+                        REVISION % (r[2], r[3], r[4], r[5], r[6], iso(r[7]), iso(r[8])))
                     r = next(revs, None)
-                parts: list[str] = []
+                parts: list[bytes] = []
                 while a is not None and a[0] == item_id:
-                    text = (
-                        f'{{"id":"{a[1]}","author_id":"{a[2]}","author":{emails[a[2]]},'
-                        f'"schema_version":{a[3]},"status":"{a[4]}","answers":{a[5]},"time_spent_ms":{a[6]},'
-                        f'"created_at":{iso(a[7])},"updated_at":{iso(a[8])},"submitted_at":{iso(a[9])}'
-                    )
+                    text = ANNOTATION % (a[1], a[2], emails[a[2]], a[3], a[4], a[5], a[6], iso(a[7]), iso(a[8]),
+                                         iso(a[9]))
                     if filters.revisions:
-                        text += ',"revisions":[' + ",".join(revisions.get(a[1], ())) + "]"
-                    parts.append(text + "}")
+                        text += b',"revisions":[' + b",".join(revisions.get(a[1], ())) + b"]"
+                    parts.append(text + b"}")
                     a = next(anns, None)
                 if narrow and not parts:
                     continue
                 n_annotations += len(parts)
-                overlap = "null" if it[4] is None else it[4]
-                out.append(
-                    f'{{"id":"{item_id}","external_id":{_s(it[1])},"data":{it[2]},"metadata":{it[3]},'
-                    f'"overlap":{overlap},"priority":{it[5]},"state":"{it[6]}","created_at":{iso(it[7])},'
-                    f'"annotations":[{",".join(parts)}]}}\n'
-                )
+                overlap = b"null" if it[4] is None else b"%d" % it[4]
+                out.append(ITEM % (item_id, _quoted(it[1]), it[2], it[3], overlap, it[5], it[6], iso(it[7]),
+                                   b",".join(parts)))
             filters.counters["items"] += len(out)
             filters.counters["annotations"] += n_annotations
             if out:
-                yield "".join(out).encode()
+                yield b"".join(out)
         if a is not None or r is not None:
             raise SnapshotChanged("annotations or revisions of items outside the export were read")

@@ -1,16 +1,19 @@
-"""Export queries: items, annotations and revisions of a project as ordered streams of rows.
+"""Export queries: items, annotations and revisions of a project as ordered streams of plain rows.
 
-JSON columns come back as their raw text and times as text, so nothing is parsed and re-serialized.
-The streams are read side by side in one snapshot, each ordered by item id, and merged by the exporter.
+JSON columns come back as their stored text and times as text, all as UTF-8 bytes, so nothing is parsed,
+decoded or re-serialized on the way to the file. The three streams are read in one snapshot, each ordered by
+item id, as the driver's own rows: a million annotations make a million rows, and SQLAlchemy's row objects
+(or decoding every column to str) would cost more than writing the export.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import secrets
+from collections.abc import Generator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, String, Text, cast, func, select, text, type_coerce
+from sqlalchemy import ColumnElement, LargeBinary, Select, Text, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import Membership, User
@@ -18,7 +21,7 @@ from labelvault.annotations.models import Annotation, AnnotationRevision
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 
-Rows = Iterator[Sequence[Row[Any]]]
+Rows = Generator[Sequence[tuple[Any, ...]], None, None]
 
 
 def _is_postgresql(session: Session) -> bool:
@@ -27,27 +30,59 @@ def _is_postgresql(session: Session) -> bool:
 
 def begin_snapshot(session: Session) -> None:
     """Start the export's read transaction: one snapshot for every stream (PostgreSQL's default isolation
-    gives each statement its own), and ISO time text. SQLite's read transaction is a snapshot already."""
+    gives each statement its own; SQLite's read transaction is a snapshot already). Call it first."""
     if _is_postgresql(session):
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        session.execute(text("SET TRANSACTION READ ONLY"))
         session.execute(text("SET LOCAL DateStyle = 'ISO'"))
 
 
-def _raw_json(column: Any, postgresql: bool) -> ColumnElement[str]:
-    # PostgreSQL renders jsonb as text server-side; SQLite already stores the text.
-    return cast(column, Text) if postgresql else type_coerce(column, Text)
+def _bytes(column: Any, pg: bool) -> ColumnElement[Any]:
+    # SQLite hands back a BLOB as bytes; on PostgreSQL `_stream` makes all text arrive as bytes.
+    return column if pg else cast(column, LargeBinary)
 
 
-def _raw_time(column: Any, postgresql: bool) -> ColumnElement[str]:
-    # PostgreSQL: the UTC wall time as text, e.g. "2024-05-01 12:00:00.25" (the exporter pads the fraction);
-    # SQLite: the stored text.
-    return cast(func.timezone("UTC", column), Text) if postgresql else type_coerce(column, String)
+def _json(column: Any, pg: bool) -> ColumnElement[Any]:
+    # PostgreSQL renders jsonb as text; SQLite already stores the text.
+    return cast(column, Text) if pg else cast(column, LargeBinary)
 
 
-def _stream(session: Session, stmt: Select[Any], batch: int) -> Rows:
-    # A server-side cursor on PostgreSQL, so memory stays at one batch whatever the project's size.
-    result = session.connection().execute(stmt.execution_options(yield_per=batch))
-    yield from result.partitions()
+def _time(column: Any, pg: bool) -> ColumnElement[Any]:
+    """PostgreSQL: the UTC wall time as text ("2024-05-01 12:00:00.25", trailing zeros of the fraction
+    dropped; ISO by `begin_snapshot`); SQLite: the stored text ("2024-05-01 12:00:00.250000")."""
+    return cast(func.timezone("UTC", column), Text) if pg else cast(column, LargeBinary)
+
+
+# -- streams ---------------------------------------------------------------------------------------------
+def _stream(session: Session, stmt: Select[*tuple[Any, ...]], batch: int) -> Rows:
+    """Driver rows in batches, text as UTF-8 bytes: SQLAlchemy compiles and binds, the driver's cursor
+    streams (server-side on PostgreSQL, so memory stays at one batch whatever the project's size)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and name in params:
+            params[name] = process(params[name])
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    if dialect.name == "postgresql":
+        # Text as the stored bytes until the transaction ends: SQL_ASCII means "no conversion", and psycopg
+        # then hands back bytes instead of decoding every value (the session runs no ORM query after this).
+        driver.cursor().execute("SET LOCAL client_encoding = 'SQL_ASCII'")
+    # A named cursor is a server-side one in psycopg; SQLite's cursor steps through the rows anyway.
+    named = {"name": f"export_{secrets.token_hex(6)}"} if dialect.name == "postgresql" else {}
+    cursor = driver.cursor(**named)
+    try:
+        if compiled.positional:
+            cursor.execute(str(compiled), [params[name] for name in compiled.positiontup or ()])
+        else:
+            cursor.execute(str(compiled), params)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def item_rows(
@@ -56,8 +91,8 @@ def item_rows(
     """(id, external_id, data, metadata, overlap, priority, state, created_at), ordered by id."""
     pg = _is_postgresql(session)
     stmt = scoped(
-        select(Item.id, Item.external_id, _raw_json(Item.data, pg), _raw_json(Item.meta, pg), Item.overlap,
-               Item.priority, Item.state, _raw_time(Item.created_at, pg)),
+        select(_bytes(Item.id, pg), _bytes(Item.external_id, pg), _json(Item.data, pg), _json(Item.meta, pg),
+               Item.overlap, Item.priority, _bytes(Item.state, pg), _time(Item.created_at, pg)),
         Item, organization_id,
     ).where(Item.project_id == project_id)
     if states:
@@ -73,10 +108,11 @@ def annotation_rows(
     submitted_at), ordered by item and id; only annotations of items that `item_rows` yields."""
     pg = _is_postgresql(session)
     stmt = scoped(
-        select(Annotation.item_id, Annotation.id, Annotation.author_id, Annotation.schema_version,
-               Annotation.status, _raw_json(Annotation.answers, pg), Annotation.time_spent_ms,
-               _raw_time(Annotation.created_at, pg), _raw_time(Annotation.updated_at, pg),
-               _raw_time(Annotation.submitted_at, pg)),
+        select(_bytes(Annotation.item_id, pg), _bytes(Annotation.id, pg), _bytes(Annotation.author_id, pg),
+               Annotation.schema_version, _bytes(Annotation.status, pg), _json(Annotation.answers, pg),
+               Annotation.time_spent_ms,
+               _time(Annotation.created_at, pg), _time(Annotation.updated_at, pg),
+               _time(Annotation.submitted_at, pg)),
         Annotation, organization_id,
     ).where(Annotation.project_id == project_id, Annotation.status.in_(statuses))
     if states:
@@ -96,9 +132,9 @@ def revision_rows(
     pg = _is_postgresql(session)
     rev = AnnotationRevision
     stmt = scoped(
-        select(rev.item_id, rev.annotation_id, rev.number, rev.schema_version, rev.status,
-               _raw_json(rev.answers, pg), rev.time_spent_ms, _raw_time(rev.made_at, pg),
-               _raw_time(rev.superseded_at, pg)),
+        select(_bytes(rev.item_id, pg), _bytes(rev.annotation_id, pg), rev.number, rev.schema_version,
+               _bytes(rev.status, pg), _json(rev.answers, pg), rev.time_spent_ms, _time(rev.made_at, pg),
+               _time(rev.superseded_at, pg)),
         rev, organization_id,
     ).where(rev.project_id == project_id)
     if states:
