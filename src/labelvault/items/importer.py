@@ -97,6 +97,8 @@ class _ImportRun:
         with transaction(self.factory) as session:
             jobs.progress(session, self.job.id, self.worker, {"done": self.job.total})
             jobs.finish(session, self.job, self.worker)
+        # Every line is now an item or a recorded problem: the uploaded file is no longer needed.
+        self.importer.store.delete(self.params["blob"])
 
     def _validate_all(self) -> bool:
         """All-or-nothing: check every line (and duplicate ids) first; on any problem write nothing."""

@@ -17,6 +17,9 @@ from labelvault.jobs.models import Job
 
 log = logging.getLogger("labelvault.jobs")
 
+# A job whose worker died this many times (e.g. it crashes the process) is failed, not retried forever.
+MAX_ATTEMPTS = 5
+
 Handler = Callable[[sessionmaker[Session], Job, str], None]
 
 
@@ -44,9 +47,11 @@ class Runner:
             job = service.claim_next(session, self.worker, self.stale_seconds)
         if job is None:
             return False
-        log.info("job started", extra={"job_id": job.id, "kind": job.kind})
+        log.info("job started", extra={"job_id": job.id, "kind": job.kind, "attempt": job.attempts})
         handler = self.handlers.get(job.kind)
         try:
+            if job.attempts > MAX_ATTEMPTS:
+                raise RuntimeError(f"gave up after {MAX_ATTEMPTS} attempts; each one ended without finishing")
             if handler is None:
                 raise RuntimeError(f"no handler for job kind {job.kind!r}")
             handler(self.factory, job, self.worker)
