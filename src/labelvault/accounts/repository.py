@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from labelvault.accounts.models import (
     Invitation,
     Membership,
     Organization,
+    Role,
     User,
 )
 from labelvault.db.scope import scoped
@@ -65,9 +67,33 @@ def members(session: Session, organization_id: str) -> Sequence[tuple[Membership
     return [(m, u) for m, u in session.execute(stmt).all()]
 
 
-def token_by_digest(session: Session, digest: str) -> ApiToken | None:
-    # unscoped: pre-authentication, the digest is the credential.
-    return session.scalars(select(ApiToken).where(ApiToken.digest == digest)).first()
+class TokenCredential(NamedTuple):
+    token_id: str
+    organization_id: str
+    revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    user_id: str
+    email: str
+    is_admin: bool
+    is_active: bool
+    role: Role | None  # None: the user is no longer a member of the token's organization
+
+
+def token_credential(session: Session, digest: str) -> TokenCredential | None:
+    """What every API request checks, in one query: the token, its user and their membership in the token's
+    organization."""
+    # unscoped: pre-authentication, the digest is the credential; the membership is the token's own organization's.
+    stmt = (
+        select(ApiToken.id, ApiToken.organization_id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
+               User.id, User.email, User.is_admin, User.is_active, Membership.role)
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Membership, (Membership.organization_id == ApiToken.organization_id)
+                   & (Membership.user_id == ApiToken.user_id))
+        .where(ApiToken.digest == digest)
+    )
+    row = session.execute(stmt).first()
+    return None if row is None else TokenCredential._make(row)
 
 
 def tokens(session: Session, organization_id: str, user_id: str | None) -> Sequence[ApiToken]:

@@ -164,15 +164,20 @@ def revoke_token(session: Session, principal: Principal, token_id: str, *, any_u
 
 def principal_from_token(session: Session, secret: str) -> tuple[Principal, bool]:
     """The principal of an API token, and whether its last-used time is due for an update."""
-    token = repo.token_by_digest(session, token_digest(secret))
+    # Checked on every request, against the database each time: a revoked token or a removed member is
+    # refused at once. One query fetches token, user and membership.
+    found = repo.token_credential(session, token_digest(secret))
     now = utcnow()
-    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+    if found is None or found.revoked_at is not None or (found.expires_at and found.expires_at <= now):
         raise NotAuthenticated("The API token is unknown, revoked or expired.")
-    user = repo.user_by_id(session, token.user_id)
-    if user is None or not user.is_active:
+    if not found.is_active:
         raise NotAuthenticated("The API token's user is deactivated.")
-    due = token.last_used_at is None or now - token.last_used_at > TOUCH_INTERVAL
-    return principal_for(session, user, token.organization_id, token_id=token.id), due
+    if found.role is None:
+        raise NotAuthenticated("This credential belongs to no organization you are a member of.")
+    due = found.last_used_at is None or now - found.last_used_at > TOUCH_INTERVAL
+    principal = Principal(user_id=found.user_id, email=found.email, organization_id=found.organization_id,
+                          role=found.role, is_admin=found.is_admin, token_id=found.token_id)
+    return principal, due
 
 
 def record_token_use(session: Session, token_id: str) -> None:
