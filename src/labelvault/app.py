@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,12 +26,10 @@ from labelvault.jobs.api import router as jobs_router
 from labelvault.jobs.runner import Runner
 from labelvault.ops.api import router as ops_router
 from labelvault.ops.logging import configure_logging
-from labelvault.ops.metrics import LATENCY, REQUESTS
+from labelvault.ops.observe import ObserveRequests
 from labelvault.projects.api import router as projects_router
 from labelvault.storage import BlobStore, LocalBlobStore
 from labelvault.web.invitations import router as invitations_page
-
-log = logging.getLogger("labelvault.http")
 
 
 def build_blob_stores(settings: Settings) -> tuple[BlobStore, BlobStore]:
@@ -97,21 +93,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(_error_body(code, str(exc.detail)), status_code=exc.status_code)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - start
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        LATENCY.labels(request.method, path).observe(elapsed)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.status_code >= 500:
-            log.error("request failed", extra={"method": request.method, "route": path,
-                                               "status": response.status_code})
-        return response
+    app.add_middleware(ObserveRequests)
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
                review_router, exports_router, jobs_router, invitations_page)
