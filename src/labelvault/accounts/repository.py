@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import (
@@ -80,19 +80,21 @@ class TokenCredential(NamedTuple):
     role: Role | None  # None: the user is no longer a member of the token's organization
 
 
+_TOKEN_CREDENTIAL = (  # unscoped: pre-authentication, the digest is the credential; the membership joined is
+    # the one in the token's own organization.
+    select(ApiToken.id, ApiToken.organization_id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
+           User.id, User.email, User.is_admin, User.is_active, Membership.role)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Membership, (Membership.organization_id == ApiToken.organization_id)
+               & (Membership.user_id == ApiToken.user_id))
+    .where(ApiToken.digest == bindparam("digest"))
+)
+
+
 def token_credential(session: Session, digest: str) -> TokenCredential | None:
     """What every API request checks, in one query: the token, its user and their membership in the token's
     organization."""
-    # unscoped: pre-authentication, the digest is the credential; the membership is the token's own organization's.
-    stmt = (
-        select(ApiToken.id, ApiToken.organization_id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-               User.id, User.email, User.is_admin, User.is_active, Membership.role)
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(Membership, (Membership.organization_id == ApiToken.organization_id)
-                   & (Membership.user_id == ApiToken.user_id))
-        .where(ApiToken.digest == digest)
-    )
-    row = session.execute(stmt).first()
+    row = session.execute(_TOKEN_CREDENTIAL, {"digest": digest}).first()
     return None if row is None else TokenCredential._make(row)
 
 

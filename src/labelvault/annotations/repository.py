@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import case, exists, func, select, update
+from sqlalchemy import Table, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord, Review
@@ -17,13 +18,16 @@ def annotation(session: Session, organization_id: str, annotation_id: str) -> An
     return session.scalars(stmt).first()
 
 
+_ANNOTATION_OF_AUTHOR = scoped(select(Annotation), Annotation, bindparam("organization_id")).where(
+    Annotation.item_id == bindparam("item_id"), Annotation.author_id == bindparam("author_id")
+).with_for_update()
+
+
 def annotation_of_author(
     session: Session, organization_id: str, item_id: str, author_id: str
 ) -> Annotation | None:
-    stmt = scoped(select(Annotation), Annotation, organization_id).where(
-        Annotation.item_id == item_id, Annotation.author_id == author_id
-    )
-    return session.scalars(stmt.with_for_update()).first()
+    params = {"organization_id": organization_id, "item_id": item_id, "author_id": author_id}
+    return session.scalars(_ANNOTATION_OF_AUTHOR, params).first()
 
 
 def annotations_of_item(
@@ -49,18 +53,24 @@ def idempotency_record(session: Session, user_id: str, key: str) -> IdempotencyR
     return session.scalars(stmt).first()
 
 
+_items = cast(Table, Item.__table__)
+# On the table, not the mapped class: the ORM's bulk UPDATE would first look for the item among the
+# session's objects to update them too, which costs several times the UPDATE itself; no caller reads the
+# counters back from the loaded item.
+_COUNT_SUBMITTED = (
+    update(_items)
+    .where(_items.c.id == bindparam("item_id"))
+    .values(
+        annotation_count=_items.c.annotation_count + 1,
+        state=case((_items.c.annotation_count + 1 >= func.coalesce(_items.c.overlap, bindparam("default_overlap")),
+                    "completed"), else_="in_progress"),
+    )
+)
+
+
 def count_submitted(session: Session, item_id: str, default_overlap: int) -> None:
     """Count one more submitted annotation on the item and derive its state, in one atomic UPDATE."""
-    new_count = Item.annotation_count + 1
-    session.execute(
-        update(Item)
-        .where(Item.id == item_id)
-        .values(
-            annotation_count=new_count,
-            state=case((new_count >= func.coalesce(Item.overlap, default_overlap), "completed"),
-                       else_="in_progress"),
-        )
-    )
+    session.execute(_COUNT_SUBMITTED, {"item_id": item_id, "default_overlap": default_overlap})
 
 
 def review(session: Session, organization_id: str, review_id: str) -> Review | None:

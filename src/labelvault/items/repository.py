@@ -15,8 +15,11 @@ from labelvault.items.models import Item, ItemDeletion, ItemStateCount
 _items = cast(Table, Item.__table__)
 
 
+_ITEM = scoped(select(Item), Item, bindparam("organization_id")).where(Item.id == bindparam("item_id"))
+
+
 def item(session: Session, organization_id: str, item_id: str) -> Item | None:
-    return session.scalars(scoped(select(Item), Item, organization_id).where(Item.id == item_id)).first()
+    return session.scalars(_ITEM, {"organization_id": organization_id, "item_id": item_id}).first()
 
 def item_for_update(session: Session, organization_id: str, item_id: str) -> Item | None:
     stmt = scoped(select(Item), Item, organization_id).where(Item.id == item_id).with_for_update()
