@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import bindparam, case, delete, exists, func, select, update
+from sqlalchemy import Integer, Table, bindparam, case, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation
@@ -27,24 +28,32 @@ def lease_by_id(session: Session, organization_id: str, lease_id: str) -> Lease 
     return session.scalars(scoped(select(Lease), Lease, organization_id).where(Lease.id == lease_id)).first()
 
 
+_LEASE_ON_ITEM = scoped(select(Lease), Lease, bindparam("organization_id")).where(
+    Lease.item_id == bindparam("item_id"), Lease.user_id == bindparam("user_id"), Lease.kind == bindparam("kind")
+)
+
+
 def lease_on_item(session: Session, organization_id: str, item_id: str, user_id: str, kind: str) -> Lease | None:
-    stmt = scoped(select(Lease), Lease, organization_id).where(
-        Lease.item_id == item_id, Lease.user_id == user_id, Lease.kind == kind
-    )
-    return session.scalars(stmt).first()
+    params = {"organization_id": organization_id, "item_id": item_id, "user_id": user_id, "kind": kind}
+    return session.scalars(_LEASE_ON_ITEM, params).first()
+
+
+_EXPIRED_LEASES = (
+    scoped(select(Lease.id, Lease.item_id), Lease, bindparam("organization_id"))
+    .where(Lease.project_id == bindparam("project_id"), Lease.kind == bindparam("kind"),
+           Lease.expires_at < bindparam("now"))
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True)
+)
 
 
 def expired_leases(
     session: Session, organization_id: str, project_id: str, kind: str, now: dt.datetime, limit: int
 ) -> Sequence[tuple[str, str]]:
     """(lease id, item id) of expired leases; locked rows are left to whoever holds them."""
-    stmt = (
-        scoped(select(Lease.id, Lease.item_id), Lease, organization_id)
-        .where(Lease.project_id == project_id, Lease.kind == kind, Lease.expires_at < now)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return [(lease_id, item_id) for lease_id, item_id in session.execute(stmt).all()]
+    params = {"organization_id": organization_id, "project_id": project_id, "kind": kind, "now": now,
+              "limit": limit}
+    return [(lease_id, item_id) for lease_id, item_id in session.execute(_EXPIRED_LEASES, params).all()]
 
 
 def delete_leases(session: Session, lease_ids: list[str]) -> None:
@@ -69,37 +78,44 @@ def release_slots(session: Session, item_ids: list[str]) -> None:
         )
 
 
+_CANDIDATE_ITEM = (
+    scoped(select(Item.id), Item, bindparam("organization_id"))
+    .where(
+        Item.project_id == bindparam("project_id"),
+        # Written into the SQL as literals: only then can the planner see that the partial queue index
+        # (WHERE state IN ('new', 'in_progress')) covers the query; with bound values it scans every item.
+        Item.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True, literal_execute=True)),
+        Item.annotation_count + Item.leased
+        < func.coalesce(Item.overlap, bindparam("default_overlap", type_=Integer)),
+        ~exists().where(Annotation.item_id == Item.id, Annotation.author_id == bindparam("user_id")),
+        ~exists().where(Skip.item_id == Item.id, Skip.user_id == bindparam("user_id")),
+    )
+    .order_by(Item.priority.desc(), Item.id)
+    .limit(1)
+    .with_for_update(skip_locked=True, of=Item)
+)
+
+
 def candidate_item(
     session: Session, organization_id: str, project_id: str, user_id: str, default_overlap: int
 ) -> str | None:
     """The next item this person may take: by priority then import order, skipping rows others are claiming."""
-    done_by_user = exists().where(Annotation.item_id == Item.id, Annotation.author_id == user_id)
-    skipped_by_user = exists().where(Skip.item_id == Item.id, Skip.user_id == user_id)
-    stmt = (
-        scoped(select(Item.id), Item, organization_id)
-        .where(
-            Item.project_id == project_id,
-            # Written into the SQL as literals: only then can the planner see that the partial queue index
-            # (WHERE state IN ('new', 'in_progress')) covers the query; with bound values it scans every item.
-            Item.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True, literal_execute=True)),
-            Item.annotation_count + Item.leased < func.coalesce(Item.overlap, default_overlap),
-            ~done_by_user,
-            ~skipped_by_user,
-        )
-        .order_by(Item.priority.desc(), Item.id)
-        .limit(1)
-        .with_for_update(skip_locked=True, of=Item)
-    )
-    return session.scalars(stmt).first()
+    params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id,
+              "default_overlap": default_overlap}
+    return session.scalars(_CANDIDATE_ITEM, params).first()
+
+
+# Counter UPDATEs go to the table, not the mapped class: the ORM's bulk UPDATE would first look for the item
+# among the session's objects to update them too, which costs several times the UPDATE itself.
+_items = cast(Table, Item.__table__)
+_TAKE_SLOT = update(_items).where(_items.c.id == bindparam("item_id")).values(
+    leased=_items.c.leased + 1,
+    state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state),
+)
 
 
 def take_slot(session: Session, item_id: str) -> None:
-    session.execute(
-        update(Item).where(Item.id == item_id).values(
-            leased=Item.leased + 1,
-            state=case((Item.state == ItemState.new, ItemState.in_progress), else_=Item.state),
-        )
-    )
+    session.execute(_TAKE_SLOT, {"item_id": item_id})
 
 
 def add(session: Session, row: Lease | Skip) -> None:
