@@ -18,10 +18,11 @@ QUEUED_STATES = (ItemState.new, ItemState.in_progress)
 
 
 def lease_of(session: Session, organization_id: str, project_id: str, user_id: str, kind: str) -> Lease | None:
+    """The person's lease, locked: a concurrent claim reclaiming it as expired skips it or has taken it."""
     stmt = scoped(select(Lease), Lease, organization_id).where(
         Lease.project_id == project_id, Lease.user_id == user_id, Lease.kind == kind
     )
-    return session.scalars(stmt).first()
+    return session.scalars(stmt.with_for_update()).first()
 
 
 def lease_by_id(session: Session, organization_id: str, lease_id: str) -> Lease | None:
@@ -56,9 +57,13 @@ def expired_leases(
     return [(lease_id, item_id) for lease_id, item_id in session.execute(_EXPIRED_LEASES, params).all()]
 
 
-def delete_leases(session: Session, lease_ids: list[str]) -> None:
-    if lease_ids:
-        session.execute(delete(Lease).where(Lease.id.in_(lease_ids)))
+def delete_leases(session: Session, lease_ids: list[str]) -> list[str]:
+    """Delete the leases; the item ids of those still there (a concurrent request may have deleted one),
+    so that each lease frees its slot exactly once."""
+    if not lease_ids:
+        return []
+    stmt = delete(Lease).where(Lease.id.in_(lease_ids)).returning(Lease.item_id)
+    return list(session.scalars(stmt, execution_options={"synchronize_session": False}).all())
 
 
 def release_slots(session: Session, item_ids: list[str]) -> None:
@@ -94,6 +99,11 @@ _CANDIDATE_ITEM = (
     .limit(1)
     .with_for_update(skip_locked=True, of=Item)
 )
+
+
+def consume_slot(session: Session, item_id: str) -> None:
+    """A lease's slot becomes a submitted annotation's: one lease fewer, the state left to the new count."""
+    session.execute(update(Item).where(Item.id == item_id).values(leased=Item.leased - 1))
 
 
 def candidate_item(

@@ -45,11 +45,11 @@ def reclaim_expired(session: Session, project: Project, kind: str = LeaseKind.an
     expired = repo.expired_leases(session, project.organization_id, project.id, kind, utcnow(), RECLAIM_BATCH)
     if not expired:
         return 0
-    repo.delete_leases(session, [lease_id for lease_id, _ in expired])
+    freed = repo.delete_leases(session, [lease_id for lease_id, _ in expired])
     if kind == LeaseKind.annotate:
-        repo.release_slots(session, [item_id for _, item_id in expired])
+        repo.release_slots(session, freed)
     session.flush()
-    return len(expired)
+    return len(freed)
 
 
 def _renew_current(session: Session, principal: Principal, project: Project, kind: str,
@@ -106,12 +106,14 @@ def heartbeat(session: Session, project: Project, lease: Lease) -> Lease:
     return lease
 
 
-def release(session: Session, lease: Lease) -> None:
-    """Give the item back to the queue without annotating it."""
-    repo.delete_leases(session, [lease.id])
+def release(session: Session, lease: Lease) -> bool:
+    """Give the item back to the queue without annotating it; False when a concurrent claim had reclaimed
+    the (expired) lease already."""
+    freed = repo.delete_leases(session, [lease.id])
     if lease.kind == LeaseKind.annotate:
-        repo.release_slots(session, [lease.item_id])
+        repo.release_slots(session, freed)
     session.flush()
+    return bool(freed)
 
 
 def skip(session: Session, principal: Principal, project: Project, item: Item, reason: str) -> Skip:
@@ -140,9 +142,10 @@ def take_slot_for_submit(session: Session, principal: Principal, project: Projec
     False when the item is full (completed by others while the lease was gone).
     """
     lease = repo.lease_on_item(session, project.organization_id, item.id, principal.user_id, LeaseKind.annotate)
-    if lease is not None:
-        # A lease, even an expired one not yet reclaimed, still holds its slot.
-        release(session, lease)
+    if lease is not None and repo.delete_leases(session, [lease.id]):
+        # A lease, even an expired one not yet reclaimed, still holds its slot: the annotation takes it
+        # over (the item does not pass through "new" on the way to "completed").
+        repo.consume_slot(session, item.id)
         return True
     locked = repo.item_for_update(session, project.organization_id, item.id)
     if locked is None:
