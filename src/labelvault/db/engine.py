@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -30,8 +31,12 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         # Let SQLAlchemy emit BEGIN itself so BEGIN IMMEDIATE can be chosen per transaction.
+        writers = _SqliteWriters()
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "begin", writers.begin)
+        event.listen(engine, "commit", writers.end)
+        event.listen(engine, "rollback", writers.end)
+        event.listen(engine.pool, "checkin", writers.checkin)
         return engine
     return create_engine(
         url,
@@ -55,14 +60,42 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_on_begin(connection: Any) -> None:
-    # A deferred transaction that reads and then writes fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait)
-    # when another writer committed in between; writers therefore take the write lock up front.
-    immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+class _SqliteWriters:
+    """Begins SQLite transactions, write transactions IMMEDIATE and one at a time within the process.
+
+    A deferred transaction that reads and then writes fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait)
+    when another writer committed in between, so writers take the write lock up front. SQLite's busy
+    handler waits by polling with sleeps of up to 100 ms: under many concurrent writers the lock sits
+    idle between them and an unlucky writer waits past the busy timeout ("database is locked"). Writers
+    of one process therefore queue on a mutex and start as soon as the previous one is done; the busy
+    timeout still arbitrates between processes.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def begin(self, connection: Any) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        if immediate and self.lock.acquire(timeout=WRITE_QUEUE_SECONDS):
+            connection.info[WRITE_OPTION] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except BaseException:
+            self.end(connection)
+            raise
+
+    def end(self, connection: Any) -> None:
+        if connection.info.pop(WRITE_OPTION, False):
+            self.lock.release()
+
+    def checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        # A connection that went back to the pool without a commit or rollback event.
+        if record is not None and record.info.pop(WRITE_OPTION, False):
+            self.lock.release()
 
 
 WRITE_OPTION = "labelvault_write"
+WRITE_QUEUE_SECONDS = 30.0
 
 
 def begin_write(session: Session) -> None:
