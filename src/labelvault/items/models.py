@@ -72,9 +72,9 @@ class ItemDeletion(Base):
 
 
 class ItemStateCount(Base):
-    """Items per state per project, kept by database triggers on `items` (see migration 0003), so that
+    """Items per state per project, kept by database triggers on `items` (see migrations 0003 and 0004), so that
     counts are a lookup of a few rows, never a count over millions. PostgreSQL spreads updates over
-    shards to avoid one hot row under concurrent writes."""
+    shards (one per database connection) to avoid one hot row under concurrent writes."""
 
     __tablename__ = "item_state_counts"
 
