@@ -49,11 +49,15 @@ def test_import_and_media_go_through_the_object_store(s3_settings, engine, owner
                         for n in range(30))
         job = client.post(f"/api/v1/projects/{project['id']}/imports", params={"filename": "x.jsonl"},
                           content=body, headers=owner.headers).json()
+        s3 = boto3.client("s3", **options)
+        staged = {o["Key"] for o in s3.list_objects_v2(Bucket="lv-test")["Contents"]}
+        assert f"labelvault/uploads/imports/{job['id']}" in staged
         ctx.runner.run_until_idle()
         done = client.get(f"/api/v1/jobs/{job['id']}", headers=owner.headers).json()
         assert done["state"] == "succeeded" and done["stats"]["imported"] == 30
         served = client.get(f"/api/v1/projects/{project['id']}/media/a.png", headers=owner.headers)
         assert served.content == image
     keys = {o["Key"] for o in boto3.client("s3", **options).list_objects_v2(Bucket="lv-test")["Contents"]}
-    assert f"labelvault/uploads/imports/{job['id']}" in keys
+    # The upload was read back from the store, then removed once every line was imported.
+    assert f"labelvault/uploads/imports/{job['id']}" not in keys
     assert f"labelvault/media/{owner.organization_id}/{project['id']}/a.png" in keys

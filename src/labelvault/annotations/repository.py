@@ -13,6 +13,13 @@ from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 
 
+def lock_annotation(session: Session, annotation: Annotation) -> None:
+    """Lock the annotation's row for this transaction and reload it (PostgreSQL; SQLite writers are serial)."""
+    stmt = (scoped(select(Annotation), Annotation, annotation.organization_id)
+            .where(Annotation.id == annotation.id).with_for_update().execution_options(populate_existing=True))
+    session.scalars(stmt).first()
+
+
 def annotation(session: Session, organization_id: str, annotation_id: str) -> Annotation | None:
     stmt = scoped(select(Annotation), Annotation, organization_id).where(Annotation.id == annotation_id)
     return session.scalars(stmt).first()

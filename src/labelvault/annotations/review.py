@@ -82,6 +82,11 @@ def decide(
         check_answers(projects.schema_from_row(schema_row), answers, item.data, complete=True)
     elif answers is not None:
         raise InvalidInput("Only a fix carries answers.", details={"field": "answers"})
+    # Two reviewers deciding at once: the second waits for the first and then sees its decision.
+    repo.lock_annotation(session, annotation)
+    if annotation.review_status not in ("pending", None):
+        raise Conflict(f"This annotation was reviewed already ({annotation.review_status}).",
+                       details={"annotation_id": annotation.id, "review_status": annotation.review_status})
     assignments.hold_for_decision(session, principal, project, annotation.id)
     now = utcnow()
     if decision == ReviewDecision.fix:
