@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import Integer, Table, bindparam, case, delete, exists, func, select, update
+from sqlalchemy import Integer, Table, bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation
@@ -15,14 +15,21 @@ from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemState
 
 QUEUED_STATES = (ItemState.new, ItemState.in_progress)
+# Hot UPDATEs and DELETEs go to the tables, not the mapped classes: the ORM's bulk statements would first look
+# for the rows among the session's objects to change them too, which costs several times the statement itself.
+_items = cast(Table, Item.__table__)
+_leases = cast(Table, Lease.__table__)
+
+
+_LEASE_OF = scoped(select(Lease), Lease, bindparam("organization_id")).where(
+    Lease.project_id == bindparam("project_id"), Lease.user_id == bindparam("user_id"), Lease.kind == bindparam("kind")
+).with_for_update()
 
 
 def lease_of(session: Session, organization_id: str, project_id: str, user_id: str, kind: str) -> Lease | None:
     """The person's lease, locked: a concurrent claim reclaiming it as expired skips it or has taken it."""
-    stmt = scoped(select(Lease), Lease, organization_id).where(
-        Lease.project_id == project_id, Lease.user_id == user_id, Lease.kind == kind
-    )
-    return session.scalars(stmt.with_for_update()).first()
+    params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id, "kind": kind}
+    return session.scalars(_LEASE_OF, params).first()
 
 
 def lease_by_id(session: Session, organization_id: str, lease_id: str) -> Lease | None:
@@ -57,13 +64,17 @@ def expired_leases(
     return [(lease_id, item_id) for lease_id, item_id in session.execute(_EXPIRED_LEASES, params).all()]
 
 
+_DELETE_LEASES = (
+    delete(_leases).where(_leases.c.id.in_(bindparam("lease_ids", expanding=True))).returning(_leases.c.item_id)
+)
+
+
 def delete_leases(session: Session, lease_ids: list[str]) -> list[str]:
     """Delete the leases; the item ids of those still there (a concurrent request may have deleted one),
     so that each lease frees its slot exactly once."""
     if not lease_ids:
         return []
-    stmt = delete(Lease).where(Lease.id.in_(lease_ids)).returning(Lease.item_id)
-    return list(session.scalars(stmt, execution_options={"synchronize_session": False}).all())
+    return list(session.execute(_DELETE_LEASES, {"lease_ids": lease_ids}).scalars().all())
 
 
 def release_slots(session: Session, item_ids: list[str]) -> None:
@@ -101,9 +112,12 @@ _CANDIDATE_ITEM = (
 )
 
 
+_CONSUME_SLOT = update(_items).where(_items.c.id == bindparam("item_id")).values(leased=_items.c.leased - 1)
+
+
 def consume_slot(session: Session, item_id: str) -> None:
     """A lease's slot becomes a submitted annotation's: one lease fewer, the state left to the new count."""
-    session.execute(update(Item).where(Item.id == item_id).values(leased=Item.leased - 1))
+    session.execute(_CONSUME_SLOT, {"item_id": item_id})
 
 
 def candidate_item(
@@ -115,9 +129,6 @@ def candidate_item(
     return session.scalars(_CANDIDATE_ITEM, params).first()
 
 
-# Counter UPDATEs go to the table, not the mapped class: the ORM's bulk UPDATE would first look for the item
-# among the session's objects to update them too, which costs several times the UPDATE itself.
-_items = cast(Table, Item.__table__)
 _TAKE_SLOT = update(_items).where(_items.c.id == bindparam("item_id")).values(
     leased=_items.c.leased + 1,
     state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state),
@@ -130,6 +141,19 @@ def take_slot(session: Session, item_id: str) -> None:
 
 def add(session: Session, row: Lease | Skip) -> None:
     session.add(row)
+
+
+_INSERT_LEASE = insert(_leases)
+
+
+def insert_lease(session: Session, lease: Lease) -> None:
+    """Write a new lease (with its id set) in one INSERT: the session's unit of work costs more than the INSERT
+    for a row nothing else in the request changes. The object stays outside the session."""
+    session.execute(_INSERT_LEASE, {
+        "id": lease.id, "organization_id": lease.organization_id, "project_id": lease.project_id,
+        "item_id": lease.item_id, "user_id": lease.user_id, "kind": lease.kind, "annotation_id": lease.annotation_id,
+        "created_at": lease.created_at, "expires_at": lease.expires_at,
+    })
 
 
 def skip_of(session: Session, organization_id: str, item_id: str, user_id: str) -> Skip | None:

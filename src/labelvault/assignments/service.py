@@ -22,6 +22,7 @@ from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.items import service as items_service
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
+from labelvault.kit.ids import new_id
 from labelvault.projects.models import Project
 from labelvault.security.policy import Principal
 
@@ -78,12 +79,11 @@ def next_item(session: Session, principal: Principal, project: Project) -> Claim
     if item_id is None:
         return Claim(None, None)
     repo.take_slot(session, item_id)
-    lease = Lease(organization_id=project.organization_id, project_id=project.id, item_id=item_id,
-                  user_id=principal.user_id, kind=LeaseKind.annotate, created_at=now,
+    lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item_id,
+                  user_id=principal.user_id, kind=LeaseKind.annotate, annotation_id=None, created_at=now,
                   expires_at=now + _ttl(project))
-    repo.add(session, lease)
     try:
-        session.flush()
+        repo.insert_lease(session, lease)
     except IntegrityError:
         raise Conflict("Another request of yours claimed an item at the same moment; ask again.") from None
     return Claim(lease, item_id)
