@@ -49,6 +49,7 @@ ITEM = b'{"id":"%s","external_id":%s,"data":%s,"metadata":%s,"overlap":%s,"prior
        b'"created_at":%s,"annotations":[%s]}\n'
 ANNOTATION = b'{"id":"%s","author_id":"%s","author":%s,"schema_version":%d,"status":"%s","answers":%s,' \
              b'"time_spent_ms":%d,"created_at":%s,"updated_at":%s,"submitted_at":%s'
+CLOSED_ANNOTATION = ANNOTATION + b"}"
 REVISION = b'{"number":%d,"schema_version":%d,"status":"%s","answers":%s,"time_spent_ms":%d,"made_at":%s,' \
            b'"superseded_at":%s}'
 
@@ -162,11 +163,11 @@ def stream_jsonl(
                     r = next(revs, None)
                 parts: list[bytes] = []
                 while a is not None and a[0] == item_id:
-                    text = ANNOTATION % (a[1], a[2], emails[a[2]], a[3], a[4], a[5], a[6], iso(a[7]), iso(a[8]),
-                                         iso(a[9]))
+                    values = (a[1], a[2], emails[a[2]], a[3], a[4], a[5], a[6], iso(a[7]), iso(a[8]), iso(a[9]))
                     if filters.revisions:
-                        text += b',"revisions":[' + b",".join(revisions.get(a[1], ())) + b"]"
-                    parts.append(text + b"}")
+                        parts.append(ANNOTATION % values + b',"revisions":[%s]}' % b",".join(revisions.get(a[1], ())))
+                    else:
+                        parts.append(CLOSED_ANNOTATION % values)
                     a = next(anns, None)
                 if narrow and not parts:
                     continue
