@@ -22,7 +22,7 @@ def next_item(project_id: str, principal: CanAnnotate, session: DB) -> NextOut |
     claim = service.next_item(session, principal, project)
     if claim.lease is None:
         return Response(status_code=204)
-    item = items.get_item(session, principal, claim.lease.item_id)
+    item = claim.item or items.get_item(session, principal, claim.lease.item_id)
     return NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.model_validate(item))
 
 

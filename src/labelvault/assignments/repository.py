@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy import Integer, Table, bindparam, case, delete, exists, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from labelvault.annotations.models import Annotation
 from labelvault.assignments.models import Lease, LeaseKind, Skip
@@ -77,6 +77,19 @@ def delete_leases(session: Session, lease_ids: list[str]) -> list[str]:
     return list(session.execute(_DELETE_LEASES, {"lease_ids": lease_ids}).scalars().all())
 
 
+_DELETE_LEASE_ON_ITEM = delete(_leases).where(
+    _leases.c.organization_id == bindparam("organization_id"), _leases.c.item_id == bindparam("item_id"),
+    _leases.c.user_id == bindparam("user_id"), _leases.c.kind == bindparam("kind"),
+).returning(_leases.c.id)
+
+
+def delete_lease_on_item(session: Session, organization_id: str, item_id: str, user_id: str, kind: str) -> bool:
+    """Delete the person's lease on the item in one statement; False when there was none (never taken, or
+    reclaimed by a concurrent claim: each lease frees its slot exactly once)."""
+    params = {"organization_id": organization_id, "item_id": item_id, "user_id": user_id, "kind": kind}
+    return session.execute(_DELETE_LEASE_ON_ITEM, params).first() is not None
+
+
 def release_slots(session: Session, item_ids: list[str]) -> None:
     """One lease fewer on each item; an item nobody holds or annotated is new again."""
     for item_id in item_ids:
@@ -94,22 +107,44 @@ def release_slots(session: Session, item_ids: list[str]) -> None:
         )
 
 
-_CANDIDATE_ITEM = (
-    scoped(select(Item.id), Item, bindparam("organization_id"))
+# The next item this person may take, by priority then import order, skipping rows others are claiming. An alias,
+# so that inside the claiming UPDATE below it is a query of its own (and parameters named unlike the columns
+# that the UPDATE could set).
+_queued = aliased(Item, name="queued")
+_NEXT_FREE_ITEM = (
+    scoped(select(_queued.id), _queued, bindparam("queue_organization_id"))
     .where(
-        Item.project_id == bindparam("project_id"),
+        _queued.project_id == bindparam("queue_project_id"),
         # Written into the SQL as literals: only then can the planner see that the partial queue index
         # (WHERE state IN ('new', 'in_progress')) covers the query; with bound values it scans every item.
-        Item.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True, literal_execute=True)),
-        Item.annotation_count + Item.leased
-        < func.coalesce(Item.overlap, bindparam("default_overlap", type_=Integer)),
-        ~exists().where(Annotation.item_id == Item.id, Annotation.author_id == bindparam("user_id")),
-        ~exists().where(Skip.item_id == Item.id, Skip.user_id == bindparam("user_id")),
+        _queued.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True, literal_execute=True)),
+        _queued.annotation_count + _queued.leased
+        < func.coalesce(_queued.overlap, bindparam("default_overlap", type_=Integer)),
+        ~exists().where(Annotation.item_id == _queued.id, Annotation.author_id == bindparam("user_id")),
+        ~exists().where(Skip.item_id == _queued.id, Skip.user_id == bindparam("user_id")),
     )
-    .order_by(Item.priority.desc(), Item.id)
+    .order_by(_queued.priority.desc(), _queued.id)
     .limit(1)
-    .with_for_update(skip_locked=True, of=Item)
+    .with_for_update(skip_locked=True, of=_queued)
 )
+_CLAIM_ITEM = (
+    update(Item)
+    .where(Item.id == _NEXT_FREE_ITEM.scalar_subquery())
+    .values(leased=Item.leased + 1,
+            state=case((Item.state == ItemState.new, ItemState.in_progress), else_=Item.state))
+    .returning(Item)
+    .execution_options(synchronize_session=False)
+)
+
+
+def claim_item(
+    session: Session, organization_id: str, project_id: str, user_id: str, default_overlap: int
+) -> Item | None:
+    """Take a slot on the next item this person may take, and return the item as it is now: one statement
+    (row lock, check and update) instead of a SELECT, an UPDATE and a reload."""
+    params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id,
+              "default_overlap": default_overlap}
+    return session.scalars(_CLAIM_ITEM, params).first()
 
 
 _CONSUME_SLOT = update(_items).where(_items.c.id == bindparam("item_id")).values(leased=_items.c.leased - 1)
@@ -118,25 +153,6 @@ _CONSUME_SLOT = update(_items).where(_items.c.id == bindparam("item_id")).values
 def consume_slot(session: Session, item_id: str) -> None:
     """A lease's slot becomes a submitted annotation's: one lease fewer, the state left to the new count."""
     session.execute(_CONSUME_SLOT, {"item_id": item_id})
-
-
-def candidate_item(
-    session: Session, organization_id: str, project_id: str, user_id: str, default_overlap: int
-) -> str | None:
-    """The next item this person may take: by priority then import order, skipping rows others are claiming."""
-    params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id,
-              "default_overlap": default_overlap}
-    return session.scalars(_CANDIDATE_ITEM, params).first()
-
-
-_TAKE_SLOT = update(_items).where(_items.c.id == bindparam("item_id")).values(
-    leased=_items.c.leased + 1,
-    state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state),
-)
-
-
-def take_slot(session: Session, item_id: str) -> None:
-    session.execute(_TAKE_SLOT, {"item_id": item_id})
 
 
 def add(session: Session, row: Lease | Skip) -> None:

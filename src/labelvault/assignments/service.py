@@ -35,6 +35,7 @@ class Claim:
     lease: Lease | None
     item_id: str | None
     renewed: bool = False
+    item: Item | None = None  # loaded with a new claim; a renewed lease's item is for the caller to load
 
 
 def _ttl(project: Project) -> dt.timedelta:
@@ -74,19 +75,18 @@ def next_item(session: Session, principal: Principal, project: Project) -> Claim
     if current is not None:
         return current
     reclaim_expired(session, project)
-    item_id = repo.candidate_item(session, project.organization_id, project.id, principal.user_id,
-                                  project.default_overlap)
-    if item_id is None:
+    item = repo.claim_item(session, project.organization_id, project.id, principal.user_id,
+                           project.default_overlap)
+    if item is None:
         return Claim(None, None)
-    repo.take_slot(session, item_id)
-    lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item_id,
+    lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item.id,
                   user_id=principal.user_id, kind=LeaseKind.annotate, annotation_id=None, created_at=now,
                   expires_at=now + _ttl(project))
     try:
         repo.insert_lease(session, lease)
     except IntegrityError:
         raise Conflict("Another request of yours claimed an item at the same moment; ask again.") from None
-    return Claim(lease, item_id)
+    return Claim(lease, item.id, item=item)
 
 
 def get_lease(session: Session, principal: Principal, lease_id: str) -> Lease:
@@ -141,8 +141,7 @@ def take_slot_for_submit(session: Session, principal: Principal, project: Projec
 
     False when the item is full (completed by others while the lease was gone).
     """
-    lease = repo.lease_on_item(session, project.organization_id, item.id, principal.user_id, LeaseKind.annotate)
-    if lease is not None and repo.delete_leases(session, [lease.id]):
+    if repo.delete_lease_on_item(session, project.organization_id, item.id, principal.user_id, LeaseKind.annotate):
         # A lease, even an expired one not yet reclaimed, still holds its slot: the annotation takes it
         # over (the item does not pass through "new" on the way to "completed").
         repo.consume_slot(session, item.id)
