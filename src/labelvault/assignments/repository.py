@@ -127,13 +127,14 @@ _NEXT_FREE_ITEM = (
     .limit(1)
     .with_for_update(skip_locked=True, of=_queued)
 )
-_CLAIM_ITEM = (
-    update(Item)
-    .where(Item.id == _NEXT_FREE_ITEM.scalar_subquery())
-    .values(leased=Item.leased + 1,
-            state=case((Item.state == ItemState.new, ItemState.in_progress), else_=Item.state))
-    .returning(Item)
-    .execution_options(synchronize_session=False)
+_CLAIM_ITEM = select(Item).from_statement(  # unscoped: the rows are the UPDATE's, chosen by the scoped query above.
+    # A table UPDATE loaded as items: the ORM's own bulk UPDATE would rebuild the statement's cache key on
+    # every call, which costs more than the claim itself.
+    update(_items)
+    .where(_items.c.id == _NEXT_FREE_ITEM.scalar_subquery())
+    .values(leased=_items.c.leased + 1,
+            state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state))
+    .returning(*_items.c)
 )
 
 
