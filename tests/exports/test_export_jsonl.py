@@ -67,6 +67,15 @@ def project(factory):  # type: ignore[no-untyped-def]
                     annotations.save_annotation(session, who, project, item, answers=changed, time_spent_ms=1)
                 session.flush()
     with transaction(factory) as session:
+        # Stored in the reverse order of their ids: the export still lists an item's annotations by id.
+        ids = sorted(new_id() for _ in authors)
+        session.execute(insert(Annotation), [{
+            "id": annotation_id, "organization_id": owner.organization_id, "project_id": project.id,
+            "item_id": rows[9]["id"], "author_id": author.user_id, "schema_version": 1, "status": "submitted",
+            "answers": {"sentiment": "neutral"}, "time_spent_ms": 7, "revision_count": 0, "created_at": now,
+            "updated_at": now, "submitted_at": now,
+        } for annotation_id, author in reversed(list(zip(ids, authors, strict=True)))])
+    with transaction(factory) as session:
         ids = session.scalars(select(Annotation.id).order_by(Annotation.id)).all()
         session.execute(update(Annotation).where(Annotation.id == ids[0]).values(
             created_at=dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC), updated_at=now.replace(microsecond=500_000)))
@@ -131,6 +140,8 @@ def test_every_item_and_annotation_as_stored(factory, project, monkeypatch, batc
     assert [list(line) for line in exported] == [list(line) for line in expected]
     annotated = [a for line in exported for a in line["annotations"]]
     assert annotated and all(("revisions" in a) == bool(filters.get("revisions")) for a in annotated)
+    for line in exported:
+        assert [a["id"] for a in line["annotations"]] == sorted(a["id"] for a in line["annotations"])
     if filters == {"revisions": True}:
         assert any(a["revisions"] for a in annotated)
 

@@ -49,7 +49,12 @@ ITEM = b'{"id":"%s","external_id":%s,"data":%s,"metadata":%s,"overlap":%s,"prior
        b'"created_at":%s,"annotations":[%s]}\n'
 ANNOTATION = b'{"id":"%s","author_id":"%s","author":%s,"schema_version":%d,"status":"%s","answers":%s,' \
              b'"time_spent_ms":%d,"created_at":%s,"updated_at":%s,"submitted_at":%s'
-CLOSED_ANNOTATION = ANNOTATION + b"}"
+# Stored times nearly always read "2024-05-01 12:00:00.250000" (26 bytes); such times are written as date, "T",
+# time and "Z" straight into the line: calling iso() for each was a third of the export's time.
+PLAIN_ITEM = ITEM.replace(b'"created_at":%s', b'"created_at":"%sT%sZ"')
+PLAIN_ANNOTATION = ANNOTATION.replace(b'"created_at":%s,"updated_at":%s,"submitted_at":%s',
+                                      b'"created_at":"%sT%sZ","updated_at":"%sT%sZ","submitted_at":"%sT%sZ"') + b"}"
+PLAIN = 26
 REVISION = b'{"number":%d,"schema_version":%d,"status":"%s","answers":%s,"time_spent_ms":%d,"made_at":%s,' \
            b'"superseded_at":%s}'
 
@@ -149,6 +154,7 @@ def stream_jsonl(
         revs = reader.rows(repo.revision_rows(
             session, organization_id, project_id, states=filters.states, batch=BATCH,
         )) if filters.revisions else iter(())
+        with_revisions = filters.revisions
         a = next(anns, None)
         r = next(revs, None)
         for page in items:
@@ -163,18 +169,27 @@ def stream_jsonl(
                     r = next(revs, None)
                 parts: list[bytes] = []
                 while a is not None and a[0] == item_id:
-                    values = (a[1], a[2], emails[a[2]], a[3], a[4], a[5], a[6], iso(a[7]), iso(a[8]), iso(a[9]))
-                    if filters.revisions:
-                        parts.append(ANNOTATION % values + b',"revisions":[%s]}' % b",".join(revisions.get(a[1], ())))
+                    c, u, s = a[7], a[8], a[9]
+                    if len(c) == PLAIN and len(u) == PLAIN and s is not None and len(s) == PLAIN and not with_revisions:
+                        parts.append(PLAIN_ANNOTATION % (a[1], a[2], emails[a[2]], a[3], a[4], a[5], a[6],
+                                                         c[:10], c[11:], u[:10], u[11:], s[:10], s[11:]))
                     else:
-                        parts.append(CLOSED_ANNOTATION % values)
+                        text = ANNOTATION % (a[1], a[2], emails[a[2]], a[3], a[4], a[5], a[6], iso(c), iso(u), iso(s))
+                        if with_revisions:
+                            text += b',"revisions":[%s]' % b",".join(revisions.get(a[1], ()))
+                        parts.append(text + b"}")
                     a = next(anns, None)
                 if narrow and not parts:
                     continue
                 n_annotations += len(parts)
                 overlap = b"null" if it[4] is None else b"%d" % it[4]
-                out.append(ITEM % (item_id, _quoted(it[1]), it[2], it[3], overlap, it[5], it[6], iso(it[7]),
-                                   b",".join(parts)))
+                c = it[7]
+                if len(c) == PLAIN:
+                    out.append(PLAIN_ITEM % (item_id, _quoted(it[1]), it[2], it[3], overlap, it[5], it[6], c[:10],
+                                             c[11:], b",".join(parts)))
+                else:
+                    out.append(ITEM % (item_id, _quoted(it[1]), it[2], it[3], overlap, it[5], it[6], iso(c),
+                                       b",".join(parts)))
             filters.counters["items"] += len(out)
             filters.counters["annotations"] += n_annotations
             if out:
