@@ -283,6 +283,19 @@ def process_tree_cpu(pid: int) -> float:
     return total
 
 
+def database_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL processes (0 when none are visible)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            if text[text.index("(") + 1:text.rindex(")")] == "postgres":
+                fields = text.rpartition(")")[2].split()
+                total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 # -- checks afterwards ---------------------------------------------------------------------------------------
 
 def over_assigned(factory: sessionmaker[Session], project_id: str) -> tuple[int, int, int]:
@@ -354,10 +367,11 @@ def main() -> None:
             project_id, tokens = prepare(env, server.url, args.items, args.concurrency, seed)
             mode = f"open loop at {args.rate:g} cycles/s" if args.rate else "closed loop"
             log(f"{args.concurrency} annotators, {mode}, {args.seconds:g} s")
-            server_cpu, own_cpu = process_tree_cpu(server.process.pid), time.process_time()
+            server_cpu, own_cpu, db_cpu = process_tree_cpu(server.process.pid), time.process_time(), database_cpu()
             tally, elapsed = asyncio.run(run_load(server.url, tokens, project_id, args.seconds, args.rate))
             server_cpu = process_tree_cpu(server.process.pid) - server_cpu
             own_cpu = time.process_time() - own_cpu
+            db_cpu = database_cpu() - db_cpu
         finally:
             server.stop()
         over, mismatched, submitted = over_assigned(env.factory, project_id)
@@ -370,7 +384,8 @@ def main() -> None:
         f"items whose counter disagrees with their annotations: {mismatched}")
     per = max(tally.annotations, 1)
     log(f"CPU per annotation (next + submit): server {1000 * server_cpu / per:.2f} ms, "
-        f"load generator {1000 * own_cpu / per:.2f} ms; machine load {os.getloadavg()[0]:.1f}")
+        f"load generator {1000 * own_cpu / per:.2f} ms, PostgreSQL (all its processes on this machine) "
+        f"{1000 * db_cpu / per:.2f} ms; machine load {os.getloadavg()[0]:.1f}")
     result: dict[str, Any] = {
         "database": args.database, "items": args.items, "concurrency": args.concurrency, "rate": args.rate,
         "seconds": args.seconds, "annotations_per_s": round(rate, 1),
