@@ -47,8 +47,9 @@ def serve(
         upgrade(settings.resolved_database_url)
     settings.secret_key  # noqa: B018 - created before workers start, so they share it
     console.print(f"labelvault listening on http://{host}:{port}")
+    # A worker that is merely slow on a busy host must not be killed by the supervisor's health check.
     uvicorn.run("labelvault.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_level="warning")
+                access_log=False, log_level="warning", timeout_worker_healthcheck=30)
 
 
 @admin_app.command("create")
