@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from queue import Full, Queue
+from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -35,16 +38,59 @@ def export_project(
                            revisions=revisions, only_annotated=only_annotated)
     filters.check()
 
-    def body() -> Iterator[bytes]:
+    def body() -> Generator[bytes, None, None]:
         yield from stream_jsonl(ctx.factory, project.organization_id, project.id, filters)
         EXPORTED_ITEMS.inc(filters.counters["items"])
         EXPORTED_ANNOTATIONS.inc(filters.counters["annotations"])
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return StreamingResponse(
-        body(), media_type="application/x-ndjson",
+        _made_ahead(body()), media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="project-{project.id}-{stamp}.jsonl"'},
     )
+
+
+def _made_ahead(chunks: Generator[bytes, None, None], depth: int = 3) -> Iterator[bytes]:
+    """The chunks, made on a thread of their own while the ones before are being sent.
+
+    Sending a chunk waits until the client has read most of it (flow control), so chunks made on demand
+    leave the client and the server idle in turn. At most `depth` chunks wait; when the client goes away
+    the maker stops at its next chunk and closes the export itself, on the thread that ran it.
+    """
+    ready: Queue[tuple[str, Any]] = Queue(depth)
+    stop = threading.Event()
+
+    def offer(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put((kind, value), timeout=0.5)
+                return True
+            except Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for chunk in chunks:
+                if not offer("chunk", chunk):
+                    return
+            offer("end", None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the sending side, which raises it
+            offer("error", exc)
+        finally:
+            chunks.close()
+
+    threading.Thread(target=make, name="export-maker", daemon=True).start()
+    try:
+        while True:
+            kind, value = ready.get()
+            if kind == "error":
+                raise value
+            if kind == "end":
+                return
+            yield value
+    finally:
+        stop.set()
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

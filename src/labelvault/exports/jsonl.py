@@ -104,18 +104,23 @@ class SnapshotChanged(RuntimeError):
 
 
 class _Reader:
-    """Reads the export's streams one batch ahead, on one thread of its own.
+    """Reads the export's streams, one batch ahead on a thread of its own when the database is another process.
 
-    While the database works (and the driver waits without the GIL) the previous batch gets formatted. One
-    thread serves every stream, so the connection is only ever used by one thread at a time.
+    While PostgreSQL works on the next batch (and the driver waits without the GIL) the previous one gets
+    formatted; one thread serves every stream, so the connection is only ever used by one thread at a time.
+    SQLite works inside this process and its driver lets go of the GIL for every row: a reader thread would
+    wait for the formatting thread at each row, so there the streams are read where they are formatted.
     """
 
-    def __init__(self) -> None:
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
+    def __init__(self, ahead: bool) -> None:
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader") if ahead else None
         self.streams: list[Generator[Sequence[Any], None, None]] = []
 
     def ahead(self, batches: Generator[Sequence[Any], None, None]) -> Iterator[Sequence[Any]]:
         self.streams.append(batches)
+        if self.pool is None:
+            yield from batches
+            return
         pending: Future[Sequence[Any] | None] = self.pool.submit(next, batches, None)
         while (batch := pending.result()) is not None:
             pending = self.pool.submit(next, batches, None)
@@ -130,7 +135,8 @@ class _Reader:
     def __exit__(self, *_: object) -> None:
         # Also when the client went away mid-export: no fetch may still run, and every cursor is closed
         # inside the export's transaction, before its connection goes back to the pool.
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         for batches in self.streams:
             batches.close()
 
@@ -141,9 +147,9 @@ def stream_jsonl(
     """Yield the export in chunks of whole lines."""
     statuses = [AnnotationStatus.submitted] + ([AnnotationStatus.draft] if filters.include_drafts else [])
     narrow = filters.only_annotated or filters.since is not None or filters.until is not None
-    with factory() as session, _Reader() as reader:
+    with factory() as session, _Reader(ahead=repo.is_postgresql(session)) as reader:
         repo.begin_snapshot(session)
-        iso = _postgresql_time if session.get_bind().dialect.name == "postgresql" else _sqlite_time
+        iso = _postgresql_time if repo.is_postgresql(session) else _sqlite_time
         # Before the streams start: from then on the session's text arrives as bytes.
         emails = _QuotedEmails(factory, repo.member_emails(session, organization_id))
         items = reader.ahead(repo.item_rows(session, organization_id, project_id, states=filters.states,

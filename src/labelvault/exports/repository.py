@@ -25,14 +25,14 @@ from labelvault.items.models import Item
 Rows = Generator[Sequence[tuple[Any, ...]], None, None]
 
 
-def _is_postgresql(session: Session) -> bool:
+def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
 def begin_snapshot(session: Session) -> None:
     """Start the export's read transaction: one snapshot for every stream (PostgreSQL's default isolation
     gives each statement its own; SQLite's read transaction is a snapshot already). Call it first."""
-    if _is_postgresql(session):
+    if is_postgresql(session):
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         session.execute(text("SET TRANSACTION READ ONLY"))
         session.execute(text("SET LOCAL DateStyle = 'ISO'"))
@@ -117,7 +117,7 @@ def item_rows(
     session: Session, organization_id: str, project_id: str, *, states: list[str] | None, batch: int
 ) -> Rows:
     """(id, external_id, data, metadata, overlap, priority, state, created_at), ordered by id."""
-    pg = _is_postgresql(session)
+    pg = is_postgresql(session)
     stmt = scoped(
         select(_bytes(Item.id, pg), _bytes(Item.external_id, pg), _json(Item.data, pg), _json(Item.meta, pg),
                Item.overlap, Item.priority, _bytes(Item.state, pg), _time(Item.created_at, pg)),
@@ -134,7 +134,7 @@ def annotation_rows(
 ) -> Rows:
     """(item_id, id, author_id, schema_version, status, answers, time_spent_ms, created_at, updated_at,
     submitted_at), ordered by item and id; only annotations of items that `item_rows` yields."""
-    pg = _is_postgresql(session)
+    pg = is_postgresql(session)
     stmt = scoped(
         select(_bytes(Annotation.item_id, pg), _bytes(Annotation.id, pg), _bytes(Annotation.author_id, pg),
                Annotation.schema_version, _bytes(Annotation.status, pg), _json(Annotation.answers, pg),
@@ -159,7 +159,7 @@ def revision_rows(
 ) -> Rows:
     """(item_id, annotation_id, number, schema_version, status, answers, time_spent_ms, made_at,
     superseded_at), ordered by item, annotation and number; only revisions of items `item_rows` yields."""
-    pg = _is_postgresql(session)
+    pg = is_postgresql(session)
     rev = AnnotationRevision
     stmt = scoped(
         select(_bytes(rev.item_id, pg), _bytes(rev.annotation_id, pg), rev.number, rev.schema_version,

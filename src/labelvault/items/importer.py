@@ -29,6 +29,8 @@ from labelvault.storage import BlobStore
 
 MAX_RECORDED_PROBLEMS = 100_000
 STAT_KEYS = ("lines", "imported", "updated", "skipped", "rejected")
+# Items imported by one job past which the database's planner statistics are refreshed at its end.
+REFRESH_STATISTICS_AFTER = 10_000
 
 
 class Importer:
@@ -97,6 +99,9 @@ class _ImportRun:
         with transaction(self.factory) as session:
             jobs.progress(session, self.job.id, self.worker, {"done": self.job.total})
             jobs.finish(session, self.job, self.worker)
+        if self.stats["imported"] >= REFRESH_STATISTICS_AFTER:
+            with transaction(self.factory) as session:
+                repo.refresh_statistics(session)
         # Every line is now an item or a recorded problem: the uploaded file is no longer needed.
         self.importer.store.delete(self.params["blob"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, Table, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, String, Table, any_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -137,6 +137,14 @@ def delete_item(session: Session, item_id: str) -> None:
 
 def add_deletion(session: Session, deletion: ItemDeletion) -> None:
     session.add(deletion)
+
+def refresh_statistics(session: Session) -> None:
+    """Have PostgreSQL re-sample the items table after it grew by many rows. Until autovacuum gets to it, the
+    planner would take a large queue for a small one and plan the next-item query as a scan and sort of every
+    item of the project instead of one step along the queue index. SQLite plans it well without statistics."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE items"))
+
 
 def count_items(session: Session, organization_id: str, project_id: str) -> int:
     stmt = scoped(select(func.count()).select_from(Item), Item, organization_id).where(
