@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from labelvault.accounts.models import Role
 from labelvault.assignments.models import Lease
 from labelvault.db.engine import transaction
+from labelvault.items.models import Item
 from labelvault.testing import TEXT_SCHEMA
 
 POSITIVE = {"sentiment": "positive"}
@@ -219,3 +220,32 @@ def test_a_review_held_by_one_reviewer_is_not_given_to_another(client, ctx, owne
     held = client.post(f"/api/v1/annotations/{annotation['id']}/review", json={"decision": "accept"},
                        headers=second.headers)
     assert held.status_code == 409 and held.json()["code"] == "review_held"
+
+
+def test_random_order_hands_out_items_by_priority_then_their_random_rank(client, ctx, owner, member_of, factory):
+    project = _project(client, ctx, owner, n=40, queue_order="random")
+    assert project["queue_order"] == "random"
+    with transaction(factory, write=False) as session:
+        ranks = dict(session.execute(select(Item.external_id, Item.queue_rank)
+                                     .where(Item.project_id == project["id"])).all())
+    assert len(set(ranks.values())) > 30  # drawn at random, not a constant
+    annotator = member_of(owner, Role.annotator)
+    handed = []
+    while (answer := _next(client, annotator, project)).status_code == 200:
+        item = answer.json()["item"]
+        handed.append(item["external_id"])
+        assert _submit(client, annotator, item["id"]).status_code == 201
+    assert handed[0] == "e39"  # priority first
+    rest = handed[1:]
+    assert sorted(rest) == sorted(f"e{i}" for i in range(39))
+    assert rest == sorted(rest, key=lambda ext: (ranks[ext], ext))
+    assert rest != sorted(rest, key=lambda ext: int(ext[1:]))  # not import order
+
+
+def test_queue_order_can_be_changed_and_is_checked(client, ctx, owner):
+    project = _project(client, ctx, owner, n=1)
+    assert project["queue_order"] == "import"
+    changed = client.patch(f"/api/v1/projects/{project['id']}", json={"queue_order": "random"}, headers=owner.headers)
+    assert changed.status_code == 200 and changed.json()["queue_order"] == "random"
+    bad = client.patch(f"/api/v1/projects/{project['id']}", json={"queue_order": "shuffled"}, headers=owner.headers)
+    assert bad.status_code == 422 and "queue_order" in bad.text

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, case, delete, exists, func, insert, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Integer, Table, bindparam, case, delete, exists, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from labelvault.annotations.models import Annotation
 from labelvault.assignments.models import Lease, LeaseKind, Skip
@@ -115,45 +115,55 @@ def consume_slot(session: Session, item_id: str) -> None:
     session.execute(_CONSUME_SLOT, {"item_id": item_id})
 
 
-# The next item this person may take, by priority then import order, skipping rows others are claiming. An alias,
-# so that inside the claiming UPDATE below it is a query of its own (and parameters named unlike the columns
-# that the UPDATE could set).
+# The next item this person may take, by priority then import order (or a random rank drawn at creation),
+# skipping rows others are claiming. An alias, so that inside the claiming UPDATE below it is a query of its own
+# (and parameters named unlike the columns that the UPDATE could set).
 _queued = aliased(Item, name="queued")
-_NEXT_FREE_ITEM = (
-    scoped(select(_queued.id), _queued, bindparam("queue_organization_id"))
-    .where(
-        _queued.project_id == bindparam("queue_project_id"),
-        # Written into the SQL as literals: only then can the planner see that the partial queue index
-        # (WHERE state IN ('new', 'in_progress')) covers the query; with bound values it scans every item.
-        _queued.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True, literal_execute=True)),
-        _queued.annotation_count + _queued.leased
-        < func.coalesce(_queued.overlap, bindparam("default_overlap", type_=Integer)),
-        ~exists().where(Annotation.item_id == _queued.id, Annotation.author_id == bindparam("user_id")),
-        ~exists().where(Skip.item_id == _queued.id, Skip.user_id == bindparam("user_id")),
+
+
+def _claim_statement(*order_within_priority: ColumnElement[Any] | InstrumentedAttribute[Any]) -> Any:
+    next_free_item = (
+        scoped(select(_queued.id), _queued, bindparam("queue_organization_id"))
+        .where(
+            _queued.project_id == bindparam("queue_project_id"),
+            # Written into the SQL as literals: only then can the planner see that the partial queue indexes
+            # (WHERE state IN ('new', 'in_progress')) cover the query; with bound values it scans every item.
+            _queued.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True,
+                                        literal_execute=True)),
+            _queued.annotation_count + _queued.leased
+            < func.coalesce(_queued.overlap, bindparam("default_overlap", type_=Integer)),
+            ~exists().where(Annotation.item_id == _queued.id, Annotation.author_id == bindparam("user_id")),
+            ~exists().where(Skip.item_id == _queued.id, Skip.user_id == bindparam("user_id")),
+        )
+        .order_by(_queued.priority.desc(), *order_within_priority)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=_queued)
     )
-    .order_by(_queued.priority.desc(), _queued.id)
-    .limit(1)
-    .with_for_update(skip_locked=True, of=_queued)
-)
-_CLAIM_ITEM = select(Item).from_statement(  # unscoped: the rows are the UPDATE's, chosen by the scoped query above.
-    # A table UPDATE loaded as items: the ORM's own bulk UPDATE would rebuild the statement's cache key on
-    # every call, which costs more than the claim itself.
-    update(_items)
-    .where(_items.c.id == _NEXT_FREE_ITEM.scalar_subquery())
-    .values(leased=_items.c.leased + 1,
-            state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state))
-    .returning(*_items.c)
-)
+    return select(Item).from_statement(  # unscoped: the rows are the UPDATE's, chosen by the scoped query above.
+        # A table UPDATE loaded as items: the ORM's own bulk UPDATE would rebuild the statement's cache key on
+        # every call, which costs more than the claim itself.
+        update(_items)
+        .where(_items.c.id == next_free_item.scalar_subquery())
+        .values(leased=_items.c.leased + 1,
+                state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state))
+        .returning(*_items.c)
+    )
+
+
+# Import order: ids grow with creation time (ix_items_queue). Random: the rank (ix_items_queue_random).
+_CLAIM_ITEM = {"import": _claim_statement(_queued.id),
+               "random": _claim_statement(_queued.queue_rank, _queued.id)}
 
 
 def claim_item(
-    session: Session, organization_id: str, project_id: str, user_id: str, default_overlap: int
+    session: Session, organization_id: str, project_id: str, user_id: str, default_overlap: int,
+    order: str = "import",
 ) -> Item | None:
     """Take a slot on the next item this person may take, and return the item as it is now: one statement
     (row lock, check and update) instead of a SELECT, an UPDATE and a reload."""
     params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id,
               "default_overlap": default_overlap}
-    return session.scalars(_CLAIM_ITEM, params).first()
+    return session.scalars(_CLAIM_ITEM[order], params).first()
 
 
 def add(session: Session, row: Lease | Skip) -> None:

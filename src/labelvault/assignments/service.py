@@ -76,7 +76,7 @@ def next_item(session: Session, principal: Principal, project: Project) -> Claim
         return current
     reclaim_expired(session, project)
     item = repo.claim_item(session, project.organization_id, project.id, principal.user_id,
-                           project.default_overlap)
+                           project.default_overlap, project.queue_order)
     if item is None:
         return Claim(None, None)
     lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item.id,

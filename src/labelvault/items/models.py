@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
@@ -23,6 +24,11 @@ class ItemState:
     all = (new, in_progress, completed, in_review, accepted, rejected, disputed)
 
 
+def random_rank() -> int:
+    """A queue rank: uniform over the non-negative 32-bit integers (not a secret, so not from `secrets`)."""
+    return random.getrandbits(31)
+
+
 class Item(Base):
     __tablename__ = "items"
     __table_args__ = (
@@ -31,6 +37,10 @@ class Item(Base):
         Index("ix_items_project_state", "project_id", "state", "priority", "id"),
         # The queue: only items still open for annotation, in the order they are handed out.
         Index("ix_items_queue", "project_id", text("priority DESC"), "id",
+              sqlite_where=text("state IN ('new', 'in_progress')"),
+              postgresql_where=text("state IN ('new', 'in_progress')")),
+        # The same queue in random order within a priority (projects with queue_order "random").
+        Index("ix_items_queue_random", "project_id", text("priority DESC"), "queue_rank", "id",
               sqlite_where=text("state IN ('new', 'in_progress')"),
               postgresql_where=text("state IN ('new', 'in_progress')")),
     )
@@ -50,6 +60,10 @@ class Item(Base):
     # Leases held on the item (live or expired but not yet reclaimed); with annotation_count it fills the overlap.
     leased: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     import_job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # Drawn at random when the item is created: its place within its priority when the project hands out
+    # items in random order.
+    queue_rank: Mapped[int] = mapped_column(Integer, nullable=False, default=random_rank,
+                                            server_default="0")
     created_at: Mapped[dt.datetime] = created_column()
     updated_at: Mapped[dt.datetime] = created_column()
 

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from labelvault.db.scope import scoped
-from labelvault.items.models import Item, ItemDeletion, ItemStateCount
+from labelvault.items.models import Item, ItemDeletion, ItemStateCount, random_rank
 
 _items = cast(Table, Item.__table__)
 
@@ -54,13 +54,16 @@ def existing_by_external_id(
     return {ext: (item_id, job) for ext, item_id, job in session.execute(stmt).all()}
 
 ITEM_COLUMNS = ("id", "organization_id", "project_id", "external_id", "data", "metadata", "overlap", "priority",
-                "state", "annotation_count", "import_job_id", "created_at", "updated_at")
+                "state", "annotation_count", "import_job_id", "queue_rank", "created_at", "updated_at")
 
 
 def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert new items; rows carry every column of ITEM_COLUMNS."""
+    """Insert new items; rows carry every column of ITEM_COLUMNS but `queue_rank`, drawn here when absent."""
     if not rows:
         return
+    for row in rows:
+        if "queue_rank" not in row:
+            row["queue_rank"] = random_rank()
     if session.get_bind().dialect.name == "postgresql":
         _copy_items(session, rows)
     else:

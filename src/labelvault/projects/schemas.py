@@ -17,6 +17,8 @@ class ProjectIn(BaseModel):
     review_mode: Literal["none", "sample", "all"] = "none"
     review_sample_percent: int = Field(default=0, ge=0, le=100)
     blind_review: bool = Field(default=False, description="Hide authors from reviewers.")
+    queue_order: Literal["import", "random"] = Field(
+        default="import", description="Hand out items of one priority in import order or in random order.")
     label_schema: dict[str, Any] = Field(alias="schema", description="Fields and questions; see docs/api.md.")
 
     model_config = ConfigDict(populate_by_name=True)
@@ -31,6 +33,7 @@ class ProjectPatch(BaseModel):
     review_mode: Literal["none", "sample", "all"] | None = None
     review_sample_percent: int | None = Field(default=None, ge=0, le=100)
     blind_review: bool | None = None
+    queue_order: Literal["import", "random"] | None = None
 
 
 class ProjectOut(BaseModel):
@@ -45,6 +48,7 @@ class ProjectOut(BaseModel):
     review_mode: str
     review_sample_percent: int
     blind_review: bool
+    queue_order: str
     schema_version: int
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -108,7 +108,7 @@ def create_project(
         organization_id=principal.organization_id, name=name.strip(), description=description,
         guidelines=guidelines, default_overlap=default_overlap, schema_version=1,
         created_by_id=principal.user_id, lease_seconds=1800, review_mode="none", review_sample_percent=0,
-        blind_review=False,
+        blind_review=False, queue_order="import",
     )
     _apply_settings(project, settings or {})
     session.add(project)
@@ -121,8 +121,9 @@ def create_project(
     return project
 
 
-SETTINGS = ("lease_seconds", "review_mode", "review_sample_percent", "blind_review")
+SETTINGS = ("lease_seconds", "review_mode", "review_sample_percent", "blind_review", "queue_order")
 REVIEW_MODES = ("none", "sample", "all")
+QUEUE_ORDERS = ("import", "random")
 
 
 def _apply_settings(project: Project, changes: dict[str, Any]) -> None:
@@ -141,6 +142,10 @@ def _apply_settings(project: Project, changes: dict[str, Any]) -> None:
         project.review_sample_percent = int(changes["review_sample_percent"])
     if "blind_review" in changes:
         project.blind_review = bool(changes["blind_review"])
+    if "queue_order" in changes:
+        if changes["queue_order"] not in QUEUE_ORDERS:
+            raise InvalidInput(f"queue_order must be one of {list(QUEUE_ORDERS)}.", details={"field": "queue_order"})
+        project.queue_order = changes["queue_order"]
 
 
 def update_project(

@@ -1,0 +1,54 @@
+"""The next-item claim reads one step along a queue index in either order: its cost does not grow with the
+number of items (no scan and sort of the project's items per claim)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event, insert, text
+
+from labelvault.assignments import repository as repo
+from labelvault.db.engine import transaction
+from labelvault.items.models import Item, random_rank
+from labelvault.kit.clock import utcnow
+from labelvault.kit.ids import new_id
+from labelvault.testing import TEXT_SCHEMA
+
+ITEMS = 3000
+
+
+def _plan(engine, factory, organization_id, project_id, user_id, order):
+    captured = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if statement.lstrip().upper().startswith("UPDATE ITEMS"):
+            captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with factory() as session:
+            repo.claim_item(session, organization_id, project_id, user_id, 1, order)
+            statement, parameters = captured[-1]
+            explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+            rows = session.connection().exec_driver_sql(explain + statement, parameters).all()
+            session.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    return "\n".join(" ".join(str(value) for value in row) for row in rows)
+
+
+@pytest.mark.parametrize("order,index", [("import", "ix_items_queue"), ("random", "ix_items_queue_random")])
+def test_a_claim_reads_the_queue_index(client, owner, engine, factory, order, index):
+    project = client.post("/api/v1/projects", json={"name": "P", "schema": TEXT_SCHEMA, "queue_order": order},
+                          headers=owner.headers).json()
+    now = utcnow()
+    with transaction(factory) as session:
+        session.execute(insert(Item), [{
+            "id": new_id(), "organization_id": owner.organization_id, "project_id": project["id"],
+            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": n % 3, "state": "new",
+            "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
+        } for n in range(ITEMS)])
+        if engine.dialect.name == "postgresql":
+            session.execute(text("ANALYZE items"))
+    plan = _plan(engine, factory, owner.organization_id, project["id"], owner.user_id, order)
+    assert f"{index} " in plan + " ", plan
+    assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan  # no sort of the candidates
