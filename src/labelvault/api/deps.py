@@ -7,17 +7,18 @@ on any that has neither.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import BrowserSession
 from labelvault.api.context import AppContext
-from labelvault.db.engine import begin_write, transaction
+from labelvault.db.engine import transaction, write_session
 from labelvault.errors import Forbidden, NotAuthenticated
 from labelvault.kit.hashing import same_digest
 from labelvault.security.policy import Action, Principal, authorize
@@ -34,25 +35,46 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request, committed before the response is sent."""
-    session = context(request).factory()
-    if request.method not in SAFE_METHODS:
-        begin_write(session)
+async def _context(request: Request) -> AppContext:
+    # A coroutine: FastAPI runs a plain function dependency on a worker thread, a hand-off per request.
+    return context(request)
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent.
+
+    The session is made on the event loop (it touches the database only at its first statement, on the
+    route's worker thread); commit and rollback run on a worker thread, as every database call does.
+    """
+    factory = context(request).factory
+    session = factory() if request.method in SAFE_METHODS else write_session(factory)
     try:
         yield session
-        session.commit()
-        for callback in getattr(request.state, "after_commit", ()):
-            callback()
     except BaseException:
-        session.rollback()
+        await run_in_threadpool(_end, session, None)
         raise
+    await run_in_threadpool(_end, session, request)
+
+
+def _end(session: Session, committed: Request | None) -> None:
+    """Commit (and run the request's after-commit callbacks) or, without a request, roll back; then close."""
+    try:
+        if committed is None:
+            session.rollback()
+            return
+        try:
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        for callback in getattr(committed.state, "after_commit", ()):
+            callback()
     finally:
         session.close()
 
 
 DB = Annotated[Session, Depends(db_session, scope="function")]
-Ctx = Annotated[AppContext, Depends(context)]
+Ctx = Annotated[AppContext, Depends(_context)]
 
 
 def _principal(request: Request, session: Session) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,6 +105,17 @@ def begin_write(session: Session) -> None:
     Call before the first statement of the transaction.
     """
     session.connection(execution_options={WRITE_OPTION: True})
+
+
+@functools.cache
+def _writing(engine: Engine) -> Engine:
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def write_session(factory: sessionmaker[Session]) -> Session:
+    """A session whose transaction, once its first statement runs, is a write transaction (as `begin_write`,
+    but without touching the database yet: nothing blocks until the session is used)."""
+    return factory(bind=_writing(factory.kw["bind"]))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
