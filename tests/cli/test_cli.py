@@ -269,3 +269,21 @@ def test_remote_commands_without_a_token_or_a_server_fail_clearly():
     unreachable = invoke(["project", "list", "--url", url, "--token", "lv_x"])
     assert unreachable.exit_code == 1
     assert text(unreachable.output).startswith(f"Cannot reach {url}:")
+
+
+def test_member_invite_role_and_remove(remote, manager):
+    invited = run(remote, manager, "member", "invite", "new.person@example.test", "--role", "reviewer")
+    assert invited.exit_code == 0, invited.output
+    assert "/invite/" in invited.output and "reviewer" in invited.output
+    colleague = make_actor(remote[1], Role.annotator, organization_id=manager.organization_id)
+    listed = run(remote, manager, "member", "list")
+    assert colleague.user_id in listed.output and "annotator" in listed.output
+    promoted = run(remote, manager, "member", "role", colleague.user_id, "manager")
+    assert promoted.exit_code == 0 and f"{colleague.email} is now manager." in text(promoted.output)
+    wrong = run(remote, manager, "member", "role", colleague.user_id, "boss")
+    assert wrong.exit_code == 2 and "the role must be one of" in text(wrong.output)
+    assert run(remote, manager, "member", "remove", colleague.user_id).exit_code == 0
+    gone = invoke(["project", "list", "--url", remote[0].url, "--token", colleague.token])
+    assert gone.exit_code != 0
+    last = run(remote, manager, "member", "remove", manager.user_id)
+    assert last.exit_code != 0 and "at least one owner" in text(last.output)

@@ -7,14 +7,15 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Response
 from starlette.background import BackgroundTasks
 
-from labelvault.accounts import mail, repository, service
-from labelvault.accounts.models import Role
+from labelvault.accounts import mail, service
+from labelvault.accounts.models import Membership, Role, User
 from labelvault.accounts.schemas import (
     AcceptIn,
     InvitationIn,
     InvitationOut,
     LoginIn,
     MemberOut,
+    MemberPatch,
     MeOut,
     OrganizationIn,
     OrganizationOut,
@@ -27,6 +28,7 @@ from labelvault.api.deps import (
     DB,
     SESSION_COOKIE,
     CanInvite,
+    CanManageMembers,
     CanManageOrganizations,
     CanReadMembers,
     CanReadSelf,
@@ -34,6 +36,7 @@ from labelvault.api.deps import (
     Ctx,
     public,
 )
+from labelvault.assignments import service as assignments
 from labelvault.security.policy import Action, allowed
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -96,7 +99,7 @@ def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
     created = service.invite(session, principal, body.email, body.role,
                              dt.timedelta(hours=ctx.settings.invitation_ttl_hours))
     link = f"{ctx.settings.base_url.rstrip('/')}/invite/{created.secret}"
-    org = repository.organization_by_id(session, principal.organization_id)
+    org = service.organization_of(session, principal)
     emailed = bool(ctx.settings.smtp_host)
     if emailed:
         # Sent after the response (and so after the commit), never from inside the transaction.
@@ -111,16 +114,33 @@ def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
              dependencies=[Depends(public("the invitation secret is the credential"))])
 def accept_invitation(secret: str, body: AcceptIn, session: DB) -> MemberOut:
     member = service.accept_invitation(session, secret, body.password, body.name)
-    user = repository.user_by_id(session, member.user_id)
-    assert user is not None
-    return MemberOut(user_id=user.id, email=user.email, name=user.name, role=member.role,
-                     joined_at=member.created_at)
+    return _member_out(member, service.get_user(session, member.user_id))
 
 
 @router.get("/members", response_model=list[MemberOut])
 def list_members(principal: CanReadMembers, session: DB) -> list[MemberOut]:
-    return [MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
-            for m, u in service.list_members(session, principal)]
+    return [_member_out(m, u) for m, u in service.list_members(session, principal)]
+
+
+def _member_out(member: Membership, user: User) -> MemberOut:
+    return MemberOut(user_id=user.id, email=user.email, name=user.name, role=member.role,
+                     joined_at=member.created_at)
+
+
+@router.patch("/members/{user_id}", response_model=MemberOut)
+def change_member_role(user_id: str, body: MemberPatch, principal: CanManageMembers, session: DB) -> MemberOut:
+    """Give a member another role (owners only; an organization keeps at least one owner)."""
+    member = service.change_role(session, principal, user_id, body.role)
+    user = service.get_user(session, member.user_id)
+    return _member_out(member, user)
+
+
+@router.delete("/members/{user_id}", status_code=204)
+def remove_member(user_id: str, principal: CanManageMembers, session: DB) -> None:
+    """Remove a member at once: their tokens and sessions stop working here, the items they held go back
+    to the queue; their annotations and drafts stay."""
+    service.remove_member(session, principal, user_id)
+    assignments.release_everything_of(session, principal.organization_id, user_id)
 
 
 @router.get("/organizations", response_model=list[OrganizationOut])

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import (
@@ -49,6 +49,16 @@ def organizations(session: Session) -> Sequence[Organization]:
 def membership(session: Session, organization_id: str, user_id: str) -> Membership | None:
     stmt = scoped(select(Membership), Membership, organization_id).where(Membership.user_id == user_id)
     return session.scalars(stmt).first()
+
+
+def owner_count(session: Session, organization_id: str) -> int:
+    stmt = scoped(select(func.count()).select_from(Membership), Membership, organization_id).where(
+        Membership.role == Role.owner)
+    return int(session.scalar(stmt) or 0)
+
+
+def delete_membership(session: Session, membership: Membership) -> None:
+    session.delete(membership)
 
 
 def memberships_of_user(session: Session, user_id: str) -> Sequence[Membership]:

@@ -72,6 +72,10 @@ class AcceptIn(BaseModel):
     name: str = ""
 
 
+class MemberPatch(BaseModel):
+    role: Role
+
+
 class MemberOut(BaseModel):
     user_id: str
     email: str

@@ -262,6 +262,54 @@ def accept_invitation(session: Session, secret: str, password: str, name: str = 
     return member
 
 
+def organization_of(session: Session, principal: Principal) -> Organization | None:
+    return repo.organization_by_id(session, principal.organization_id)
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = repo.user_by_id(session, user_id)
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
+def _member_to_manage(session: Session, principal: Principal, user_id: str) -> Membership:
+    member = repo.membership(session, principal.organization_id, user_id)
+    if member is None:
+        raise NotFound("member")
+    if not may_grant(principal, member.role):
+        raise Forbidden(f"You may not change a member who is {member.role.value}.", details={"field": "role"})
+    return member
+
+
+def _keep_an_owner(session: Session, principal: Principal, member: Membership) -> None:
+    if member.role == Role.owner and repo.owner_count(session, principal.organization_id) <= 1:
+        raise Conflict("The organization needs at least one owner: make someone else owner first.",
+                       code="last_owner", details={"user_id": member.user_id})
+
+
+def change_role(session: Session, principal: Principal, user_id: str, role: Role) -> Membership:
+    """Give a member another role; nobody hands out a role above their own, and an owner always remains."""
+    member = _member_to_manage(session, principal, user_id)
+    if not may_grant(principal, role):
+        raise Forbidden(f"You may not make someone {role.value}.", details={"field": "role"})
+    if role != Role.owner:
+        _keep_an_owner(session, principal, member)
+    member.role = role
+    session.flush()
+    return member
+
+
+def remove_member(session: Session, principal: Principal, user_id: str) -> Membership:
+    """End a membership at once: the person's tokens and sessions no longer reach this organization (both
+    are checked against the membership on every request). Their annotations and drafts stay."""
+    member = _member_to_manage(session, principal, user_id)
+    _keep_an_owner(session, principal, member)
+    repo.delete_membership(session, member)
+    session.flush()
+    return member
+
+
 def list_members(session: Session, principal: Principal) -> list[tuple[Membership, User]]:
     return list(repo.members(session, principal.organization_id))
 

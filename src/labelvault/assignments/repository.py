@@ -41,6 +41,12 @@ _LEASE_ON_ITEM = scoped(select(Lease), Lease, bindparam("organization_id")).wher
 )
 
 
+def leases_of_user(session: Session, organization_id: str, user_id: str) -> Sequence[tuple[str, str]]:
+    """(lease id, kind) of every lease the person holds in the organization's projects."""
+    stmt = scoped(select(Lease.id, Lease.kind), Lease, organization_id).where(Lease.user_id == user_id)
+    return [(lease_id, kind) for lease_id, kind in session.execute(stmt).all()]
+
+
 def lease_on_item(session: Session, organization_id: str, item_id: str, user_id: str, kind: str) -> Lease | None:
     params = {"organization_id": organization_id, "item_id": item_id, "user_id": user_id, "kind": kind}
     return session.scalars(_LEASE_ON_ITEM, params).first()

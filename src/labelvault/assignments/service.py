@@ -116,6 +116,17 @@ def release(session: Session, lease: Lease) -> bool:
     return bool(freed)
 
 
+def release_everything_of(session: Session, organization_id: str, user_id: str) -> int:
+    """Return every item and annotation the person holds in the organization to its queue (a member who
+    leaves); how many leases there were."""
+    held = repo.leases_of_user(session, organization_id, user_id)
+    annotating = [lease_id for lease_id, kind in held if kind == LeaseKind.annotate]
+    repo.release_slots(session, repo.delete_leases(session, annotating))
+    repo.delete_leases(session, [lease_id for lease_id, kind in held if kind != LeaseKind.annotate])
+    session.flush()
+    return len(held)
+
+
 def skip(session: Session, principal: Principal, project: Project, item: Item, reason: str) -> Skip:
     """Skip an item with a reason: it is released and never offered to this person again."""
     reason = reason.strip()

@@ -20,9 +20,9 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
-def id_column() -> Column:
+def id_column(header: str = "id") -> Column:
     """A table's id column: ids are never shortened or wrapped."""
-    return Column("id", no_wrap=True, min_width=36)
+    return Column(header, no_wrap=True, min_width=36)
 
 
 UrlOption = Annotated[str, typer.Option("--url", envvar="LABELVAULT_URL", help="Server URL.")]

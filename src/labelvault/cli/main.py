@@ -17,6 +17,7 @@ app.add_typer(local.admin_app, name="admin")
 app.add_typer(remote.org_app, name="org")
 app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")
+app.add_typer(remote.member_app, name="member")
 app.command("import")(remote.import_items)
 app.command("export")(remote.export_items)
 

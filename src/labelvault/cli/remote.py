@@ -16,13 +16,15 @@ from rich.progress import (
     TimeElapsedColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.table import Column, Table
 
 from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, id_column, out, print_json
 
 org_app = typer.Typer(help="Organizations (instance administrators).", no_args_is_help=True)
 project_app = typer.Typer(help="Projects and their label schemas.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+member_app = typer.Typer(help="Members of your organization and their roles.", no_args_is_help=True)
+ROLES = ("owner", "manager", "reviewer", "annotator")
 
 
 def _read_json_file(path: Path, what: str) -> Any:
@@ -204,3 +206,47 @@ def token_revoke(token_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption
     with api(url, token) as client:
         client.revoke_token(token_id)
     console.print(f"Token {token_id} revoked.")
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        console.print(f"[red]Error:[/] the role must be one of {', '.join(ROLES)}, not {escape(role)!r}.")
+        raise typer.Exit(2)
+    return role
+
+
+@member_app.command("list")
+def member_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """List the members of your organization with their roles."""
+    with api(url, token) as client:
+        table = Table(id_column("user id"), Column("role", no_wrap=True), Column("e-mail", overflow="fold"),
+                      Column("name", overflow="fold"))
+        for m in client.members():
+            table.add_row(m["user_id"], m["role"], escape(m["email"]), escape(m["name"]))
+        out.print(table)
+
+
+@member_app.command("invite")
+def member_invite(email: str, role: Annotated[str, typer.Option(help="owner, manager, reviewer or annotator.")]
+                  = "annotator", url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Invite someone by e-mail; prints the single-use link (also e-mailed when SMTP is configured)."""
+    with api(url, token) as client:
+        created = client.invite(email, _check_role(role))
+    console.print(f"Invited {escape(created['email'])} as {created['role']} until {created['expires_at']}.")
+    out.print(created["link"])
+
+
+@member_app.command("role")
+def member_role(user_id: str, role: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Give a member another role (owners only)."""
+    with api(url, token) as client:
+        changed = client.change_role(user_id, _check_role(role))
+    console.print(f"{escape(changed['email'])} is now {changed['role']}.")
+
+
+@member_app.command("remove")
+def member_remove(user_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Remove a member at once: their tokens and sessions stop working here; their work stays."""
+    with api(url, token) as client:
+        client.remove_member(user_id)
+    console.print(f"Member {user_id} removed; the items they held are back in the queue.")

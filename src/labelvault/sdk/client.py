@@ -93,6 +93,12 @@ class Client:
     def members(self) -> list[dict[str, Any]]:
         return self.request("GET", "/api/v1/members")  # type: ignore[no-any-return]
 
+    def change_role(self, user_id: str, role: str) -> dict[str, Any]:
+        return self.request("PATCH", f"/api/v1/members/{user_id}", json={"role": role})  # type: ignore[no-any-return]
+
+    def remove_member(self, user_id: str) -> None:
+        self.request("DELETE", f"/api/v1/members/{user_id}")
+
     def organizations(self) -> list[dict[str, Any]]:
         return self.request("GET", "/api/v1/organizations")  # type: ignore[no-any-return]
 
