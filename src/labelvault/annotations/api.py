@@ -6,10 +6,21 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
 from labelvault.annotations import service
-from labelvault.annotations.schemas import AnnotationIn, AnnotationOut, RevisionOut
-from labelvault.api.deps import DB, CanAnnotate, CanReadItems
+from labelvault.annotations.models import Annotation
+from labelvault.annotations.schemas import (
+    AnnotationIn,
+    AnnotationOut,
+    AnnotationWithReviewsOut,
+    ItemDetailOut,
+    ReviewOut,
+    RevisionOut,
+)
+from labelvault.api.deps import DB, CanAnnotate, CanReadAllAnnotations, CanReadItems
 from labelvault.items import service as items
+from labelvault.items.schemas import ItemOut
 from labelvault.projects import service as projects
+from labelvault.projects.models import Project
+from labelvault.security.policy import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"])
 
@@ -40,19 +51,44 @@ def save_annotation(
     return AnnotationOut.model_validate(result.annotation)
 
 
+def _shown(annotation: Annotation, principal: Principal, project: Project) -> AnnotationOut:
+    """The annotation as this person may see it: without its author for reviewers of a blind project."""
+    out = AnnotationOut.model_validate(annotation)
+    if service.author_hidden(principal, project, annotation):
+        out.author_id = None
+    return out
+
+
 @router.get("/items/{item_id}/annotations", response_model=list[AnnotationOut])
 def item_annotations(item_id: str, principal: CanReadItems, session: DB) -> list[AnnotationOut]:
     """Annotations of an item: all of them for reviewers and managers, only your own for annotators."""
     item = items.get_item(session, principal, item_id)
-    return [AnnotationOut.model_validate(a) for a in service.annotations_of_item(session, principal, item)]
+    project = projects.get_project(session, principal, item.project_id)
+    return [_shown(a, principal, project) for a in service.annotations_of_item(session, principal, item)]
+
+
+@router.get("/items/{item_id}/detail", response_model=ItemDetailOut)
+def item_detail(item_id: str, principal: CanReadAllAnnotations, session: DB) -> ItemDetailOut:
+    """The item with every annotation (drafts included) and their reviews, side by side (reviewers, managers)."""
+    item = items.get_item(session, principal, item_id)
+    project = projects.get_project(session, principal, item.project_id)
+    detail = service.item_detail(session, item)
+    return ItemDetailOut(item=ItemOut.model_validate(detail.item), annotations=[
+        AnnotationWithReviewsOut(**_shown(a, principal, project).model_dump(),
+                                 reviews=[ReviewOut.model_validate(r) for r in reviews])
+        for a, reviews in detail.annotations])
 
 
 @router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
 def get_annotation(annotation_id: str, principal: CanReadItems, session: DB) -> AnnotationOut:
-    return AnnotationOut.model_validate(service.get_annotation(session, principal, annotation_id))
+    annotation = service.get_annotation(session, principal, annotation_id)
+    return _shown(annotation, principal, projects.get_project(session, principal, annotation.project_id))
 
 
 @router.get("/annotations/{annotation_id}/revisions", response_model=list[RevisionOut])
 def annotation_revisions(annotation_id: str, principal: CanReadItems, session: DB) -> list[RevisionOut]:
     annotation = service.get_annotation(session, principal, annotation_id)
-    return [RevisionOut.model_validate(r) for r in service.revisions(session, annotation)]
+    hidden = service.author_hidden(principal, projects.get_project(session, principal, annotation.project_id),
+                                   annotation)
+    return [RevisionOut.model_validate(r).model_copy(update={"author_id": None} if hidden else {})
+            for r in service.revisions(session, annotation)]

@@ -89,6 +89,11 @@ def reviews_of_annotation(session: Session, organization_id: str, annotation_id:
     return session.scalars(stmt.order_by(Review.id)).all()
 
 
+def reviews_of_item(session: Session, organization_id: str, item_id: str) -> Sequence[Review]:
+    stmt = scoped(select(Review), Review, organization_id).where(Review.item_id == item_id)
+    return session.scalars(stmt.order_by(Review.id)).all()
+
+
 def rejected_of_author(session: Session, organization_id: str, project_id: str, author_id: str) -> Sequence[Annotation]:
     stmt = scoped(select(Annotation), Annotation, organization_id).where(
         Annotation.project_id == project_id, Annotation.author_id == author_id,

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from labelvault.items.schemas import ItemOut
+
 
 class AnnotationIn(BaseModel):
     answers: dict[str, Any] = Field(description="Answers keyed by question name.")
@@ -21,7 +23,7 @@ class AnnotationOut(BaseModel):
     id: str
     item_id: str
     project_id: str
-    author_id: str
+    author_id: str | None = Field(description="Hidden (null) from reviewers when the project reviews blind.")
     schema_version: int
     answers: dict[str, Any]
     status: str
@@ -38,7 +40,7 @@ class RevisionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     number: int
-    author_id: str
+    author_id: str | None
     schema_version: int
     answers: dict[str, Any]
     status: str
@@ -76,3 +78,14 @@ class ReviewAnnotationOut(BaseModel):
     time_spent_ms: int
     revision_count: int
     submitted_at: dt.datetime | None
+
+
+class AnnotationWithReviewsOut(AnnotationOut):
+    reviews: list[ReviewOut]
+
+
+class ItemDetailOut(BaseModel):
+    """An item as the item browser opens it: its data, every annotation and each one's reviews."""
+
+    item: ItemOut
+    annotations: list[AnnotationWithReviewsOut]

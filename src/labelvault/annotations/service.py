@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 
 from labelvault.annotations import repository as repo
 from labelvault.annotations.answers import check_answers
-from labelvault.annotations.models import Annotation, AnnotationRevision, AnnotationStatus, IdempotencyRecord
+from labelvault.annotations.models import (
+    Annotation,
+    AnnotationRevision,
+    AnnotationStatus,
+    IdempotencyRecord,
+    Review,
+)
 from labelvault.assignments import service as assignments
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.items.models import Item
@@ -160,9 +166,38 @@ def get_annotation(session: Session, principal: Principal, annotation_id: str) -
     return annotation
 
 
+def refresh_review_states(session: Session, item_ids: list[str]) -> None:
+    """Derive the review state of completed items again (after their overlap changed)."""
+    for item_id in item_ids:
+        repo.refresh_item_review_state(session, item_id)
+    session.flush()
+
+
+def author_hidden(principal: Principal, project: Project, annotation: Annotation) -> bool:
+    """Reviewers of a project that reviews blind do not learn who wrote an annotation (managers do)."""
+    return (project.blind_review and annotation.author_id != principal.user_id
+            and not allowed(principal, Action.manage_items))
+
+
 def annotations_of_item(session: Session, principal: Principal, item: Item) -> list[Annotation]:
     only_own = None if allowed(principal, Action.read_all_annotations) else principal.user_id
     return list(repo.annotations_of_item(session, principal.organization_id, item.id, only_own))
+
+
+@dataclass
+class ItemDetail:
+    item: Item
+    annotations: list[tuple[Annotation, list[Review]]]
+
+
+def item_detail(session: Session, item: Item) -> ItemDetail:
+    """The item with every annotation (drafts included) and each one's review decisions: three queries
+    whatever the number of annotations."""
+    annotations = list(repo.annotations_of_item(session, item.organization_id, item.id, None))
+    decisions: dict[str, list[Review]] = {}
+    for decision in repo.reviews_of_item(session, item.organization_id, item.id):
+        decisions.setdefault(decision.annotation_id, []).append(decision)
+    return ItemDetail(item, [(a, decisions.get(a.id, [])) for a in annotations])
 
 
 def revisions(session: Session, annotation: Annotation) -> list[AnnotationRevision]:

@@ -47,6 +47,12 @@ def leases_of_user(session: Session, organization_id: str, user_id: str) -> Sequ
     return [(lease_id, kind) for lease_id, kind in session.execute(stmt).all()]
 
 
+def leases_on_items(session: Session, organization_id: str, item_ids: list[str]) -> Sequence[tuple[str, str]]:
+    """(lease id, kind) of every lease on the items."""
+    stmt = scoped(select(Lease.id, Lease.kind), Lease, organization_id).where(Lease.item_id.in_(item_ids))
+    return [(lease_id, kind) for lease_id, kind in session.execute(stmt).all()]
+
+
 def lease_on_item(session: Session, organization_id: str, item_id: str, user_id: str, kind: str) -> Lease | None:
     params = {"organization_id": organization_id, "item_id": item_id, "user_id": user_id, "kind": kind}
     return session.scalars(_LEASE_ON_ITEM, params).first()

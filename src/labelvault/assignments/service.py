@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -119,7 +120,16 @@ def release(session: Session, lease: Lease) -> bool:
 def release_everything_of(session: Session, organization_id: str, user_id: str) -> int:
     """Return every item and annotation the person holds in the organization to its queue (a member who
     leaves); how many leases there were."""
-    held = repo.leases_of_user(session, organization_id, user_id)
+    return _release(session, repo.leases_of_user(session, organization_id, user_id))
+
+
+def release_items(session: Session, organization_id: str, item_ids: list[str]) -> int:
+    """Return items to their queue at once, whoever holds them (for annotation or review); how many leases
+    there were. The people who held them get `lease_expired` on their next heartbeat."""
+    return _release(session, repo.leases_on_items(session, organization_id, item_ids))
+
+
+def _release(session: Session, held: Sequence[tuple[str, str]]) -> int:
     annotating = [lease_id for lease_id, kind in held if kind == LeaseKind.annotate]
     repo.release_slots(session, repo.delete_leases(session, annotating))
     repo.delete_leases(session, [lease_id for lease_id, kind in held if kind != LeaseKind.annotate])

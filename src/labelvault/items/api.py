@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from labelvault.annotations import service as annotations_service
 from labelvault.api.deps import DB, CanManageItems, CanReadItems, Ctx, after_commit
 from labelvault.api.paging import Page, page_size
 from labelvault.api.upload import receive_body
+from labelvault.assignments import service as assignments
 from labelvault.errors import InvalidInput, NotFound
 from labelvault.items import service
 from labelvault.items.readers import guess_format
-from labelvault.items.schemas import ItemDeletionOut, ItemOut, MediaOut
+from labelvault.items.schemas import BulkIn, BulkOut, ItemDeletionOut, ItemOut, MediaOut
+from labelvault.items.service import ItemFilter
 from labelvault.jobs.schemas import JobOut
 from labelvault.kit.ids import new_id
 from labelvault.kit.pagination import decode_cursor, encode_cursor
@@ -24,18 +28,67 @@ router = APIRouter(prefix="/api/v1", tags=["items"])
 
 
 @router.get("/projects/{project_id}/items", response_model=Page[ItemOut])
-def list_items(project_id: str, principal: CanReadItems, session: DB, ctx: Ctx, cursor: str | None = None,
-               limit: int | None = None, state: str | None = None) -> Page[ItemOut]:
+def list_items(
+    project_id: str, principal: CanReadItems, session: DB, ctx: Ctx, cursor: str | None = None,
+    limit: int | None = None, state: str | None = None,
+    annotator: str | None = Query(default=None, description="Items this user annotated (a user id)."),
+    reviewer: str | None = Query(default=None, description="Items this user reviewed (a user id)."),
+    updated_after: dt.datetime | None = Query(default=None, description="Last changed at or after (ISO 8601)."),
+    updated_before: dt.datetime | None = Query(default=None, description="Last changed before (ISO 8601)."),
+    meta: list[str] = Query(default=[], description="Metadata `key:value`, compared as text; repeat for more."),
+    q: str | None = Query(default=None, description="Text in the external id or the item's data (any case)."),
+    sort: str = Query(default="id", description="`id` (import order), `-id` or `priority` (highest first)."),
+) -> Page[ItemOut]:
+    """The project's items, filtered and sorted, a page at a time (follow `next_cursor`)."""
     project = projects.get_project(session, principal, project_id)
     size = page_size(ctx.settings, limit)
-    after = decode_cursor(cursor)
-    if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
-        raise InvalidInput("The cursor is not valid; use the `next_cursor` of a previous page.",
-                           details={"field": "cursor"})
-    rows = service.list_items(session, principal, project, after=str(after[0]) if after else None, limit=size,
-                              state=state)
-    next_cursor = encode_cursor(rows[-1].id) if len(rows) == size else None
-    return Page[ItemOut](items=[ItemOut.model_validate(i) for i in rows], next_cursor=next_cursor)
+    filters = ItemFilter(state=state, annotator_id=annotator, reviewer_id=reviewer,
+                         updated_after=_utc(updated_after), updated_before=_utc(updated_before),
+                         metadata=_metadata_filter(meta), text=q, sort=sort)
+    rows = service.list_items(session, principal, project, after=decode_cursor(cursor), limit=size, filters=filters)
+    position = service.next_cursor_of(rows, size, sort)
+    return Page[ItemOut](items=[ItemOut.model_validate(i) for i in rows],
+                         next_cursor=encode_cursor(*position) if position is not None else None)
+
+
+def _metadata_filter(pairs: list[str]) -> dict[str, str]:
+    wanted: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition(":")
+        if not sep or not key:
+            raise InvalidInput(f"meta must look like key:value, not {pair!r}.", details={"field": "meta"})
+        wanted[key] = value
+    return wanted
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+@router.post("/projects/{project_id}/items/bulk", response_model=BulkOut)
+def bulk_action(project_id: str, body: BulkIn, principal: CanManageItems, session: DB) -> BulkOut:
+    """Re-queue, set the overlap of, or delete up to 1,000 items of the project at once."""
+    project = projects.get_project(session, principal, project_id)
+    found = service.items_for_bulk(session, principal, project, body.item_ids)
+    done = [item.id for item in found]
+    released = 0
+    if body.action == "requeue":
+        released = assignments.release_items(session, principal.organization_id, done)
+    elif body.action == "set_overlap":
+        if body.overlap is None:
+            raise InvalidInput("Say which overlap the items get.", details={"field": "overlap"})
+        service.set_overlap(session, found, body.overlap)
+        annotations_service.refresh_review_states(session, done)
+    else:
+        if not body.confirm:
+            raise InvalidInput(f"Deleting {len(done)} items also deletes their annotations; repeat with "
+                               "confirm: true.", details={"field": "confirm"})
+        for item in found:
+            service.delete_item(session, principal, item, confirm=True)
+    return BulkOut(action=body.action, done=done, not_found=sorted(set(body.item_ids) - set(done)),
+                   leases_released=released)
 
 
 @router.get("/items/{item_id}", response_model=ItemOut)

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, Table, any_, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from labelvault.annotations.models import Annotation, Review
 from labelvault.db.scope import scoped
-from labelvault.items.models import Item, ItemDeletion, ItemStateCount, random_rank
+from labelvault.items.models import Item, ItemDeletion, ItemState, ItemStateCount, random_rank
+from labelvault.kit.clock import utcnow
 
 _items = cast(Table, Item.__table__)
 
@@ -25,16 +44,74 @@ def item_for_update(session: Session, organization_id: str, item_id: str) -> Ite
     stmt = scoped(select(Item), Item, organization_id).where(Item.id == item_id).with_for_update()
     return session.scalars(stmt).first()
 
+@dataclass
+class ItemFilter:
+    """What the item browser asks for; every part is optional and they combine with AND."""
+
+    state: str | None = None
+    annotator_id: str | None = None  # items this person annotated (submitted or draft)
+    reviewer_id: str | None = None  # items this person reviewed
+    updated_after: dt.datetime | None = None
+    updated_before: dt.datetime | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # metadata key -> value, compared as text
+    text: str | None = None  # in the external id or the item's data, ignoring case
+    sort: str = "id"  # "id" (import order), "-id" (newest first) or "priority" (highest first, then import order)
+
+
+SORTS = ("id", "-id", "priority")
+
+
 def items_page(
-    session: Session, organization_id: str, project_id: str, *, after: str | None, limit: int,
-    state: str | None = None,
+    session: Session, organization_id: str, project_id: str, *, after: Sequence[Any] | None, limit: int,
+    filters: ItemFilter | None = None,
 ) -> Sequence[Item]:
+    """A page of the project's items in the filter's order, after the position `after` (keyset paging: the
+    sort values of the last item of the previous page, so any page costs the same)."""
+    filters = filters or ItemFilter()
     stmt = scoped(select(Item), Item, organization_id).where(Item.project_id == project_id)
-    if state:
-        stmt = stmt.where(Item.state == state)
-    if after:
-        stmt = stmt.where(Item.id > after)
-    return session.scalars(stmt.order_by(Item.id).limit(limit)).all()
+    if filters.state:
+        stmt = stmt.where(Item.state == filters.state)
+    if filters.annotator_id:
+        stmt = stmt.where(Item.id.in_(select(Annotation.item_id).where(  # unscoped: inside the scoped query
+            Annotation.project_id == project_id, Annotation.author_id == filters.annotator_id)))
+    if filters.reviewer_id:
+        stmt = stmt.where(Item.id.in_(select(Review.item_id).where(  # unscoped: inside the scoped query
+            Review.project_id == project_id, Review.reviewer_id == filters.reviewer_id)))
+    if filters.updated_after is not None:
+        stmt = stmt.where(Item.updated_at >= filters.updated_after)
+    if filters.updated_before is not None:
+        stmt = stmt.where(Item.updated_at < filters.updated_before)
+    for key, value in filters.metadata.items():
+        stmt = stmt.where(Item.meta[key].as_string() == value)
+    if filters.text:
+        pattern = "%" + filters.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(func.lower(Item.external_id).like(pattern, escape="\\")
+                          | func.lower(cast_text(Item.data)).like(pattern, escape="\\"))
+    if filters.sort == "priority":
+        if after:
+            priority, item_id = int(after[0]), str(after[1])
+            stmt = stmt.where((Item.priority < priority) | ((Item.priority == priority) & (Item.id > item_id)))
+        stmt = stmt.order_by(Item.priority.desc(), Item.id)
+    elif filters.sort == "-id":
+        if after:
+            stmt = stmt.where(Item.id < str(after[0]))
+        stmt = stmt.order_by(Item.id.desc())
+    else:
+        if after:
+            stmt = stmt.where(Item.id > str(after[0]))
+        stmt = stmt.order_by(Item.id)
+    return session.scalars(stmt.limit(limit)).all()
+
+
+def page_position(item: Item, sort: str) -> tuple[Any, ...]:
+    """The keyset position after `item` in the given order (what the next page's cursor holds)."""
+    return (item.priority, item.id) if sort == "priority" else (item.id,)
+
+
+def cast_text(column: Any) -> ColumnElement[str]:
+    """A JSON column as its text (to search in)."""
+    return cast(ColumnElement[str], sa_cast(column, Text))
+
 
 def _among(session: Session, column: Any, values: list[str]) -> ColumnElement[bool]:
     """`column IN values`; on PostgreSQL as one array parameter, planned once instead of per value."""
@@ -134,6 +211,30 @@ def update_items(session: Session, rows: list[dict[str, Any]]) -> None:
 def mark_seen_by_import(session: Session, item_ids: list[str], job_id: str) -> None:
     if item_ids:
         session.execute(update(Item).where(_among(session, Item.id, item_ids)).values(import_job_id=job_id))
+
+def items_of_project(session: Session, organization_id: str, project_id: str, item_ids: list[str]) -> Sequence[Item]:
+    stmt = scoped(select(Item), Item, organization_id).where(Item.project_id == project_id,
+                                                             _among(session, Item.id, item_ids))
+    return session.scalars(stmt.order_by(Item.id)).all()
+
+
+def set_overlap(session: Session, item_ids: list[str], overlap: int) -> None:
+    """Give the items another overlap and derive their state: back in the queue while annotations and leases
+    fall short of it, completed when an open item already has enough annotations, unchanged otherwise."""
+    taken = _items.c.annotation_count + _items.c.leased
+    session.execute(
+        update(_items).where(_items.c.id.in_(item_ids)).values(
+            overlap=overlap,
+            state=case(
+                (taken < overlap, case((taken > 0, ItemState.in_progress), else_=ItemState.new)),
+                (_items.c.state.in_((ItemState.new, ItemState.in_progress)) & (_items.c.annotation_count >= overlap),
+                 ItemState.completed),
+                else_=_items.c.state,
+            ),
+            updated_at=utcnow(),
+        )
+    )
+
 
 def delete_item(session: Session, item_id: str) -> None:
     session.execute(delete(Item).where(Item.id == item_id))

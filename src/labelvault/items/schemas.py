@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -37,3 +37,20 @@ class ItemDeletionOut(BaseModel):
 class MediaOut(BaseModel):
     path: str
     size: int
+
+
+class BulkIn(BaseModel):
+    action: Literal["requeue", "set_overlap", "delete"] = Field(
+        description="requeue: return the items to the queue now, whoever holds them; set_overlap: give them "
+                    "`overlap` (raised ones go back to the queue, no annotation is deleted); delete: delete them "
+                    "with their annotations (needs `confirm`).")
+    item_ids: list[str] = Field(min_length=1, max_length=1000)
+    overlap: int | None = Field(default=None, ge=1, le=100)
+    confirm: bool = False
+
+
+class BulkOut(BaseModel):
+    action: str
+    done: list[str] = Field(description="The items the action was applied to.")
+    not_found: list[str] = Field(description="Ids that are not items of this project.")
+    leases_released: int = 0

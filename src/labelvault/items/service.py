@@ -6,18 +6,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from labelvault.errors import InvalidInput, NotFound
+from labelvault.errors import Forbidden, InvalidInput, NotFound
 from labelvault.items import repository as repo
 from labelvault.items.models import Item, ItemDeletion, ItemState
 from labelvault.items.readers import FORMATS
+from labelvault.items.repository import SORTS
+from labelvault.items.repository import ItemFilter as ItemFilter  # the filter the routes build
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.kit.clock import utcnow
 from labelvault.projects.models import Project
-from labelvault.security.policy import Principal
+from labelvault.projects.service import MAX_OVERLAP
+from labelvault.security.policy import Action, Principal, allowed
 
 IMPORT_JOB = "import"
 CONFLICT_MODES = ("skip", "update")
+MAX_SEARCH = 200
 
 
 def get_item(session: Session, principal: Principal, item_id: str) -> Item:
@@ -28,13 +32,52 @@ def get_item(session: Session, principal: Principal, item_id: str) -> Item:
 
 
 def list_items(
-    session: Session, principal: Principal, project: Project, *, after: str | None, limit: int,
-    state: str | None,
+    session: Session, principal: Principal, project: Project, *, after: list[Any] | None, limit: int,
+    filters: ItemFilter,
 ) -> list[Item]:
-    if state is not None and state not in ItemState.all:
+    """A page of the project's items. Filtering by someone else's annotations or reviews reveals their work,
+    so it takes the right to read every annotation."""
+    if filters.state is not None and filters.state not in ItemState.all:
         raise InvalidInput(f"state must be one of {list(ItemState.all)}.", details={"field": "state"})
+    if filters.sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {list(SORTS)}.", details={"field": "sort"})
+    others = {filters.annotator_id, filters.reviewer_id} - {None, principal.user_id}
+    if others and not allowed(principal, Action.read_all_annotations):
+        raise Forbidden("Only reviewers and managers filter by other people's work.",
+                        details={"field": "annotator" if filters.annotator_id in others else "reviewer"})
+    if filters.text is not None and not 1 <= len(filters.text) <= MAX_SEARCH:
+        raise InvalidInput(f"q must have 1 to {MAX_SEARCH} characters.", details={"field": "q"})
+    expected = (int, str) if filters.sort == "priority" else (str,)
+    if after is not None and (len(after) != len(expected)
+                              or not all(type(v) is t for v, t in zip(after, expected, strict=True))):
+        raise InvalidInput("The cursor does not belong to this sort order; start again without it.",
+                           details={"field": "cursor"})
     return list(repo.items_page(session, principal.organization_id, project.id, after=after, limit=limit,
-                                state=state))
+                                filters=filters))
+
+
+def next_cursor_of(page: list[Item], limit: int, sort: str) -> list[Any] | None:
+    """The position after the last item of a full page; None after the last page."""
+    return list(repo.page_position(page[-1], sort)) if len(page) == limit else None
+
+
+MAX_BULK = 1000
+BULK_ACTIONS = ("requeue", "set_overlap", "delete")
+
+
+def items_for_bulk(session: Session, principal: Principal, project: Project, item_ids: list[str]) -> list[Item]:
+    """The project's items among `item_ids` (others, or unknown ones, are left out: the caller reports them)."""
+    if not 1 <= len(item_ids) <= MAX_BULK:
+        raise InvalidInput(f"Name 1 to {MAX_BULK} items at a time.", details={"field": "item_ids"})
+    return list(repo.items_of_project(session, principal.organization_id, project.id, sorted(set(item_ids))))
+
+
+def set_overlap(session: Session, items: list[Item], overlap: int) -> None:
+    """Raise (or lower) the overlap of items; raised ones go back to the queue. No annotation is deleted."""
+    if not 1 <= overlap <= MAX_OVERLAP:
+        raise InvalidInput(f"overlap must be between 1 and {MAX_OVERLAP}.", details={"field": "overlap"})
+    repo.set_overlap(session, [item.id for item in items], overlap)
+    session.flush()
 
 
 def delete_item(session: Session, principal: Principal, item: Item, *, confirm: bool) -> ItemDeletion:
