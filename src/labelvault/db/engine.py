@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,7 +35,9 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         # Let SQLAlchemy emit BEGIN itself so BEGIN IMMEDIATE can be chosen per transaction.
-        writers = _SqliteWriters()
+        database = make_url(url).database or ""
+        on_disk = database not in ("", ":memory:") and not database.startswith("file:")
+        writers = _SqliteWriters(Path(f"{database}-writer") if on_disk else None)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", writers.begin)
         event.listen(engine, "commit", writers.end)
@@ -62,36 +67,56 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 class _SqliteWriters:
-    """Begins SQLite transactions, write transactions IMMEDIATE and one at a time within the process.
+    """Begins SQLite transactions, write transactions IMMEDIATE and one at a time.
 
     A deferred transaction that reads and then writes fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait)
     when another writer committed in between, so writers take the write lock up front. SQLite's busy
     handler waits by polling with sleeps of up to 100 ms: under many concurrent writers the lock sits
     idle between them and an unlucky writer waits past the busy timeout ("database is locked"). Writers
-    of one process therefore queue on a mutex and start as soon as the previous one is done; the busy
-    timeout still arbitrates between processes.
+    therefore queue: those of one process on a mutex, then the processes on an exclusive lock of a file
+    beside the database (`flock`, which wakes the next waiter as soon as it is released and is released by
+    the kernel if a process dies), so each starts as soon as the previous one is done. The busy timeout
+    still arbitrates with any other program writing to the database.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_path: Path | None) -> None:
         self.lock = threading.Lock()
+        self.lock_path = lock_path
+        self.lock_file: int | None = None
 
     def begin(self, connection: Any) -> None:
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
         if immediate and self.lock.acquire(timeout=WRITE_QUEUE_SECONDS):
             connection.info[WRITE_OPTION] = True
+            try:
+                self._lock_across_processes()
+            except BaseException:
+                self.end(connection)
+                raise
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         except BaseException:
             self.end(connection)
             raise
 
+    def _lock_across_processes(self) -> None:
+        if self.lock_path is None:
+            return
+        if self.lock_file is None:
+            self.lock_file = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.lock_file, fcntl.LOCK_EX)
+
     def end(self, connection: Any) -> None:
         if connection.info.pop(WRITE_OPTION, False):
+            if self.lock_file is not None:
+                fcntl.flock(self.lock_file, fcntl.LOCK_UN)
             self.lock.release()
 
     def checkin(self, _dbapi_connection: Any, record: Any) -> None:
         # A connection that went back to the pool without a commit or rollback event.
         if record is not None and record.info.pop(WRITE_OPTION, False):
+            if self.lock_file is not None:
+                fcntl.flock(self.lock_file, fcntl.LOCK_UN)
             self.lock.release()
 
 

@@ -1,0 +1,73 @@
+"""SQLite write transactions queue across server processes on a lock file beside the database, so that
+several processes share one database file without "database is locked" errors or busy-wait sleeps."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from labelvault.db.engine import build_engine, session_factory, transaction
+
+# Read, then write back one more, in a write transaction: lost updates unless writers take turns.
+WORKER = textwrap.dedent("""
+    import sys
+    from sqlalchemy import text
+    from labelvault.db.engine import build_engine, session_factory, transaction
+    factory = session_factory(build_engine(sys.argv[1]))
+    for _ in range(int(sys.argv[2])):
+        with transaction(factory) as session:
+            n = session.execute(text("SELECT n FROM counter")).scalar_one()
+            session.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+""")
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'writers.db'}"
+    engine = build_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        connection.execute(text("INSERT INTO counter VALUES (0)"))
+    engine.dispose()
+    return url
+
+
+def test_writers_of_several_processes_take_turns(database: str) -> None:
+    runs = [subprocess.Popen([sys.executable, "-c", WORKER, database, "300"]) for _ in range(3)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0, 0]
+    engine = build_engine(database)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 900
+    engine.dispose()
+
+
+def test_a_write_transaction_holds_the_lock_file_until_it_ends(database: str) -> None:
+    probe = textwrap.dedent("""
+        import fcntl, os, sys
+        fd = os.open(sys.argv[1], os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("held")
+        else:
+            print("free")
+    """)
+    lock_file = database.removeprefix("sqlite:///") + "-writer"
+    factory = session_factory(build_engine(database))
+
+    def probed() -> str:
+        return subprocess.run([sys.executable, "-c", probe, lock_file], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.strip()
+
+    with transaction(factory) as session:
+        session.execute(text("UPDATE counter SET n = n + 1"))
+        assert probed() == "held"
+    assert probed() == "free"
+    with transaction(factory, write=False) as session:  # readers do not queue
+        session.execute(text("SELECT n FROM counter")).scalar_one()
+        assert probed() == "free"
