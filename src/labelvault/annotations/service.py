@@ -80,8 +80,8 @@ def save_annotation(
         replayed = _replay(session, principal, idempotency_key, fingerprint)
         if replayed is not None:
             return Submitted(replayed, True)
-    schema_row = projects.get_schema(session, project)
-    check_answers(projects.schema_from_row(schema_row), answers, item.data, complete=not draft)
+    check_answers(projects.current_label_schema(session, project), answers, item.data, complete=not draft)
+    schema_version = project.schema_version
     now = utcnow()
     status = AnnotationStatus.draft if draft else AnnotationStatus.submitted
     current = repo.annotation_of_author(session, principal.organization_id, item.id, principal.user_id)
@@ -96,7 +96,7 @@ def save_annotation(
     if current is None:
         current = Annotation(
             organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
-            author_id=principal.user_id, schema_version=schema_row.version, answers=answers, status=status,
+            author_id=principal.user_id, schema_version=schema_version, answers=answers, status=status,
             time_spent_ms=time_spent_ms, created_at=now, updated_at=now,
             submitted_at=None if draft else now,
         )
@@ -116,7 +116,7 @@ def save_annotation(
             current.review_status = "pending"
             current.review_comment = None
         current.answers = answers
-        current.schema_version = schema_row.version
+        current.schema_version = schema_version
         current.status = status
         current.time_spent_ms += time_spent_ms
         current.updated_at = now

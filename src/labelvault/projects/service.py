@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -194,7 +195,22 @@ def get_schema(session: Session, project: Project, version: int | None = None) -
 
 
 def current_label_schema(session: Session, project: Project) -> LabelSchema:
-    return schema_from_row(get_schema(session, project))
+    """The project's current schema. A schema version never changes once written, so it is read from the
+    database once per process and version (a new version has a new key)."""
+    key = (project.organization_id, project.id, project.schema_version)
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        schema = schema_from_row(get_schema(session, project))
+        with _SCHEMAS_LOCK:
+            if len(_SCHEMAS) >= MAX_CACHED_SCHEMAS:
+                _SCHEMAS.pop(next(iter(_SCHEMAS)))
+            _SCHEMAS[key] = schema
+    return schema
+
+
+MAX_CACHED_SCHEMAS = 1024
+_SCHEMAS: dict[tuple[str, str, int], LabelSchema] = {}
+_SCHEMAS_LOCK = threading.Lock()
 
 
 def list_projects(session: Session, principal: Principal, after: str | None, limit: int) -> list[Project]:
