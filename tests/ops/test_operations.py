@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 
 from sqlalchemy import create_engine
 
 from labelvault.ops.logging import JsonFormatter
+from labelvault.testing import server_env
 
 
 def test_healthz_and_readyz(client):
@@ -49,3 +52,18 @@ def test_errors_have_one_body_shape(client, owner):
     bad = client.post("/api/v1/projects", json={"name": ""}, headers=owner.headers)
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
     assert {p["field"] for p in bad.json()["details"]["problems"]} >= {"name", "schema"}
+
+
+def test_a_serving_process_settles_its_garbage_collector(tmp_path):
+    # In a process of its own: freezing the heap is for servers, not for the test process.
+    probe = (
+        "import gc\n"
+        "from labelvault.app import GC_THRESHOLDS, serve_app\n"
+        "serve_app()\n"
+        "assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()\n"
+        "assert gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold()\n"
+        "print('settled')\n"
+    )
+    env = server_env(tmp_path / "data", f"sqlite:///{tmp_path / 'gc.db'}")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "settled", done.stderr

@@ -48,7 +48,7 @@ def serve(
     settings.secret_key  # noqa: B018 - created before workers start, so they share it
     console.print(f"labelvault listening on http://{host}:{port}")
     # A worker that is merely slow on a busy host must not be killed by the supervisor's health check.
-    uvicorn.run("labelvault.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("labelvault.app:serve_app", factory=True, host=host, port=port, workers=workers,
                 access_log=False, log_level="warning", timeout_worker_healthcheck=30)
 
 
