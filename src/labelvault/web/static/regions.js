@@ -1,0 +1,2 @@
+// Questions that mark regions of the item: text spans and image boxes (added in later steps).
+export const EXTRA_BUILDERS = {};
