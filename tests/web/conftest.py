@@ -120,8 +120,7 @@ def open_labeling(page: Any, seeded: Seeded) -> str:
 
 
 def current_item(page: Any, other_than: str = "") -> str:
-    page.wait_for_function("(old) => document.body.dataset.itemId !== undefined && document.body.dataset.itemId !== old",
-                           arg=other_than)
+    page.wait_for_function("(old) => (document.body.dataset.itemId ?? old) !== old", arg=other_than)
     return str(page.evaluate("document.body.dataset.itemId"))
 
 

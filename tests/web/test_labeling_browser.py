@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tests.web.conftest import current_item, open_labeling, screenshot
 
 from labelvault import demo
-from tests.web.conftest import current_item, open_labeling, screenshot
 
 SPECS = {spec["name"]: spec for spec in demo.projects(count=2, seed=11)}
 
