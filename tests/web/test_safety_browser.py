@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import time
 
-from labelvault import demo
 from tests.web.conftest import current_item, open_labeling, screenshot, sign_in
+
+from labelvault import demo
 
 PAYLOADS = [
     '<img src=x onerror="window.__pwned=1;alert(1)">',
