@@ -24,7 +24,7 @@ def _radio(scope: Any, name: str) -> None:
 
 # Each scenario: (keyboard steps, answers expected; mouse steps, answers expected). Steps get the page and the
 # item's data, so expectations can follow the item (a rewrite keeps the draft it starts from).
-Steps = Callable[[Any, dict[str, Any]], dict[str, Any]]
+Steps = Callable[[Any, dict[str, Any]], Any]
 
 
 def sentiment_keys(page: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +137,63 @@ def chat_mouse(page: Any, data: dict[str, Any]) -> dict[str, Any]:
     return {"review": {"turns": {"1": 2, "3": 3}, "verdict": "fail", "comment": "Second turn drifts."}}
 
 
+def entities_keys(page: Any, data: dict[str, Any]) -> dict[str, Any]:
+    _press(page, "Enter", "Home", "Control+Shift+ArrowRight", "Control+Shift+ArrowRight", "1")
+    person = data["text"].split(" from ")[0]
+    return {"entities": [{"start": 0, "end": len(person), "label": "PER"}]}
+
+
+def _double_click_word(page: Any, word: str) -> None:
+    """Double-click the first occurrence of `word` in the text to mark, like a person would."""
+    box = page.evaluate("""(word) => {
+        const node = [...document.querySelectorAll('.spans-text span')].map(s => s.firstChild)
+            .find(t => t && t.data.includes(word));
+        const range = document.createRange(); const at = node.data.indexOf(word);
+        range.setStart(node, at); range.setEnd(node, at + word.length);
+        const r = range.getBoundingClientRect(); return {x: r.x + r.width / 2, y: r.y + r.height / 2};
+    }""", word)
+    page.mouse.dblclick(box["x"], box["y"])
+
+
+def entities_mouse(page: Any, data: dict[str, Any]) -> dict[str, Any]:
+    text = data["text"]
+    place = text.split(" travelling to ")[1].split(".")[0]
+    page.get_by_role("button", name="LOC").click()
+    _double_click_word(page, place)
+    page.get_by_role("button", name="PER").click()
+    first_name = text.split(" ")[0]
+    _double_click_word(page, first_name)
+    page.wait_for_selector(".spans-text .span.c0")
+    page.locator(".spans-text .span.c0").first.click()  # a click on a span removes it
+    page.wait_for_selector(".spans-text .span.c0", state="detached")
+    start = text.index(place)
+    return {"entities": [{"start": start, "end": start + len(place), "label": "LOC"}]}
+
+
+def boxes_keys(page: Any, data: dict[str, Any]) -> dict[str, Any]:
+    _press(page, "n", "ArrowRight", "Alt+ArrowDown", "2")
+    return {"objects": [{"x": 0.41, "y": 0.4, "width": 0.2, "height": 0.21, "label": "other"}]}
+
+
+def boxes_mouse(page: Any, data: dict[str, Any]) -> Any:
+    image = page.locator(".boxes-stage img").bounding_box()
+    page.mouse.move(image["x"] + image["width"] * 0.25, image["y"] + image["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.move(image["x"] + image["width"] * 0.5, image["y"] + image["height"] * 0.75, steps=5)
+    page.mouse.up()
+    page.get_by_role("button", name="other").click()  # relabels the selected box
+
+    def check(answers: dict[str, Any]) -> bool:
+        (box,) = answers["objects"]
+        return box["label"] == "other" and all(
+            abs(box[k] - v) < 0.03 for k, v in {"x": 0.25, "y": 0.25, "width": 0.25, "height": 0.5}.items())
+
+    return check
+
+
 SCENARIOS: dict[str, tuple[Steps, Steps]] = {
+    "Named entities": (entities_keys, entities_mouse),
+    "Object boxes": (boxes_keys, boxes_mouse),
     "Sentiment classification": (sentiment_keys, sentiment_mouse),
     "Topic tagging": (topics_keys, topics_mouse),
     "Answer rating": (rating_keys, rating_mouse),
@@ -165,5 +221,46 @@ def test_complete_by_keyboard_then_by_mouse(page, seed, name):
         expected = mouse(page, client.item(second)["data"])
     page.get_by_role("button", name="Submit").click()
     page.wait_for_selector("#done:not(.hidden)")
-    assert seeded.submitted(second) == expected
+    answers = seeded.submitted(second)
+    assert expected(answers) if callable(expected) else answers == expected, answers
     assert page.watch.errors == [] and page.watch.dialogs == []
+
+
+BIDI_SPEC = {
+    "name": "Scripts",
+    "schema": {"fields": [{"name": "text", "kind": "text"}],
+               "questions": [{"name": "marks", "type": "spans", "field": "text", "allow_overlap": True,
+                              "labels": [{"value": "A"}, {"value": "B"}]}]},
+    "items": [{"external_id": "rtl", "data": {"text": "שלום עולם יפה"}, "priority": 9},
+              {"external_id": "cjk", "data": {"text": "東京は🌸の都市です"}, "priority": 1}],
+}
+
+
+def _drag_over(page: Any, start: int, end: int) -> None:
+    """Press the mouse before UTF-16 offset `start` of the text and release it after `end`."""
+    points = page.evaluate("""([start, end]) => {
+        const node = document.querySelector('.spans-text span').firstChild;
+        const at = (i) => { const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1);
+                            return r.getBoundingClientRect(); };
+        const a = at(start), b = at(end - 1);
+        return {x0: a.left + 1, y0: a.top + a.height / 2, x1: b.right - 1, y1: b.top + b.height / 2};
+    }""", [start, end])
+    page.mouse.move(points["x0"], points["y0"])
+    page.mouse.down()
+    page.mouse.move(points["x1"], points["y1"], steps=4)
+    page.mouse.up()
+
+
+def test_spans_count_code_points_in_right_to_left_and_cjk_text(page, seed):
+    seeded = seed(BIDI_SPEC)
+    rtl = open_labeling(page, seeded)
+    # Right to left: the arrow that points along the reading direction (left) moves forward.
+    _press(page, "Enter", "Home", "Control+Shift+ArrowLeft", "1", "Shift+ArrowLeft", "Shift+ArrowLeft", "2")
+    page.keyboard.press("Control+Enter")
+    cjk = current_item(page, rtl)
+    marks = [{"start": 0, "end": 4, "label": "A"}, {"start": 5, "end": 6, "label": "B"}]  # the space is trimmed
+    assert seeded.submitted(rtl) == {"marks": marks}
+    _drag_over(page, 6, 8)  # 都市, after the astral 🌸 (two UTF-16 units, one code point)
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_selector("#done:not(.hidden)")
+    assert seeded.submitted(cjk) == {"marks": [{"start": 5, "end": 7, "label": "A"}]}

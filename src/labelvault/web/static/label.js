@@ -129,7 +129,9 @@ function drawField(field, value) {
 function drawItem() {
   const owned = new Set(schema.questions.filter((q) => OWN_FIELDS.has(q.type)).map((q) => q.field));
   const parts = schema.fields.filter((f) => !owned.has(f.name)).map((f) => drawField(f, state.item.data[f.name]));
-  $("item").replaceChildren(el("p", { class: "help", text: `Item ${state.item.external_id}` }), ...parts.filter(Boolean));
+  $("item").replaceChildren(...parts.filter(Boolean));
+  $("item-id").textContent = `Item ${state.item.external_id}`;
+  $("layout").classList.toggle("no-fields", !parts.some(Boolean));
 }
 
 function drawQuestions() {
@@ -138,8 +140,9 @@ function drawQuestions() {
   form.replaceChildren();
   schema.questions.forEach((q, index) => {
     const ctx = { item: state.item, question: q, value: () => state.answers[q.name],
+      checkpoint: remember,
       set: (value, options = {}) => {
-        remember();
+        if (!options.transient) remember();
         if (empty(value)) delete state.answers[q.name]; else state.answers[q.name] = value;
         state.views.get(q.name).problem.textContent = "";
         changed({ ...options, name: q.name });
@@ -318,7 +321,7 @@ function onKey(event) {
     return;
   }
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") { event.preventDefault(); undo(); return; }
-  if (event.ctrlKey || event.metaKey || !state.item) return;
+  if (event.metaKey || !state.item || (event.ctrlKey && !event.key.startsWith("Arrow"))) return;
   if (event.key === "?") { event.preventDefault(); $("shortcuts").showModal(); return; }
   if (event.key === "g" || event.key === "G") { event.preventDefault(); toggleGuidelines(); return; }
   if (event.key === "]" || event.key === "[") { event.preventDefault(); moveActive(event.key === "]" ? 1 : -1); return; }
