@@ -264,3 +264,32 @@ def test_spans_count_code_points_in_right_to_left_and_cjk_text(page, seed):
     page.get_by_role("button", name="Submit").click()
     page.wait_for_selector("#done:not(.hidden)")
     assert seeded.submitted(cjk) == {"marks": [{"start": 5, "end": 7, "label": "A"}]}
+
+
+def test_validation_undo_shortcuts_guidelines_and_skip(page, seed):
+    seeded = seed(SPECS["Sentiment classification"])
+    first = open_labeling(page, seeded)
+    page.keyboard.press("Control+Enter")
+    assert page.locator("fieldset[data-question=sentiment] .problem").inner_text() == "This question is required."
+    _press(page, "1", "3")  # negative shows the conditional question
+    assert page.get_by_role("textbox", name="Why negative?").is_visible()
+    page.keyboard.press("Control+z")
+    assert page.get_by_role("radio", name="positive", exact=True).is_checked()
+    assert not page.get_by_role("textbox", name="Why negative?").is_visible()
+    page.keyboard.press("?")
+    assert page.get_by_role("dialog", name="Keyboard shortcuts").is_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("g")
+    assert page.get_by_role("complementary", name="Guidelines").get_by_role("heading", name=SPECS[
+        "Sentiment classification"]["name"]).is_visible()
+    page.keyboard.press("s")
+    page.get_by_role("button", name="Skip item").click()
+    assert page.locator("#skip-problem").inner_text() == "Give a reason for skipping."
+    page.get_by_role("textbox", name="Why? (required)").fill("Not English")
+    page.get_by_role("button", name="Skip item").click()
+    second = current_item(page, first)
+    assert second != first
+    with seeded.sdk() as client:
+        (person,) = [a for a in client.status(seeded.project_id)["annotators"] if a["user_id"] == seeded.annotator.user_id]
+    assert person["skipped"] == 1 and person["submitted"] == 0
+    assert page.watch.errors == []
