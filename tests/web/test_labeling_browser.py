@@ -290,6 +290,7 @@ def test_validation_undo_shortcuts_guidelines_and_skip(page, seed):
     second = current_item(page, first)
     assert second != first
     with seeded.sdk() as client:
-        (person,) = [a for a in client.status(seeded.project_id)["annotators"] if a["user_id"] == seeded.annotator.user_id]
+        people = client.status(seeded.project_id)["annotators"]
+    (person,) = [a for a in people if a["user_id"] == seeded.annotator.user_id]
     assert person["skipped"] == 1 and person["submitted"] == 0
     assert page.watch.errors == []
