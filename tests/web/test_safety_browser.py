@@ -121,3 +121,21 @@ def test_cross_site_posts_are_refused(page, seed):
     assert forged.status == 403 and forged.json()["code"] == "csrf_failed"  # cookie but no CSRF token
     page.goto(f"{seeded.url}/")
     assert page.url == f"{seeded.url}/" and page.get_by_role("button", name="Sign out").is_visible()
+
+
+def test_change_password_then_sign_out_and_back_in(page, seed):
+    seeded = seed(demo.projects(count=1, seed=6)[0])
+    sign_in(page, seeded, "/account/password")
+    page.get_by_label("Current password").fill(seeded.annotator.password)
+    page.get_by_label("New password (at least 12 characters)").fill("a-new-long-password-7")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_selector("text=Your password is changed.")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{seeded.url}/sign-in")
+    page.goto(f"{seeded.url}/")
+    assert page.url.startswith(f"{seeded.url}/sign-in")
+    page.fill("input[name=email]", seeded.annotator.email)
+    page.fill("input[name=password]", "a-new-long-password-7")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{seeded.url}/")
+    assert page.get_by_role("heading", name="Your work").is_visible()

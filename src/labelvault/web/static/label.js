@@ -253,6 +253,13 @@ async function submit() {
       setStatus("The server found problems; see the questions.");
       return;
     }
+    if (result.status === 409 && result.data?.code === "item_completed") {
+      // Others completed it while this person's lease was gone; the server kept the answers as a draft.
+      localStorage.removeItem(draftKey(item.id));
+      await loadNext();
+      setStatus(result.data.message);
+      return;
+    }
     if (!result.ok) { setStatus(result.data?.message ?? `Submitting failed (${result.status}).`); return; }
     localStorage.removeItem(draftKey(item.id));
     setStatus("Submitted.");
