@@ -224,6 +224,8 @@ def test_complete_by_keyboard_then_by_mouse(page, seed, name):
     answers = seeded.submitted(second)
     assert expected(answers) if callable(expected) else answers == expected, answers
     assert page.watch.errors == [] and page.watch.dialogs == []
+    page.get_by_role("link", name="Back to your projects").click()
+    assert page.locator("#total-today").inner_text() == "2"  # the annotator home counts today's submissions
 
 
 BIDI_SPEC = {
