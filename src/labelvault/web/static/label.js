@@ -336,6 +336,7 @@ function onKey(event) {
   if (event.key === "g" || event.key === "G") { event.preventDefault(); toggleGuidelines(); return; }
   if (event.key === "]" || event.key === "[") { event.preventDefault(); moveActive(event.key === "]" ? 1 : -1); return; }
   if ((event.key === "s" || event.key === "S") && !activeView()?.widget.ownsLetters) { event.preventDefault(); openSkip(); return; }
+  if ((event.key === "Enter" || event.key === " ") && event.target.closest?.("button, a, select, summary")) return;
   const view = activeView();
   if (view && view.widget.key(event)) { event.preventDefault(); markActive(view); }
 }
