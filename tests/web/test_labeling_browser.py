@@ -85,8 +85,10 @@ def pairwise_mouse(page: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def ranking_keys(page: Any, data: dict[str, Any]) -> dict[str, Any]:
-    _press(page, "3", "1", "4", "2")
-    return {"ranking": [2, 0, 3, 1]}
+    _press(page, "3", "1", "4", "2")  # best first: 3, 1, 4, 2
+    page.locator(".ranking li").nth(1).focus()
+    _press(page, "Alt+ArrowUp")  # response 1 moves above response 3
+    return {"ranking": [0, 2, 3, 1]}
 
 
 def ranking_mouse(page: Any, data: dict[str, Any]) -> dict[str, Any]:
