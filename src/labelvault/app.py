@@ -32,7 +32,7 @@ from labelvault.ops.observe import ObserveRequests
 from labelvault.projects.api import router as projects_router
 from labelvault.storage import BlobStore, LocalBlobStore
 from labelvault.web.account import router as account_pages
-from labelvault.web.frame import STATIC_DIR
+from labelvault.web.frame import STATIC_DIR, render
 from labelvault.web.home import router as home_page
 from labelvault.web.invitations import router as invitations_page
 from labelvault.web.labeling import router as labeling_page
@@ -89,8 +89,11 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        if isinstance(exc, NotAuthenticated) and _wants_page(request):
-            return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+        if _wants_page(request):
+            if isinstance(exc, NotAuthenticated):
+                return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+            return render("error.html", {"title": "Not possible", "message": exc.message}, status=exc.status,
+                          scripted=False)
         return JSONResponse(exc.to_body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)

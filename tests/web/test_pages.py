@@ -53,6 +53,15 @@ def test_pages_send_a_browser_to_sign_in(client):
     assert client.get("/api/v1/me", headers={"accept": "text/html"}).status_code == 401
 
 
+def test_a_page_error_is_a_page(client, owner):
+    _sign_in(client, owner)
+    response = client.get("/projects/0190a0a0-0000-7000-8000-000000000000/label", headers={"accept": "text/html"})
+    assert response.status_code == 404 and "project not found." in response.text
+    assert "script-src" not in response.headers["content-security-policy"]
+    assert client.get("/api/v1/projects/0190a0a0-0000-7000-8000-000000000000",
+                      headers={"accept": "text/html"}).json()["code"] == "not_found"
+
+
 def test_home_lists_projects_escaped_with_a_strict_policy(client, owner, member_of):
     annotator = member_of(owner, Role.annotator)
     client.post("/api/v1/projects", headers=owner.headers, json={
