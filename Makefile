@@ -50,9 +50,10 @@ check-migrations: install
 	$(BIN)/python -c "import tempfile, pathlib; from labelvault.db.migrate import upgrade, check; \
 	u = 'sqlite:///' + str(pathlib.Path(tempfile.mkdtemp()) / 'check.db'); upgrade(u); check(u)"
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/import.py --database $(DB)
 	$(BIN)/python bench/export.py --database $(DB)
+	$(BIN)/python bench/ui.py --database $(DB)
 
 clean:
 	rm -rf $(VENV) labelvault-data .pytest_cache

@@ -5,10 +5,12 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelvault import __version__
@@ -19,7 +21,7 @@ from labelvault.api.context import AppContext
 from labelvault.assignments.api import router as assignments_router
 from labelvault.config import Settings
 from labelvault.db.engine import build_engine, session_factory
-from labelvault.errors import DomainError
+from labelvault.errors import DomainError, NotAuthenticated
 from labelvault.exports.api import router as exports_router
 from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
@@ -30,7 +32,11 @@ from labelvault.ops.logging import configure_logging
 from labelvault.ops.observe import ObserveRequests
 from labelvault.projects.api import router as projects_router
 from labelvault.storage import BlobStore, LocalBlobStore
+from labelvault.web.account import router as account_pages
+from labelvault.web.frame import STATIC_DIR, render
+from labelvault.web.home import router as home_page
 from labelvault.web.invitations import router as invitations_page
+from labelvault.web.labeling import router as labeling_page
 
 
 def build_blob_stores(settings: Settings) -> tuple[BlobStore, BlobStore]:
@@ -54,6 +60,11 @@ def build_context(settings: Settings) -> AppContext:
     runner = Runner(factory, {"import": importer}, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
     return AppContext(settings, engine, factory, uploads, media, runner)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser navigating to a page (not an API call) is sent to the sign-in page instead of a 401."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
 
 
 def _error_body(code: str, message: str, details: object = None) -> dict[str, object]:
@@ -93,7 +104,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.state.ctx = ctx
 
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if _wants_page(request):
+            if isinstance(exc, NotAuthenticated):
+                return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+            return render("error.html", {"title": "Not possible", "message": exc.message}, status=exc.status,
+                          scripted=False)
         return JSONResponse(exc.to_body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -112,9 +128,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.add_middleware(ObserveRequests)
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
-               review_router, exports_router, jobs_router, invitations_page)
+               review_router, exports_router, jobs_router, invitations_page, account_pages, home_page, labeling_page)
     for router in routers:
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

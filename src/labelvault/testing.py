@@ -167,3 +167,17 @@ def start_server(data_dir: Path, database_url: str, *, workers: int = 1, timeout
         time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"server not ready after {timeout} s; see {log.name}")
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium, which the browser tests drive (LABELVAULT_CHROMIUM names another binary)."""
+    path = os.environ.get("LABELVAULT_CHROMIUM", CHROMIUM)
+    return path if Path(path).is_file() and os.access(path, os.X_OK) else None
+
+
+def browser_required() -> bool:
+    """CI sets LABELVAULT_REQUIRE_BROWSER=1: a missing Chromium then fails the browser tests, never skips them."""
+    return os.environ.get("LABELVAULT_REQUIRE_BROWSER", "") == "1"

@@ -64,7 +64,8 @@ def test_public_routes_are_only_the_expected_ones(client):
     public = sorted(r.path for r in _api_routes(client.app)
                     if all(str(p).startswith("public:") for p in _policy_of(r.dependant)))
     assert public == ["/api/v1/auth/login", "/api/v1/invitations/{secret}/accept", "/healthz", "/invite/{secret}",
-                      "/invite/{secret}", "/metrics", "/readyz"]
+                      "/invite/{secret}", "/metrics", "/readyz",
+                      "/sign-in", "/sign-in"]
 
 
 @pytest.mark.parametrize("role", [Role.annotator, Role.reviewer, Role.manager])

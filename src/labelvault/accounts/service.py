@@ -208,6 +208,14 @@ def end_session(session: Session, session_id: str) -> None:
         session.flush()
 
 
+def csrf_token_of(session: Session, session_id: str) -> str:
+    """The CSRF token of a browser session, which its pages send back in the `x-csrf-token` header."""
+    browser = session.get(BrowserSession, session_id)
+    if browser is None:
+        raise NotAuthenticated("Your session has ended; sign in again.")
+    return browser.csrf_token
+
+
 def principal_from_session(session: Session, secret: str, organization_id: str | None) -> Principal:
     browser = repo.browser_session_by_digest(session, token_digest(secret))
     if browser is None or browser.ended_at is not None or browser.expires_at <= utcnow():
