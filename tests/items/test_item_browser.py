@@ -17,7 +17,8 @@ def _project(client, ctx, owner, rows, **settings):
     job = client.post(f"/api/v1/projects/{project['id']}/imports", params={"filename": "x.jsonl"}, content=body,
                       headers=owner.headers).json()
     ctx.runner.run_until_idle()
-    assert client.get(f"/api/v1/jobs/{job['id']}", headers=owner.headers).json()["state"] == "succeeded"
+    finished = client.get(f"/api/v1/jobs/{job['id']}", headers=owner.headers).json()
+    assert finished["state"] == "succeeded", (finished.get("error"), finished)
     return project
 
 

@@ -1,4 +1,8 @@
-"""Browser fixtures: a real server on the test database, Debian's Chromium through Playwright, seeded projects."""
+"""Browser fixtures: a real server on a database of its own, Debian's Chromium through Playwright, seeded projects.
+
+The server gets its own database, not the test worker's: its job runner would otherwise take the import jobs
+of in-process tests (whose uploads it cannot see), and theirs would take its own.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,22 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.models import Role
+from labelvault.db.engine import build_engine, session_factory
+from labelvault.db.migrate import upgrade
 from labelvault.demo import demo_images
 from labelvault.sdk import Client
-from labelvault.testing import Actor, ServerProcess, browser_required, chromium_path, make_actor, start_server
+from labelvault.testing import (
+    Actor,
+    ServerProcess,
+    browser_required,
+    chromium_path,
+    fresh_database,
+    make_actor,
+    start_server,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screens"
 
@@ -40,8 +55,22 @@ def browser(chromium: str) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def live_server(chromium: str, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    server = start_server(tmp_path_factory.mktemp("server"), database_url, LABELVAULT_LOG_LEVEL="WARNING",
+def web_database(db_kind: str, pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(db_kind, tmp_path_factory.mktemp("web-db"), pg_admin_url) as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def web_factory(web_database: str) -> Iterator[sessionmaker[Session]]:
+    engine = build_engine(web_database)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(chromium: str, web_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    server = start_server(tmp_path_factory.mktemp("server"), web_database, LABELVAULT_LOG_LEVEL="WARNING",
                           LABELVAULT_JOB_POLL_SECONDS="0.1")
     yield server
     server.stop()
@@ -86,12 +115,12 @@ class Seeded:
 
 
 @pytest.fixture
-def seed(live_server: ServerProcess, factory: Any, tmp_path: Path):  # type: ignore[no-untyped-def]
+def seed(live_server: ServerProcess, web_factory: sessionmaker[Session], tmp_path: Path):  # type: ignore[no-untyped-def]
     """seed(spec) -> a project made from a demo-like spec, an owner and an annotator of its organization."""
 
     def make(spec: dict[str, Any]) -> Seeded:
-        owner = make_actor(factory, Role.owner)
-        annotator = make_actor(factory, Role.annotator, organization_id=owner.organization_id)
+        owner = make_actor(web_factory, Role.owner)
+        annotator = make_actor(web_factory, Role.annotator, organization_id=owner.organization_id)
         with Client(live_server.url, owner.token) as client:
             project = client.create_project(spec["name"], spec["schema"], guidelines=spec.get("guidelines", ""))
             if any(f["kind"] == "image" for f in spec["schema"]["fields"]):
