@@ -102,10 +102,19 @@ class _Layout:
         k = votes.n_classes
         self.n_codes = votes.n_workers * k
         codes = votes.workers * k + votes.labels
-        ones = np.ones(len(codes))
-        self.by_item = sparse.csr_matrix((ones, (votes.items, codes)), shape=(votes.n_items, self.n_codes))
-        self.by_code = self.by_item.T.tocsr()
-        self.seen = np.diff(self.by_code.indptr) > 0
+        items = votes.items
+        if len(items) > 1 and not bool(np.all(items[1:] >= items[:-1])):
+            order = np.argsort(items, kind="stable")
+            items, codes = items[order], codes[order]
+        # Built directly in CSR form from votes sorted by item: no COO intermediate, no duplicate summing.
+        indptr = np.zeros(votes.n_items + 1, dtype=np.int64)
+        np.cumsum(np.bincount(items, minlength=votes.n_items), out=indptr[1:])
+        self.by_item = sparse.csr_matrix(
+            (np.ones(len(codes)), codes, indptr), shape=(votes.n_items, self.n_codes)
+        )
+        self.has_votes = np.diff(indptr) > 0
+        self.all_voted = bool(self.has_votes.all())
+        self.seen = np.bincount(codes, minlength=self.n_codes) > 0
 
     def per_item(self, table: FloatArray) -> FloatArray:
         """Sum, for each item, the rows of a (worker*K + label, K) table that its votes point at."""
@@ -113,7 +122,8 @@ class _Layout:
 
     def per_code(self, probabilities: FloatArray) -> FloatArray:
         """(worker*K + label, true class) sums of the items' class probabilities."""
-        return np.asarray(self.by_code @ probabilities)
+        # The transpose is a CSC view: the product walks the items in order and adds into a small table.
+        return np.asarray(self.by_item.T @ probabilities)
 
 
 def _m_step(layout: _Layout, probabilities: FloatArray, n_workers: int, k: int) -> tuple[FloatArray, FloatArray]:
@@ -132,13 +142,28 @@ def _log_errors(errors: FloatArray) -> FloatArray:
     return np.log(np.maximum(errors, _FLOOR)).reshape(n_workers * k, k)
 
 
-def _lower_bound(sums: FloatArray, log_errors: FloatArray, probabilities: FloatArray, priors: FloatArray,
+def _lower_bound(sums: FloatArray, log_errors: FloatArray, priors: FloatArray, entropy: float,
                  n_votes: int) -> float:
+    """The evidence lower bound per vote, the quantity EM increases and the stopping rule watches."""
     log_priors = np.log(np.maximum(priors, _FLOOR))
     joint = float((sums * log_errors).sum() + (sums.sum(axis=0) * log_priors).sum())
-    p = np.maximum(probabilities, _FLOOR)
-    entropy = -float((np.log(p) * p).sum())
     return (joint + entropy) / n_votes
+
+
+def _e_step(layout: _Layout, log_errors: FloatArray, priors: FloatArray) -> tuple[FloatArray, float]:
+    """Class probabilities of every item and their entropy, computed in place on one (items, K) array."""
+    scores = layout.per_item(log_errors)
+    scores += np.log(np.maximum(priors, _FLOOR))
+    scores -= scores.max(axis=1, keepdims=True)
+    probabilities = np.exp(scores)
+    totals = probabilities.sum(axis=1)
+    probabilities /= totals[:, None]
+    if not layout.all_voted:
+        probabilities[~layout.has_votes] = 0.0
+        totals[~layout.has_votes] = 1.0
+    # log p = score - log(total), so the entropy needs no logarithm of the whole array.
+    entropy = float(np.log(totals).sum()) - float(np.einsum("ij,ij->", probabilities, scores))
+    return probabilities, entropy
 
 
 def dawid_skene(votes: Votes, *, max_iterations: int = 100, tolerance: float = 1e-5) -> DawidSkeneResult:
@@ -149,23 +174,17 @@ def dawid_skene(votes: Votes, *, max_iterations: int = 100, tolerance: float = 1
     """
     k = votes.n_classes
     layout = _Layout(votes)
-    start, has_votes = _normalized(_weighted_counts(votes, None))
+    probabilities, has_votes = _normalized(_weighted_counts(votes, None))
     voted = max(int(has_votes.sum()), 1)
-    probabilities = start
     priors = probabilities.sum(axis=0) / voted
     errors, _ = _m_step(layout, probabilities, votes.n_workers, k)
     previous = -np.inf
     iterations = 0
     for iterations in range(1, max_iterations + 1):  # noqa: B007 - the count is reported
-        log_errors = _log_errors(errors)
-        scores = layout.per_item(log_errors) + np.log(np.maximum(priors, _FLOOR))
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        probabilities = np.where(has_votes[:, None], scores, 0.0)
+        probabilities, entropy = _e_step(layout, _log_errors(errors), priors)
         priors = probabilities.sum(axis=0) / voted
         errors, sums = _m_step(layout, probabilities, votes.n_workers, k)
-        bound = _lower_bound(sums, _log_errors(errors), probabilities, priors, max(len(votes.items), 1))
+        bound = _lower_bound(sums, _log_errors(errors), priors, entropy, max(len(votes.items), 1))
         if bound - previous < tolerance:
             break
         previous = bound
