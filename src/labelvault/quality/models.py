@@ -1,0 +1,124 @@
+"""Quality control: gold answers, per-project settings, cached scores, aggregates and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
+
+
+class AggregationMethod:
+    majority = "majority"
+    weighted = "weighted"  # votes weighted by each annotator's gold accuracy
+    dawid_skene = "dawid_skene"
+
+    all = (majority, weighted, dawid_skene)
+
+
+class QualitySettings(Base):
+    """A project's quality rules; a project without a row uses the defaults of the schema `QualitySettingsIn`."""
+
+    __tablename__ = "quality_settings"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    method: Mapped[str] = mapped_column(String(16), nullable=False, default=AggregationMethod.majority)
+    # Ratings and rubric scores within this distance of the gold answer count as right.
+    rating_tolerance: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    box_iou_threshold: Mapped[float] = mapped_column(Float, nullable=False, default=0.5)
+    gold_threshold: Mapped[float] = mapped_column(Float, nullable=False, default=0.8)
+    confidence_threshold: Mapped[float] = mapped_column(Float, nullable=False, default=0.7)
+    max_overlap: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
+    # Submitted annotations changed up to this moment are reflected in the cached scores and aggregates.
+    refreshed_through: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    updated_at: Mapped[dt.datetime] = created_column()
+
+
+class GoldAnswer(Base):
+    """The known answers of a gold item. Kept apart from the item, so no item payload can reveal it."""
+
+    __tablename__ = "gold_answers"
+    __table_args__ = (UniqueConstraint("item_id"), Index("ix_gold_answers_project", "project_id", "item_id"))
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = created_column()
+    updated_at: Mapped[dt.datetime] = created_column()
+
+
+class ScoreKind:
+    gold = "gold"  # against a gold item's known answers
+    consensus = "consensus"  # against the item's aggregate
+
+
+class AnnotationScore(Base):
+    """How well one annotation matches gold or the consensus (0..1), with a score per question."""
+
+    __tablename__ = "annotation_scores"
+    __table_args__ = (
+        UniqueConstraint("annotation_id", "kind"),
+        Index("ix_annotation_scores_project_author", "project_id", "author_id", "kind"),
+    )
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    annotation_id: Mapped[str] = mapped_column(ForeignKey("annotations.id", ondelete="CASCADE"), nullable=False)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    questions: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
+    scored_at: Mapped[dt.datetime] = created_column()
+
+
+class ItemAggregate(Base):
+    """The aggregated answer of one question for one item, with its confidence (0..1)."""
+
+    __tablename__ = "item_aggregates"
+    __table_args__ = (
+        UniqueConstraint("item_id", "question"),
+        Index("ix_item_aggregates_project", "project_id", "item_id"),
+    )
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
+    question: Mapped[str] = mapped_column(String(64), nullable=False)
+    value: Mapped[Any] = mapped_column(JsonDoc, nullable=True)
+    confidence: Mapped[float] = mapped_column(Float, nullable=False)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    annotations: Mapped[int] = mapped_column(Integer, nullable=False)
+    computed_at: Mapped[dt.datetime] = created_column()
+
+
+class QualityReport(Base):
+    """The last computed report of a project (agreement and scorecards), kept until the next refresh."""
+
+    __tablename__ = "quality_reports"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    computed_at: Mapped[dt.datetime] = created_column()
