@@ -87,3 +87,13 @@ def test_box_iou_and_matched_f1():
     assert agreement.box_f1([a, far], [shifted]) == pytest.approx(2 * 1 / 3)
     assert agreement.box_f1([a], [other_label]) == 0.0
     assert agreement.mean_matched_iou([a], [a, far]) == pytest.approx(0.5)
+
+
+def test_count_forms_match_the_matrix_forms():
+    data = _reliability(7)
+    units = [[v for v in data[:, u] if not np.isnan(v)] for u in range(data.shape[1])]
+    counts, domain = agreement.value_counts(units)
+    for level in ("nominal", "ordinal", "interval"):
+        assert agreement.alpha_from_counts(counts, domain, level) == pytest.approx(
+            krippendorff.alpha(reliability_data=data, level_of_measurement=level), abs=1e-9)
+    assert agreement.agreement_from_counts(counts) == pytest.approx(agreement.percent_agreement(data))

@@ -50,6 +50,14 @@ def krippendorff_alpha(ratings: npt.ArrayLike, level: Level = "nominal") -> floa
     NaN when there is nothing to compare (fewer than two pairable values, or a single value overall).
     """
     counts, domain = _value_counts(ratings)
+    return alpha_from_counts(counts, domain, level)
+
+
+def alpha_from_counts(counts: FloatArray, domain: FloatArray, level: Level = "nominal") -> float:
+    """Krippendorff's alpha from a (units, values) matrix of how many coders gave each value of `domain`.
+
+    This form needs no (coders, units) matrix, so it serves projects with many annotators and items.
+    """
     pairable = counts.sum(axis=1)
     counts = counts[pairable >= 2]
     pairable = pairable[pairable >= 2]
@@ -64,6 +72,16 @@ def krippendorff_alpha(ratings: npt.ArrayLike, level: Level = "nominal") -> floa
     if expected == 0:
         return float("nan")
     return 1.0 - float(total - 1) * float((coincidences * delta).sum()) / expected
+
+
+def value_counts(units: Sequence[Sequence[Any]]) -> tuple[FloatArray, FloatArray]:
+    """(units, values) counts and the sorted numeric domain from each unit's list of numeric values."""
+    flat = np.array([float(v) for values in units for v in values], dtype=np.float64)
+    domain = np.unique(flat)
+    unit_of = np.repeat(np.arange(len(units)), [len(values) for values in units])
+    cells = unit_of * len(domain) + np.searchsorted(domain, flat)
+    counts = np.bincount(cells, minlength=len(units) * len(domain)).astype(np.float64)
+    return counts.reshape(len(units), len(domain)), domain
 
 
 def cohen_kappa(
@@ -110,7 +128,11 @@ def fleiss_kappa(counts: npt.ArrayLike) -> float:
 
 def percent_agreement(ratings: npt.ArrayLike) -> float:
     """Share of agreeing pairs of ratings among all pairs within units, over a (coders, units) matrix."""
-    counts, _ = _value_counts(ratings)
+    return agreement_from_counts(_value_counts(ratings)[0])
+
+
+def agreement_from_counts(counts: FloatArray) -> float:
+    """Percent agreement from a (units, values) count matrix (NaN without any pair)."""
     pairable = counts.sum(axis=1)
     pairs = (pairable * (pairable - 1)).sum()
     if pairs == 0:

@@ -103,11 +103,16 @@ class ItemAggregate(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
     question: Mapped[str] = mapped_column(String(64), nullable=False)
-    value: Mapped[Any] = mapped_column(JsonDoc, nullable=True)
+    # {"value": answer}: a bare JSON number or string would come back from SQLite's JSON column as a number.
+    document: Mapped[dict[str, Any]] = mapped_column("value", JsonDoc, nullable=False)
     confidence: Mapped[float] = mapped_column(Float, nullable=False)
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     annotations: Mapped[int] = mapped_column(Integer, nullable=False)
     computed_at: Mapped[dt.datetime] = created_column()
+
+    @property
+    def value(self) -> Any:
+        return self.document.get("value")
 
 
 class QualityReport(Base):

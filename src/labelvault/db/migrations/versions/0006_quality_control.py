@@ -72,7 +72,7 @@ def upgrade() -> None:
     sa.Column('project_id', sa.String(length=36), nullable=False),
     sa.Column('item_id', sa.String(length=36), nullable=False),
     sa.Column('question', sa.String(length=64), nullable=False),
-    sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('value', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('confidence', sa.Float(), nullable=False),
     sa.Column('method', sa.String(length=16), nullable=False),
     sa.Column('annotations', sa.Integer(), nullable=False),

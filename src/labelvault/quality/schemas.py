@@ -1,0 +1,69 @@
+"""HTTP shapes of quality control."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class QualitySettingsPatch(BaseModel):
+    method: Literal["majority", "weighted", "dawid_skene"] | None = Field(
+        default=None, description="How single-choice answers are aggregated.")
+    rating_tolerance: int | None = Field(default=None, ge=0, le=100,
+                                         description="Scale points a rating may be off the gold answer.")
+    box_iou_threshold: float | None = Field(default=None, gt=0, le=1, description="IoU from which boxes match.")
+    gold_threshold: float | None = Field(default=None, ge=0, le=1, description="Gold accuracy an annotator must keep.")
+    confidence_threshold: float | None = Field(default=None, ge=0, le=1,
+                                               description="Aggregates below it count as low confidence.")
+    max_overlap: int | None = Field(default=None, ge=1, le=100)
+
+
+class QualitySettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    project_id: str
+    method: str
+    rating_tolerance: int
+    box_iou_threshold: float
+    gold_threshold: float
+    confidence_threshold: float
+    max_overlap: int
+    refreshed_through: dt.datetime | None
+
+
+class GoldIn(BaseModel):
+    answers: dict[str, Any] = Field(description="Known answers, in the format of an annotation's answers.")
+
+
+class GoldOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    item_id: str
+    project_id: str
+    answers: dict[str, Any]
+    created_by_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AggregateOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    item_id: str
+    question: str
+    value: Any
+    confidence: float
+    method: str
+    annotations: int
+    computed_at: dt.datetime
+
+
+class QualityReportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    project_id: str
+    job_id: str | None
+    computed_at: dt.datetime
+    report: dict[str, Any]
