@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, out, print_json
 
@@ -55,7 +55,7 @@ def quality_report(
     aggregates = report["aggregates"]
     out.print(f"Aggregates: {aggregates['count']:,}, mean confidence {_figure(aggregates['mean_confidence'])}, "
               f"{aggregates['below_threshold']:,} below {aggregates['threshold']}.")
-    cards = Table("annotator", "annotations", "gold", "gold accuracy", "consensus", "items/h", "median s",
+    cards = Table(Column("annotator", no_wrap=True, min_width=36), "annotations", "gold", "gold accuracy", "consensus", "items/h", "median s",
                   "rejected", title="Scorecards")
     for card in report["scorecards"]:
         flag = " [red](below threshold)[/]" if card.get("below_gold_threshold") else ""
