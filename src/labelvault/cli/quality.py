@@ -55,8 +55,8 @@ def quality_report(
     aggregates = report["aggregates"]
     out.print(f"Aggregates: {aggregates['count']:,}, mean confidence {_figure(aggregates['mean_confidence'])}, "
               f"{aggregates['below_threshold']:,} below {aggregates['threshold']}.")
-    cards = Table(Column("annotator", no_wrap=True, min_width=36), "annotations", "gold", "gold accuracy", "consensus", "items/h", "median s",
-                  "rejected", title="Scorecards")
+    cards = Table(Column("annotator", no_wrap=True, min_width=36), "annotations", "gold", "gold accuracy",
+                  "consensus", "items/h", "median s", "rejected", title="Scorecards")
     for card in report["scorecards"]:
         flag = " [red](below threshold)[/]" if card.get("below_gold_threshold") else ""
         cards.add_row(card["user_id"], str(card["annotations"]), str(card["gold_items"]),
