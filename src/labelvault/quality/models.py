@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
@@ -35,6 +35,10 @@ class QualitySettings(Base):
     gold_threshold: Mapped[float] = mapped_column(Float, nullable=False, default=0.8)
     confidence_threshold: Mapped[float] = mapped_column(Float, nullable=False, default=0.7)
     max_overlap: Mapped[int] = mapped_column(Integer, nullable=False, default=5)
+    # Adaptive overlap: one more annotation for completed items below `confidence_threshold` (up to
+    # `max_overlap`); open items whose every aggregate reaches `early_stop_confidence` close early.
+    adaptive_overlap: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    early_stop_confidence: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
     # Submitted annotations changed up to this moment are reflected in the cached scores and aggregates.
     refreshed_through: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     updated_at: Mapped[dt.datetime] = created_column()

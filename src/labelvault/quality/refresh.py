@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.annotations.models import Annotation
 from labelvault.db.engine import transaction
+from labelvault.items import service as items
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.jobs.runner import JobLost
@@ -24,6 +25,7 @@ from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
 from labelvault.projects import label_schema as ls
 from labelvault.projects import service as projects
+from labelvault.projects.models import Project
 from labelvault.quality import aggregation, service
 from labelvault.quality import repository as repo
 from labelvault.quality.answer_consensus import question_consensus
@@ -168,6 +170,19 @@ def write_report(session: Session, schema: ls.LabelSchema, settings: QualitySett
         report.report, report.job_id, report.computed_at = body, job_id, now
 
 
+def adapt_overlap(session: Session, project: Project, settings: QualitySettings,
+                  item_ids: Sequence[str]) -> dict[str, int]:
+    """Adaptive overlap for the refreshed items, from their least confident aggregate."""
+    totals = {"overlap_raised": 0, "closed_early": 0}
+    for start in range(0, len(item_ids), BATCH):
+        lowest = repo.lowest_confidences(session, settings.organization_id, item_ids[start:start + BATCH])
+        more = [item for item, confidence in lowest.items() if confidence < settings.confidence_threshold]
+        enough = [item for item, confidence in lowest.items() if confidence >= settings.early_stop_confidence]
+        changed = items.adapt_overlap(session, project, more=more, enough=enough, max_overlap=settings.max_overlap)
+        totals = {k: totals[k] + changed[k] for k in totals}
+    return totals
+
+
 def _check(ok: bool) -> None:
     if not ok:
         raise JobLost()
@@ -194,6 +209,8 @@ def refresh_project(factory: sessionmaker[Session], job: Job, worker: str) -> No
         settings = service.settings_of(session, project)
         if settings.method != AggregationMethod.majority:
             stats["project_aggregates"] = aggregate_single_choice(session, schema, settings)
+        if settings.adaptive_overlap:
+            stats.update(adapt_overlap(session, project, settings, item_ids))
         write_report(session, schema, settings, job.id)
         stored = repo.settings(session, project.organization_id, project.id)
         if stored is not None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationStatus
@@ -112,3 +112,10 @@ def aggregate_confidences(session: Session, organization_id: str, project_id: st
 def report(session: Session, organization_id: str, project_id: str) -> QualityReport | None:
     stmt = scoped(select(QualityReport), QualityReport, organization_id)
     return session.scalars(stmt.where(QualityReport.project_id == project_id)).first()
+
+
+def lowest_confidences(session: Session, organization_id: str, item_ids: Sequence[str]) -> dict[str, float]:
+    """Each item's least confident aggregate (items without aggregates are left out)."""
+    stmt = scoped(select(ItemAggregate.item_id, func.min(ItemAggregate.confidence)), ItemAggregate, organization_id)
+    rows = session.execute(stmt.where(ItemAggregate.item_id.in_(item_ids)).group_by(ItemAggregate.item_id))
+    return {item_id: float(lowest) for item_id, lowest in rows}

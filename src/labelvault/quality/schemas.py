@@ -17,7 +17,11 @@ class QualitySettingsPatch(BaseModel):
     gold_threshold: float | None = Field(default=None, ge=0, le=1, description="Gold accuracy an annotator must keep.")
     confidence_threshold: float | None = Field(default=None, ge=0, le=1,
                                                description="Aggregates below it count as low confidence.")
-    max_overlap: int | None = Field(default=None, ge=1, le=100)
+    max_overlap: int | None = Field(default=None, ge=1, le=100, description="Adaptive overlap stops here.")
+    adaptive_overlap: bool | None = Field(default=None, description="Raise overlap on low confidence, stop early "
+                                                                    "on clear consensus (at each refresh).")
+    early_stop_confidence: float | None = Field(default=None, gt=0, le=1,
+                                                description="Aggregate confidence that closes an item early.")
 
 
 class QualitySettingsOut(BaseModel):
@@ -30,6 +34,8 @@ class QualitySettingsOut(BaseModel):
     gold_threshold: float
     confidence_threshold: float
     max_overlap: int
+    adaptive_overlap: bool
+    early_stop_confidence: float
     refreshed_through: dt.datetime | None
 
 

@@ -22,7 +22,7 @@ REFRESH_JOB = "quality_refresh"
 
 DEFAULTS: dict[str, Any] = {
     "method": AggregationMethod.majority, "rating_tolerance": 0, "box_iou_threshold": 0.5, "gold_threshold": 0.8,
-    "confidence_threshold": 0.7, "max_overlap": 5,
+    "confidence_threshold": 0.7, "max_overlap": 5, "adaptive_overlap": False, "early_stop_confidence": 1.0,
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0004
-Create Date: 2026-11-26 03:13:39.910673
+Create Date: 2026-11-26 03:26:18.121564
 """
 from alembic import op
 import sqlalchemy as sa
@@ -38,6 +38,8 @@ def upgrade() -> None:
     sa.Column('gold_threshold', sa.Float(), nullable=False),
     sa.Column('confidence_threshold', sa.Float(), nullable=False),
     sa.Column('max_overlap', sa.Integer(), nullable=False),
+    sa.Column('adaptive_overlap', sa.Boolean(), nullable=False),
+    sa.Column('early_stop_confidence', sa.Float(), nullable=False),
     sa.Column('refreshed_through', labelvault.db.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', labelvault.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_quality_settings_organization_id_organizations'), ondelete='CASCADE'),
