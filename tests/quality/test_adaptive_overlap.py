@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from labelvault.accounts.models import Role
 from tests.quality.test_quality_api import make_project, refresh, submit
+
+from labelvault.accounts.models import Role
 
 
 def _item(client, owner, item_id):
