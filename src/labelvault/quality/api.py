@@ -19,6 +19,7 @@ from labelvault.quality.schemas import (
     QualityReportOut,
     QualitySettingsOut,
     QualitySettingsPatch,
+    SuspensionOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
@@ -104,3 +105,17 @@ def list_aggregates(project_id: str, principal: CanExport, session: DB, ctx: Ctx
     rows = service.aggregates_page(session, project, key, size, below)
     next_cursor = encode_cursor(rows[-1].item_id, rows[-1].question) if len(rows) == size else None
     return Page[AggregateOut](items=[AggregateOut.model_validate(a) for a in rows], next_cursor=next_cursor)
+
+
+@router.get("/projects/{project_id}/quality/suspensions", response_model=list[SuspensionOut])
+def list_suspensions(project_id: str, principal: CanManageProject, session: DB) -> list[SuspensionOut]:
+    """Annotators suspended for low gold accuracy, newest first, with their reinstatements."""
+    project = projects.get_project(session, principal, project_id)
+    return [SuspensionOut.model_validate(s) for s in service.list_suspensions(session, project)]
+
+
+@router.post("/projects/{project_id}/quality/suspensions/{suspension_id}/reinstate", response_model=SuspensionOut)
+def reinstate(project_id: str, suspension_id: str, principal: CanManageProject, session: DB) -> SuspensionOut:
+    """Let a suspended annotator receive the project's items again."""
+    project = projects.get_project(session, principal, project_id)
+    return SuspensionOut.model_validate(service.reinstate(session, principal, project, suspension_id))

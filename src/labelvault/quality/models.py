@@ -39,6 +39,11 @@ class QualitySettings(Base):
     # `max_overlap`); open items whose every aggregate reaches `early_stop_confidence` close early.
     adaptive_overlap: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     early_stop_confidence: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
+    # Automatic suspension: an annotator whose mean score over their last `gold_window` gold items (at least
+    # `gold_min_items` of them) is below `gold_threshold` gets no more items until a manager reinstates them.
+    auto_suspend: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    gold_window: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
+    gold_min_items: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
     # Submitted annotations changed up to this moment are reflected in the cached scores and aggregates.
     refreshed_through: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     updated_at: Mapped[dt.datetime] = created_column()
@@ -131,3 +136,24 @@ class QualityReport(Base):
     job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     report: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
     computed_at: Mapped[dt.datetime] = created_column()
+
+
+class Suspension(Base):
+    """An annotator stopped from receiving a project's items for low gold accuracy, and the reinstatement."""
+
+    __tablename__ = "quality_suspensions"
+    __table_args__ = (Index("ix_quality_suspensions_project_user", "project_id", "user_id", "reinstated_at"),)
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    gold_accuracy: Mapped[float] = mapped_column(Float, nullable=False)
+    gold_items: Mapped[int] = mapped_column(Integer, nullable=False)
+    threshold: Mapped[float] = mapped_column(Float, nullable=False)
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    suspended_at: Mapped[dt.datetime] = created_column()
+    reinstated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reinstated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)

@@ -29,7 +29,7 @@ from labelvault.projects.models import Project
 from labelvault.quality import aggregation, service
 from labelvault.quality import repository as repo
 from labelvault.quality.answer_consensus import question_consensus
-from labelvault.quality.models import AggregationMethod, QualityReport, QualitySettings, ScoreKind
+from labelvault.quality.models import AggregationMethod, QualityReport, QualitySettings, ScoreKind, Suspension
 from labelvault.quality.report import AnnotationRow, ScoreRow, build_report
 from labelvault.quality.scoring import Tolerances, score_answers
 
@@ -183,6 +183,33 @@ def adapt_overlap(session: Session, project: Project, settings: QualitySettings,
     return totals
 
 
+def suspend_low_accuracy(session: Session, settings: QualitySettings, job_id: str | None) -> int:
+    """Suspend each annotator whose rolling gold accuracy fell below the threshold; returns how many."""
+    org, project_id = settings.organization_id, settings.project_id
+    history = repo.suspensions(session, org, project_id)
+    active = {s.user_id for s in history if s.reinstated_at is None}
+    # After a reinstatement only newer gold answers count, or the old ones would suspend again at once.
+    since: dict[str, Any] = {}
+    for s in history:
+        if s.reinstated_at is not None and (s.user_id not in since or s.reinstated_at > since[s.user_id]):
+            since[s.user_id] = s.reinstated_at
+    scores: dict[str, list[tuple[Any, float]]] = defaultdict(list)
+    for author, kind, score, submitted_at in repo.scores(session, org, project_id):
+        if kind == ScoreKind.gold and author not in active and (author not in since or submitted_at > since[author]):
+            scores[author].append((submitted_at, score))
+    suspended = 0
+    for author, rows in scores.items():
+        window = [score for _, score in sorted(rows, key=lambda r: r[0])[-settings.gold_window:]]
+        accuracy = sum(window) / len(window)
+        if len(window) >= settings.gold_min_items and accuracy < settings.gold_threshold:
+            session.add(Suspension(organization_id=org, project_id=project_id, user_id=author,
+                                   gold_accuracy=round(accuracy, 6), gold_items=len(window),
+                                   threshold=settings.gold_threshold, job_id=job_id))
+            suspended += 1
+    session.flush()
+    return suspended
+
+
 def _check(ok: bool) -> None:
     if not ok:
         raise JobLost()
@@ -211,6 +238,8 @@ def refresh_project(factory: sessionmaker[Session], job: Job, worker: str) -> No
             stats["project_aggregates"] = aggregate_single_choice(session, schema, settings)
         if settings.adaptive_overlap:
             stats.update(adapt_overlap(session, project, settings, item_ids))
+        if settings.auto_suspend:
+            stats["suspended"] = suspend_low_accuracy(session, settings, job.id)
         write_report(session, schema, settings, job.id)
         stored = repo.settings(session, project.organization_id, project.id)
         if stored is not None:

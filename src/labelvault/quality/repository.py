@@ -6,12 +6,19 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationStatus
 from labelvault.db.scope import scoped
-from labelvault.quality.models import AnnotationScore, GoldAnswer, ItemAggregate, QualityReport, QualitySettings
+from labelvault.quality.models import (
+    AnnotationScore,
+    GoldAnswer,
+    ItemAggregate,
+    QualityReport,
+    QualitySettings,
+    Suspension,
+)
 
 
 def settings(session: Session, organization_id: str, project_id: str) -> QualitySettings | None:
@@ -119,3 +126,24 @@ def lowest_confidences(session: Session, organization_id: str, item_ids: Sequenc
     stmt = scoped(select(ItemAggregate.item_id, func.min(ItemAggregate.confidence)), ItemAggregate, organization_id)
     rows = session.execute(stmt.where(ItemAggregate.item_id.in_(item_ids)).group_by(ItemAggregate.item_id))
     return {item_id: float(lowest) for item_id, lowest in rows}
+
+
+_ACTIVE_SUSPENSION = scoped(select(Suspension.id), Suspension, bindparam("organization_id")).where(
+    Suspension.project_id == bindparam("project_id"), Suspension.user_id == bindparam("user_id"),
+    Suspension.reinstated_at.is_(None))
+
+
+def is_suspended(session: Session, organization_id: str, project_id: str, user_id: str) -> bool:
+    """On the claim path: one index lookup, the statement built once."""
+    params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id}
+    return session.execute(_ACTIVE_SUSPENSION, params).first() is not None
+
+
+def suspensions(session: Session, organization_id: str, project_id: str) -> Sequence[Suspension]:
+    stmt = scoped(select(Suspension), Suspension, organization_id).where(Suspension.project_id == project_id)
+    return session.scalars(stmt.order_by(Suspension.suspended_at.desc(), Suspension.id)).all()
+
+
+def suspension(session: Session, organization_id: str, suspension_id: str) -> Suspension | None:
+    stmt = scoped(select(Suspension), Suspension, organization_id).where(Suspension.id == suspension_id)
+    return session.scalars(stmt).first()

@@ -22,6 +22,10 @@ class QualitySettingsPatch(BaseModel):
                                                                     "on clear consensus (at each refresh).")
     early_stop_confidence: float | None = Field(default=None, gt=0, le=1,
                                                 description="Aggregate confidence that closes an item early.")
+    auto_suspend: bool | None = Field(default=None, description="Suspend annotators below gold_threshold.")
+    gold_window: int | None = Field(default=None, ge=1, le=1000, description="Gold answers in the rolling mean.")
+    gold_min_items: int | None = Field(default=None, ge=1, le=1000,
+                                       description="Gold answers needed before anyone is suspended.")
 
 
 class QualitySettingsOut(BaseModel):
@@ -36,6 +40,9 @@ class QualitySettingsOut(BaseModel):
     max_overlap: int
     adaptive_overlap: bool
     early_stop_confidence: float
+    auto_suspend: bool
+    gold_window: int
+    gold_min_items: int
     refreshed_through: dt.datetime | None
 
 
@@ -73,3 +80,18 @@ class QualityReportOut(BaseModel):
     job_id: str | None
     computed_at: dt.datetime
     report: dict[str, Any]
+
+
+class SuspensionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    project_id: str
+    user_id: str
+    gold_accuracy: float
+    gold_items: int
+    threshold: float
+    job_id: str | None
+    suspended_at: dt.datetime
+    reinstated_at: dt.datetime | None
+    reinstated_by_id: str | None

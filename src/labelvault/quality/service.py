@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.answers import check_answers
-from labelvault.errors import InvalidInput, NotFound
+from labelvault.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labelvault.items.models import Item
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
@@ -15,7 +15,14 @@ from labelvault.kit.clock import utcnow
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.quality import repository as repo
-from labelvault.quality.models import AggregationMethod, GoldAnswer, ItemAggregate, QualityReport, QualitySettings
+from labelvault.quality.models import (
+    AggregationMethod,
+    GoldAnswer,
+    ItemAggregate,
+    QualityReport,
+    QualitySettings,
+    Suspension,
+)
 from labelvault.security.policy import Principal
 
 REFRESH_JOB = "quality_refresh"
@@ -23,6 +30,7 @@ REFRESH_JOB = "quality_refresh"
 DEFAULTS: dict[str, Any] = {
     "method": AggregationMethod.majority, "rating_tolerance": 0, "box_iou_threshold": 0.5, "gold_threshold": 0.8,
     "confidence_threshold": 0.7, "max_overlap": 5, "adaptive_overlap": False, "early_stop_confidence": 1.0,
+    "auto_suspend": False, "gold_window": 10, "gold_min_items": 3,
 }
 
 
@@ -105,3 +113,28 @@ def get_report(session: Session, project: Project) -> QualityReport:
 def aggregates_page(session: Session, project: Project, after: tuple[str, str] | None, limit: int,
                     below: float | None) -> list[ItemAggregate]:
     return list(repo.aggregates_page(session, project.organization_id, project.id, after, limit, below))
+
+
+def check_may_receive_work(session: Session, principal: Principal, project: Project) -> None:
+    """Raise Forbidden when the person is suspended from the project (the hook on the claim path)."""
+    if repo.is_suspended(session, project.organization_id, project.id, principal.user_id):
+        raise Forbidden("Your gold accuracy in this project fell below its threshold: you receive no more of "
+                        "its items until a manager reinstates you.", code="suspended")
+
+
+def list_suspensions(session: Session, project: Project) -> list[Suspension]:
+    """Every suspension of the project, newest first, reinstated ones included (the record of events)."""
+    return list(repo.suspensions(session, project.organization_id, project.id))
+
+
+def reinstate(session: Session, principal: Principal, project: Project, suspension_id: str) -> Suspension:
+    """End a suspension; only gold answers submitted after it count toward the next one."""
+    row = repo.suspension(session, principal.organization_id, suspension_id)
+    if row is None or row.project_id != project.id:
+        raise NotFound("suspension")
+    if row.reinstated_at is not None:
+        raise Conflict("This annotator was reinstated already.", code="already_reinstated")
+    row.reinstated_at = utcnow()
+    row.reinstated_by_id = principal.user_id
+    session.flush()
+    return row

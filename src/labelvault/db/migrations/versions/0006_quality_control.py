@@ -1,8 +1,8 @@
-"""quality control: gold answers, settings, annotation scores, item aggregates, reports
+"""quality control: gold answers, settings, annotation scores, item aggregates, reports, suspensions
 
 Revision ID: 0006
 Revises: 0004
-Create Date: 2026-11-26 03:26:18.121564
+Create Date: 2026-11-26 03:35:57.725237
 """
 from alembic import op
 import sqlalchemy as sa
@@ -40,6 +40,9 @@ def upgrade() -> None:
     sa.Column('max_overlap', sa.Integer(), nullable=False),
     sa.Column('adaptive_overlap', sa.Boolean(), nullable=False),
     sa.Column('early_stop_confidence', sa.Float(), nullable=False),
+    sa.Column('auto_suspend', sa.Boolean(), nullable=False),
+    sa.Column('gold_window', sa.Integer(), nullable=False),
+    sa.Column('gold_min_items', sa.Integer(), nullable=False),
     sa.Column('refreshed_through', labelvault.db.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', labelvault.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_quality_settings_organization_id_organizations'), ondelete='CASCADE'),
@@ -48,6 +51,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('quality_settings', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quality_settings_organization_id'), ['organization_id'], unique=False)
+
+    op.create_table('quality_suspensions',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('organization_id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('gold_accuracy', sa.Float(), nullable=False),
+    sa.Column('gold_items', sa.Integer(), nullable=False),
+    sa.Column('threshold', sa.Float(), nullable=False),
+    sa.Column('job_id', sa.String(length=36), nullable=True),
+    sa.Column('suspended_at', labelvault.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('reinstated_at', labelvault.db.base.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('reinstated_by_id', sa.String(length=36), nullable=True),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_quality_suspensions_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_quality_suspensions_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reinstated_by_id'], ['users.id'], name=op.f('fk_quality_suspensions_reinstated_by_id_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_quality_suspensions_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_quality_suspensions'))
+    )
+    with op.batch_alter_table('quality_suspensions', schema=None) as batch_op:
+        batch_op.create_index('ix_quality_suspensions_project_user', ['project_id', 'user_id', 'reinstated_at'], unique=False)
 
     op.create_table('gold_answers',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -126,6 +150,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_gold_answers_project')
 
     op.drop_table('gold_answers')
+    with op.batch_alter_table('quality_suspensions', schema=None) as batch_op:
+        batch_op.drop_index('ix_quality_suspensions_project_user')
+
+    op.drop_table('quality_suspensions')
     with op.batch_alter_table('quality_settings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quality_settings_organization_id'))
 
