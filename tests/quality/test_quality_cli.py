@@ -12,27 +12,16 @@ from typer.testing import CliRunner
 
 from labelvault.accounts.models import Role
 from labelvault.cli.main import app
-from labelvault.db.engine import build_engine, session_factory
-from labelvault.db.migrate import upgrade
 from labelvault.sdk import Client
-from labelvault.testing import TEXT_SCHEMA, ServerProcess, fresh_database, make_actor, start_server
+from labelvault.testing import TEXT_SCHEMA, ServerProcess, make_actor, server_on_fresh_database
 
 
 @pytest.fixture(scope="module")
 def remote(db_kind: str, pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory,
            ) -> Iterator[tuple[ServerProcess, sessionmaker[Session]]]:
-    directory = tmp_path_factory.mktemp("quality-cli")
-    with fresh_database(db_kind, directory, pg_admin_url) as url:
-        upgrade(url)
-        engine = build_engine(url)
-        data_dir = directory / "data"
-        data_dir.mkdir()
-        server = start_server(data_dir, url, timeout=90, LABELVAULT_JOB_POLL_SECONDS="0.1")
-        try:
-            yield server, session_factory(engine)
-        finally:
-            server.stop()
-            engine.dispose()
+    with server_on_fresh_database(db_kind, tmp_path_factory.mktemp("quality-cli"), pg_admin_url,
+                                  LABELVAULT_JOB_POLL_SECONDS="0.1") as running:
+        yield running
 
 
 @pytest.mark.slow
