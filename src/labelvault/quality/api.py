@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from labelvault.api.deps import DB, CanExport, CanManageItems, CanManageProject, Ctx, after_commit
+from labelvault.api.deps import DB, CanAnnotate, CanExport, CanManageItems, CanManageProject, Ctx, after_commit
 from labelvault.api.paging import Page, page_size
 from labelvault.errors import InvalidInput
 from labelvault.items import service as items
 from labelvault.jobs.schemas import JobOut
 from labelvault.kit.pagination import decode_cursor, encode_cursor
 from labelvault.projects import service as projects
-from labelvault.quality import service
+from labelvault.quality import qualification, service
 from labelvault.quality.schemas import (
     AggregateOut,
+    ExamAnswersIn,
+    ExamAttemptOut,
+    ExamItemIn,
+    ExamItemOut,
+    ExamOut,
+    ExamQuestionOut,
     GoldIn,
     GoldOut,
     QualityReportOut,
@@ -119,3 +125,40 @@ def reinstate(project_id: str, suspension_id: str, principal: CanManageProject, 
     """Let a suspended annotator receive the project's items again."""
     project = projects.get_project(session, principal, project_id)
     return SuspensionOut.model_validate(service.reinstate(session, principal, project, suspension_id))
+
+
+@router.post("/projects/{project_id}/qualification/items", response_model=ExamItemOut, status_code=201)
+def add_exam_item(project_id: str, body: ExamItemIn, principal: CanManageItems, session: DB) -> ExamItemOut:
+    """Add a question (item data and known answers) to the project's qualification exam."""
+    project = projects.get_project(session, principal, project_id)
+    return ExamItemOut.model_validate(qualification.add_exam_item(session, principal, project, body.data,
+                                                                  body.answers))
+
+
+@router.get("/projects/{project_id}/qualification/items", response_model=list[ExamItemOut])
+def list_exam_items(project_id: str, principal: CanManageItems, session: DB) -> list[ExamItemOut]:
+    project = projects.get_project(session, principal, project_id)
+    return [ExamItemOut.model_validate(i) for i in qualification.exam_items(session, project)]
+
+
+@router.get("/projects/{project_id}/qualification/exam", response_model=ExamOut)
+def get_exam(project_id: str, principal: CanAnnotate, session: DB) -> ExamOut:
+    """The exam's questions (without answers), the score to reach, your attempts left and whether you passed."""
+    project = projects.get_project(session, principal, project_id)
+    status = qualification.exam_status(session, principal, project)
+    return ExamOut(items=[ExamQuestionOut.model_validate(i) for i in status.items], threshold=status.threshold,
+                   attempts_left=status.attempts_left, passed=status.passed)
+
+
+@router.post("/projects/{project_id}/qualification/attempts", response_model=ExamAttemptOut, status_code=201)
+def take_exam(project_id: str, body: ExamAnswersIn, principal: CanAnnotate, session: DB) -> ExamAttemptOut:
+    """Answer every exam question at once; the attempt is scored and recorded."""
+    project = projects.get_project(session, principal, project_id)
+    return ExamAttemptOut.model_validate(qualification.take_exam(session, principal, project, body.answers))
+
+
+@router.get("/projects/{project_id}/qualification/attempts", response_model=list[ExamAttemptOut])
+def list_exam_attempts(project_id: str, principal: CanManageProject, session: DB) -> list[ExamAttemptOut]:
+    """Every attempt at the exam: who, when, score and verdict."""
+    project = projects.get_project(session, principal, project_id)
+    return [ExamAttemptOut.model_validate(a) for a in qualification.attempts(session, project)]

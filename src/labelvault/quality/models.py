@@ -44,6 +44,10 @@ class QualitySettings(Base):
     auto_suspend: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     gold_window: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
     gold_min_items: Mapped[int] = mapped_column(Integer, nullable=False, default=3)
+    # Qualification: no items until the person passes the exam (mean score >= threshold) within the attempts.
+    qualification_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    qualification_threshold: Mapped[float] = mapped_column(Float, nullable=False, default=0.8)
+    qualification_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=2)
     # Submitted annotations changed up to this moment are reflected in the cached scores and aggregates.
     refreshed_through: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     updated_at: Mapped[dt.datetime] = created_column()
@@ -157,3 +161,40 @@ class Suspension(Base):
     suspended_at: Mapped[dt.datetime] = created_column()
     reinstated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     reinstated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class ExamItem(Base):
+    """A question of a project's qualification exam: item data with known answers, kept out of the queue."""
+
+    __tablename__ = "qualification_items"
+    __table_args__ = (Index("ix_qualification_items_project", "project_id", "id"),)
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    created_at: Mapped[dt.datetime] = created_column()
+
+
+class ExamAttempt(Base):
+    """One person's attempt at a project's qualification exam: answers, score and the verdict."""
+
+    __tablename__ = "qualification_attempts"
+    __table_args__ = (Index("ix_qualification_attempts_project_user", "project_id", "user_id", "passed"),)
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    scores: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    threshold: Mapped[float] = mapped_column(Float, nullable=False)
+    passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at: Mapped[dt.datetime] = created_column()

@@ -13,6 +13,8 @@ from labelvault.annotations.models import Annotation, AnnotationStatus
 from labelvault.db.scope import scoped
 from labelvault.quality.models import (
     AnnotationScore,
+    ExamAttempt,
+    ExamItem,
     GoldAnswer,
     ItemAggregate,
     QualityReport,
@@ -130,13 +132,35 @@ def lowest_confidences(session: Session, organization_id: str, item_ids: Sequenc
 
 _ACTIVE_SUSPENSION = scoped(select(Suspension.id), Suspension, bindparam("organization_id")).where(
     Suspension.project_id == bindparam("project_id"), Suspension.user_id == bindparam("user_id"),
-    Suspension.reinstated_at.is_(None))
+    Suspension.reinstated_at.is_(None)).exists()
+_PASSED_EXAM = scoped(select(ExamAttempt.id), ExamAttempt, bindparam("organization_id")).where(
+    ExamAttempt.project_id == bindparam("project_id"), ExamAttempt.user_id == bindparam("user_id"),
+    ExamAttempt.passed.is_(True)).exists()
+_EXAM_REQUIRED = scoped(select(QualitySettings.qualification_required), QualitySettings,
+                        bindparam("organization_id")).where(
+    QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
+_WORK_GATE = select(  # unscoped: made of the three scoped statements above
+    _ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM)
 
 
-def is_suspended(session: Session, organization_id: str, project_id: str, user_id: str) -> bool:
-    """On the claim path: one index lookup, the statement built once."""
+def work_gate(session: Session, organization_id: str, project_id: str, user_id: str) -> tuple[bool, bool, bool]:
+    """(suspended, exam required, exam passed) in one round trip: this runs on every claim."""
     params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id}
-    return session.execute(_ACTIVE_SUSPENSION, params).first() is not None
+    suspended, required, passed = session.execute(_WORK_GATE, params).one()
+    return bool(suspended), bool(required), bool(passed)
+
+
+def exam_items(session: Session, organization_id: str, project_id: str) -> Sequence[ExamItem]:
+    stmt = scoped(select(ExamItem), ExamItem, organization_id).where(ExamItem.project_id == project_id)
+    return session.scalars(stmt.order_by(ExamItem.id)).all()
+
+
+def exam_attempts(session: Session, organization_id: str, project_id: str,
+                  user_id: str | None = None) -> Sequence[ExamAttempt]:
+    stmt = scoped(select(ExamAttempt), ExamAttempt, organization_id).where(ExamAttempt.project_id == project_id)
+    if user_id is not None:
+        stmt = stmt.where(ExamAttempt.user_id == user_id)
+    return session.scalars(stmt.order_by(ExamAttempt.created_at, ExamAttempt.id)).all()
 
 
 def suspensions(session: Session, organization_id: str, project_id: str) -> Sequence[Suspension]:

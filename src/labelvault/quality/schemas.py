@@ -26,6 +26,9 @@ class QualitySettingsPatch(BaseModel):
     gold_window: int | None = Field(default=None, ge=1, le=1000, description="Gold answers in the rolling mean.")
     gold_min_items: int | None = Field(default=None, ge=1, le=1000,
                                        description="Gold answers needed before anyone is suspended.")
+    qualification_required: bool | None = Field(default=None, description="No work before passing the exam.")
+    qualification_threshold: float | None = Field(default=None, ge=0, le=1, description="Exam score to pass.")
+    qualification_attempts: int | None = Field(default=None, ge=1, le=100, description="Attempts per person.")
 
 
 class QualitySettingsOut(BaseModel):
@@ -43,6 +46,9 @@ class QualitySettingsOut(BaseModel):
     auto_suspend: bool
     gold_window: int
     gold_min_items: int
+    qualification_required: bool
+    qualification_threshold: float
+    qualification_attempts: int
     refreshed_through: dt.datetime | None
 
 
@@ -95,3 +101,50 @@ class SuspensionOut(BaseModel):
     suspended_at: dt.datetime
     reinstated_at: dt.datetime | None
     reinstated_by_id: str | None
+
+
+class ExamItemIn(BaseModel):
+    data: dict[str, Any] = Field(description="The item's fields, as in an import line's `data`.")
+    answers: dict[str, Any] = Field(description="Known answers, in the format of an annotation's answers.")
+
+
+class ExamItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    data: dict[str, Any]
+    answers: dict[str, Any]
+    created_at: dt.datetime
+
+
+class ExamQuestionOut(BaseModel):
+    """An exam question as the person taking the exam sees it: no answers."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    data: dict[str, Any]
+
+
+class ExamOut(BaseModel):
+    items: list[ExamQuestionOut]
+    threshold: float
+    attempts_left: int
+    passed: bool
+
+
+class ExamAnswersIn(BaseModel):
+    answers: dict[str, dict[str, Any]] = Field(description="Answers per exam question id.")
+
+
+class ExamAttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    project_id: str
+    user_id: str
+    score: float
+    threshold: float
+    passed: bool
+    scores: dict[str, Any]
+    created_at: dt.datetime

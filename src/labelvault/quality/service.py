@@ -30,7 +30,8 @@ REFRESH_JOB = "quality_refresh"
 DEFAULTS: dict[str, Any] = {
     "method": AggregationMethod.majority, "rating_tolerance": 0, "box_iou_threshold": 0.5, "gold_threshold": 0.8,
     "confidence_threshold": 0.7, "max_overlap": 5, "adaptive_overlap": False, "early_stop_confidence": 1.0,
-    "auto_suspend": False, "gold_window": 10, "gold_min_items": 3,
+    "auto_suspend": False, "gold_window": 10, "gold_min_items": 3, "qualification_required": False,
+    "qualification_threshold": 0.8, "qualification_attempts": 2,
 }
 
 
@@ -116,10 +117,16 @@ def aggregates_page(session: Session, project: Project, after: tuple[str, str] |
 
 
 def check_may_receive_work(session: Session, principal: Principal, project: Project) -> None:
-    """Raise Forbidden when the person is suspended from the project (the hook on the claim path)."""
-    if repo.is_suspended(session, project.organization_id, project.id, principal.user_id):
+    """Raise Forbidden when the person is suspended from the project or has yet to pass its qualification
+    exam (the hook on the claim path: one statement)."""
+    suspended, exam_required, exam_passed = repo.work_gate(
+        session, project.organization_id, project.id, principal.user_id)
+    if suspended:
         raise Forbidden("Your gold accuracy in this project fell below its threshold: you receive no more of "
                         "its items until a manager reinstates you.", code="suspended")
+    if exam_required and not exam_passed:
+        raise Forbidden("This project hands out work after its qualification exam: take it first "
+                        "(GET /projects/{id}/qualification/exam).", code="qualification_required")
 
 
 def list_suspensions(session: Session, project: Project) -> list[Suspension]:

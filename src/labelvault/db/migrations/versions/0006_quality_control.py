@@ -1,8 +1,8 @@
-"""quality control: gold answers, settings, annotation scores, item aggregates, reports, suspensions
+"""quality control: gold answers, settings, scores, aggregates, reports, suspensions, qualification
 
 Revision ID: 0006
 Revises: 0004
-Create Date: 2026-11-26 03:35:57.725237
+Create Date: 2026-11-26 03:43:50.394483
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,6 +16,41 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('qualification_attempts',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('organization_id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('user_id', sa.String(length=36), nullable=False),
+    sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('scores', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('threshold', sa.Float(), nullable=False),
+    sa.Column('passed', sa.Boolean(), nullable=False),
+    sa.Column('created_at', labelvault.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_qualification_attempts_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_qualification_attempts_project_id_projects'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_qualification_attempts_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qualification_attempts'))
+    )
+    with op.batch_alter_table('qualification_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_qualification_attempts_project_user', ['project_id', 'user_id', 'passed'], unique=False)
+
+    op.create_table('qualification_items',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('organization_id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=36), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_by_id', sa.String(length=36), nullable=False),
+    sa.Column('created_at', labelvault.db.base.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_qualification_items_created_by_id_users')),
+    sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_qualification_items_organization_id_organizations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_qualification_items_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_qualification_items'))
+    )
+    with op.batch_alter_table('qualification_items', schema=None) as batch_op:
+        batch_op.create_index('ix_qualification_items_project', ['project_id', 'id'], unique=False)
+
     op.create_table('quality_reports',
     sa.Column('project_id', sa.String(length=36), nullable=False),
     sa.Column('organization_id', sa.String(length=36), nullable=False),
@@ -43,6 +78,9 @@ def upgrade() -> None:
     sa.Column('auto_suspend', sa.Boolean(), nullable=False),
     sa.Column('gold_window', sa.Integer(), nullable=False),
     sa.Column('gold_min_items', sa.Integer(), nullable=False),
+    sa.Column('qualification_required', sa.Boolean(), nullable=False),
+    sa.Column('qualification_threshold', sa.Float(), nullable=False),
+    sa.Column('qualification_attempts', sa.Integer(), nullable=False),
     sa.Column('refreshed_through', labelvault.db.base.UtcDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', labelvault.db.base.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'], name=op.f('fk_quality_settings_organization_id_organizations'), ondelete='CASCADE'),
@@ -162,3 +200,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_quality_reports_organization_id'))
 
     op.drop_table('quality_reports')
+    with op.batch_alter_table('qualification_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_qualification_items_project')
+
+    op.drop_table('qualification_items')
+    with op.batch_alter_table('qualification_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_qualification_attempts_project_user')
+
+    op.drop_table('qualification_attempts')
