@@ -55,3 +55,10 @@ def test_quality_report_refreshes_and_prints_scorecards(remote, tmp_path):
     assert cards[annotators[0].user_id]["gold_accuracy"] == 1.0
     assert cards[annotators[1].user_id]["gold_accuracy"] == 0.0
     assert cards[annotators[1].user_id]["below_gold_threshold"] is True
+    exported = runner.invoke(app, ["quality", "aggregates", project["id"], "-o", str(tmp_path / "agg.jsonl"),
+                                   "--url", server.url, "--token", owner.token])
+    assert exported.exit_code == 0, exported.output
+    rows = [json.loads(line) for line in (tmp_path / "agg.jsonl").read_text().splitlines()]
+    # Two real items, one question answered (sentiment), the annotators disagree on each.
+    assert sorted(r["item_id"] for r in rows) == sorted(i["id"] for i in items[1:])
+    assert {(r["question"], r["confidence"], r["annotations"]) for r in rows} == {("sentiment", 0.5, 2)}

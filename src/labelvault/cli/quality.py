@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -63,3 +65,19 @@ def quality_report(
                       _figure(card["gold_accuracy"]) + flag, _figure(card["consensus_agreement"]),
                       _figure(card["items_per_hour"]), _figure(card["median_seconds"]), _figure(card["rejection_rate"]))
     out.print(cards)
+
+
+@quality_app.command("aggregates")
+def quality_aggregates(
+    project_id: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file to write.")],
+    below: Annotated[float | None, typer.Option("--below", help="Only aggregates less confident than this.")] = None,
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Write the aggregated answers (item, question, value, confidence, method) of a project as JSONL."""
+    written = 0
+    with api(url, token) as client, output.open("w") as handle:
+        for row in client.aggregates(project_id, below=below):
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            written += 1
+    console.print(f"{written:,} aggregates written to {escape(str(output))}.")
