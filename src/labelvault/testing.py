@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import Role
-from labelvault.db.engine import transaction
+from labelvault.db.engine import build_engine, session_factory, transaction
+from labelvault.db.migrate import upgrade
 from labelvault.db.models import metadata
 
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -181,3 +182,18 @@ def chromium_path() -> str | None:
 def browser_required() -> bool:
     """CI sets LABELVAULT_REQUIRE_BROWSER=1: a missing Chromium then fails the browser tests, never skips them."""
     return os.environ.get("LABELVAULT_REQUIRE_BROWSER", "") == "1"
+@contextmanager
+def server_on_fresh_database(kind: str, directory: Path, admin_url: str = DEFAULT_PG_ADMIN_URL,
+                             **extra: str) -> Iterator[tuple[ServerProcess, sessionmaker[Session]]]:
+    """A migrated fresh database, a real server on it, and a session factory for setting up test data."""
+    with fresh_database(kind, directory, admin_url) as url:
+        upgrade(url)
+        engine = build_engine(url)
+        data_dir = directory / "data"
+        data_dir.mkdir()
+        server = start_server(data_dir, url, timeout=90, **extra)  # type: ignore[arg-type]
+        try:
+            yield server, session_factory(engine)
+        finally:
+            server.stop()
+            engine.dispose()

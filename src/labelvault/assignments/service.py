@@ -25,6 +25,7 @@ from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
 from labelvault.projects.models import Project
+from labelvault.quality import service as quality
 from labelvault.security.policy import Principal
 
 RECLAIM_BATCH = 50
@@ -71,6 +72,7 @@ def _renew_current(session: Session, principal: Principal, project: Project, kin
 
 def next_item(session: Session, principal: Principal, project: Project) -> Claim:
     """The principal's current lease in the project (renewed), or a lease on the next free item."""
+    quality.check_may_receive_work(session, principal, project)
     now = utcnow()
     current = _renew_current(session, principal, project, LeaseKind.annotate, now)
     if current is not None:

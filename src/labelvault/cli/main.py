@@ -6,6 +6,7 @@ import typer
 
 from labelvault.cli import local, remote
 from labelvault.cli.demo import run_demo
+from labelvault.cli.quality import quality_app
 
 app = typer.Typer(help="labelvault: self-hosted, vendor-neutral AI training data.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -18,6 +19,7 @@ app.add_typer(remote.org_app, name="org")
 app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")
 app.add_typer(remote.member_app, name="member")
+app.add_typer(quality_app, name="quality")
 app.command("import")(remote.import_items)
 app.command("export")(remote.export_items)
 

@@ -7,5 +7,6 @@ from labelvault.db.base import Base
 from labelvault.items import models as items  # noqa: F401
 from labelvault.jobs import models as jobs  # noqa: F401
 from labelvault.projects import models as projects  # noqa: F401
+from labelvault.quality import models as quality  # noqa: F401
 
 metadata = Base.metadata

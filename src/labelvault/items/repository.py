@@ -264,3 +264,26 @@ def state_counts(session: Session, organization_id: str, project_id: str) -> dic
     return {state: int(n) for state, n in session.execute(stmt).all() if n}
 
 
+
+
+def reopen_for_more(session: Session, organization_id: str, project_id: str, item_ids: list[str],
+                    max_overlap: int) -> int:
+    """Completed items asked for one more annotation (overlap = annotations + 1, back in the queue)."""
+    stmt = update(_items).where(
+        _items.c.organization_id == organization_id, _items.c.project_id == project_id,
+        _items.c.id.in_(item_ids), _items.c.state == "completed", _items.c.annotation_count < max_overlap,
+    ).values(overlap=_items.c.annotation_count + 1, state="in_progress", updated_at=utcnow())
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def close_early(session: Session, organization_id: str, project_id: str, item_ids: list[str],
+                min_annotations: int) -> int:
+    """Open items with no live lease and nothing awaiting review closed at their current annotations."""
+    waiting = select(Annotation.id).where(  # unscoped: correlated to items already scoped to the organization
+        Annotation.item_id == _items.c.id, Annotation.review_status.in_(["pending", "rejected"])).exists()
+    stmt = update(_items).where(
+        _items.c.organization_id == organization_id, _items.c.project_id == project_id,
+        _items.c.id.in_(item_ids), _items.c.state.in_(["new", "in_progress"]), _items.c.leased == 0,
+        _items.c.annotation_count >= min_annotations, ~waiting,
+    ).values(overlap=_items.c.annotation_count, state="completed", updated_at=utcnow())
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]

@@ -123,3 +123,15 @@ def start_import(
 def state_counts(session: Session, project: Project) -> dict[str, int]:
     counts = repo.state_counts(session, project.organization_id, project.id)
     return {state: counts.get(state, 0) for state in ItemState.all}
+
+
+def adapt_overlap(session: Session, project: Project, *, more: list[str], enough: list[str],
+                  max_overlap: int, min_annotations: int = 2) -> dict[str, int]:
+    """Adaptive overlap: ask for one more annotation of each completed item of `more` (up to `max_overlap`),
+    and close each open item of `enough` at the annotations it has (at least `min_annotations`).
+
+    Each change is one guarded UPDATE, so an item that was claimed, leased or reviewed meanwhile is left alone.
+    """
+    raised = repo.reopen_for_more(session, project.organization_id, project.id, more, max_overlap) if more else 0
+    closed = repo.close_early(session, project.organization_id, project.id, enough, min_annotations) if enough else 0
+    return {"overlap_raised": raised, "closed_early": closed}

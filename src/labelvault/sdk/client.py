@@ -281,3 +281,34 @@ class Client:
                     yield orjson.loads(line)
         if rest.strip():
             yield orjson.loads(rest)
+
+    # -- quality ------------------------------------------------------------------------------------------
+    def set_gold(self, item_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """Make an item a gold item with these known answers."""
+        return self.request("PUT", f"/api/v1/items/{item_id}/gold",  # type: ignore[no-any-return]
+                            json={"answers": answers})
+
+    def remove_gold(self, item_id: str) -> None:
+        self.request("DELETE", f"/api/v1/items/{item_id}/gold")
+
+    def gold_items(self, project_id: str) -> Iterator[dict[str, Any]]:
+        return self._pages(f"/api/v1/projects/{project_id}/gold")
+
+    def quality_settings(self, project_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/projects/{project_id}/quality/settings")  # type: ignore[no-any-return]
+
+    def update_quality_settings(self, project_id: str, **changes: Any) -> dict[str, Any]:
+        return self.request("PATCH", f"/api/v1/projects/{project_id}/quality/settings",  # type: ignore[no-any-return]
+                            json=changes)
+
+    def refresh_quality(self, project_id: str, *, wait: bool = True) -> dict[str, Any]:
+        """Queue a quality refresh (scores, aggregates, report); by default wait for it to finish."""
+        job = self.request("POST", f"/api/v1/projects/{project_id}/quality/refresh")
+        return self.wait(job["id"]) if wait else job
+
+    def quality_report(self, project_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/projects/{project_id}/quality/report")  # type: ignore[no-any-return]
+
+    def aggregates(self, project_id: str, *, below: float | None = None) -> Iterator[dict[str, Any]]:
+        """Aggregated answers per item and question, with their confidence."""
+        return self._pages(f"/api/v1/projects/{project_id}/aggregates", {"below": below})

@@ -1,0 +1,147 @@
+"""Quality rules: project quality settings, gold answers, refresh jobs, reports and aggregates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from labelvault.annotations.answers import check_answers
+from labelvault.errors import Conflict, Forbidden, InvalidInput, NotFound
+from labelvault.items.models import Item
+from labelvault.jobs import service as jobs
+from labelvault.jobs.models import Job
+from labelvault.kit.clock import utcnow
+from labelvault.projects import service as projects
+from labelvault.projects.models import Project
+from labelvault.quality import repository as repo
+from labelvault.quality.models import (
+    AggregationMethod,
+    GoldAnswer,
+    ItemAggregate,
+    QualityReport,
+    QualitySettings,
+    Suspension,
+)
+from labelvault.security.policy import Principal
+
+REFRESH_JOB = "quality_refresh"
+
+DEFAULTS: dict[str, Any] = {
+    "method": AggregationMethod.majority, "rating_tolerance": 0, "box_iou_threshold": 0.5, "gold_threshold": 0.8,
+    "confidence_threshold": 0.7, "max_overlap": 5, "adaptive_overlap": False, "early_stop_confidence": 1.0,
+    "auto_suspend": False, "gold_window": 10, "gold_min_items": 3, "qualification_required": False,
+    "qualification_threshold": 0.8, "qualification_attempts": 2,
+}
+
+
+def settings_of(session: Session, project: Project) -> QualitySettings:
+    """The project's quality settings; the defaults (not stored) when none were set."""
+    row = repo.settings(session, project.organization_id, project.id)
+    if row is None:
+        row = QualitySettings(project_id=project.id, organization_id=project.organization_id, **DEFAULTS)
+    return row
+
+
+def update_settings(session: Session, project: Project, changes: dict[str, Any]) -> QualitySettings:
+    """Change some quality settings of a project; the next refresh applies them to every item."""
+    if "method" in changes and changes["method"] not in AggregationMethod.all:
+        raise InvalidInput(f"method must be one of {list(AggregationMethod.all)}.", details={"field": "method"})
+    row = repo.settings(session, project.organization_id, project.id)
+    if row is None:
+        row = QualitySettings(project_id=project.id, organization_id=project.organization_id, **DEFAULTS)
+        session.add(row)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    # Settings change every score and aggregate: the next refresh recomputes all of them.
+    row.refreshed_through = None
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def get_gold(session: Session, principal: Principal, item: Item) -> GoldAnswer:
+    gold = repo.gold_of_item(session, principal.organization_id, item.id)
+    if gold is None:
+        raise NotFound("gold answer")
+    return gold
+
+
+def set_gold(session: Session, principal: Principal, item: Item, answers: dict[str, Any]) -> GoldAnswer:
+    """Make an item a gold item (or change its known answers); answers may cover only some questions."""
+    project = projects.get_project(session, principal, item.project_id)
+    check_answers(projects.current_label_schema(session, project), answers, item.data, complete=False)
+    if not answers:
+        raise InvalidInput("Give the known answer of at least one question.", details={"field": "answers"})
+    gold = repo.gold_of_item(session, principal.organization_id, item.id)
+    now = utcnow()
+    if gold is None:
+        gold = GoldAnswer(organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
+                          answers=answers, created_by_id=principal.user_id, created_at=now, updated_at=now)
+        session.add(gold)
+    else:
+        gold.answers = answers
+        gold.updated_at = now
+    session.flush()
+    return gold
+
+
+def remove_gold(session: Session, principal: Principal, item: Item) -> None:
+    """The item becomes an ordinary item again; its gold scores go at the next refresh."""
+    session.delete(get_gold(session, principal, item))
+    settings = repo.settings(session, principal.organization_id, item.project_id)
+    if settings is not None:
+        settings.refreshed_through = None
+    session.flush()
+
+
+def gold_page(session: Session, project: Project, after: str | None, limit: int) -> list[GoldAnswer]:
+    return list(repo.gold_page(session, project.organization_id, project.id, after, limit))
+
+
+def start_refresh(session: Session, principal: Principal, project: Project) -> Job:
+    """Queue a refresh: scores and aggregates of what changed since the last one, then a new report."""
+    return jobs.create_job(session, principal, REFRESH_JOB, {"project_id": project.id}, project_id=project.id)
+
+
+def get_report(session: Session, project: Project) -> QualityReport:
+    report = repo.report(session, project.organization_id, project.id)
+    if report is None:
+        raise NotFound("quality report")
+    return report
+
+
+def aggregates_page(session: Session, project: Project, after: tuple[str, str] | None, limit: int,
+                    below: float | None) -> list[ItemAggregate]:
+    return list(repo.aggregates_page(session, project.organization_id, project.id, after, limit, below))
+
+
+def check_may_receive_work(session: Session, principal: Principal, project: Project) -> None:
+    """Raise Forbidden when the person is suspended from the project or has yet to pass its qualification
+    exam (the hook on the claim path: one statement)."""
+    suspended, exam_required, exam_passed = repo.work_gate(
+        session, project.organization_id, project.id, principal.user_id)
+    if suspended:
+        raise Forbidden("Your gold accuracy in this project fell below its threshold: you receive no more of "
+                        "its items until a manager reinstates you.", code="suspended")
+    if exam_required and not exam_passed:
+        raise Forbidden("This project hands out work after its qualification exam: take it first "
+                        "(GET /projects/{id}/qualification/exam).", code="qualification_required")
+
+
+def list_suspensions(session: Session, project: Project) -> list[Suspension]:
+    """Every suspension of the project, newest first, reinstated ones included (the record of events)."""
+    return list(repo.suspensions(session, project.organization_id, project.id))
+
+
+def reinstate(session: Session, principal: Principal, project: Project, suspension_id: str) -> Suspension:
+    """End a suspension; only gold answers submitted after it count toward the next one."""
+    row = repo.suspension(session, principal.organization_id, suspension_id)
+    if row is None or row.project_id != project.id:
+        raise NotFound("suspension")
+    if row.reinstated_at is not None:
+        raise Conflict("This annotator was reinstated already.", code="already_reinstated")
+    row.reinstated_at = utcnow()
+    row.reinstated_by_id = principal.user_id
+    session.flush()
+    return row
