@@ -23,10 +23,12 @@ from labelvault.exports.api import router as exports_router
 from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
 from labelvault.jobs.api import router as jobs_router
-from labelvault.jobs.runner import Runner
+from labelvault.jobs.runner import Handler, Runner
 from labelvault.ops.api import router as ops_router
 from labelvault.ops.logging import configure_logging
 from labelvault.ops.observe import ObserveRequests
+from labelvault.predictions.api import router as predictions_router
+from labelvault.predictions.importer import PredictionImporter
 from labelvault.projects.api import router as projects_router
 from labelvault.storage import BlobStore, LocalBlobStore
 from labelvault.web.invitations import router as invitations_page
@@ -50,7 +52,9 @@ def build_context(settings: Settings) -> AppContext:
     factory = session_factory(engine)
     uploads, media = build_blob_stores(settings)
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
-    runner = Runner(factory, {"import": importer}, stale_seconds=settings.job_stale_seconds,
+    handlers: dict[str, Handler] = {"import": importer,
+                "predictions_import": PredictionImporter(uploads, max_line=settings.max_line_bytes)}
+    runner = Runner(factory, handlers, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
     return AppContext(settings, engine, factory, uploads, media, runner)
 
@@ -96,7 +100,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.add_middleware(ObserveRequests)
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
-               review_router, exports_router, jobs_router, invitations_page)
+               review_router, exports_router, predictions_router, jobs_router, invitations_page)
     for router in routers:
         app.include_router(router)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from labelvault.cli import local, remote
+from labelvault.cli import local, portability, remote
 from labelvault.cli.demo import run_demo
 
 app = typer.Typer(help="labelvault: self-hosted, vendor-neutral AI training data.", no_args_is_help=True,
@@ -17,6 +17,7 @@ app.add_typer(local.admin_app, name="admin")
 app.add_typer(remote.org_app, name="org")
 app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")
+app.add_typer(portability.predictions_app, name="predictions")
 app.command("import")(remote.import_items)
 app.command("export")(remote.export_items)
 

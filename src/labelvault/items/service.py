@@ -80,3 +80,10 @@ def start_import(
 def state_counts(session: Session, project: Project) -> dict[str, int]:
     counts = repo.state_counts(session, project.organization_id, project.id)
     return {state: counts.get(state, 0) for state in ItemState.all}
+
+
+def items_by_external_id(
+    session: Session, organization_id: str, project_id: str, external_ids: list[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """external_id -> (item id, data) of the project's items among `external_ids` (for jobs of the project)."""
+    return repo.items_by_external_id(session, organization_id, project_id, external_ids)

@@ -133,10 +133,8 @@ class Client:
         return self.request("PUT", f"/api/v1/projects/{project_id}/media/{path}",  # type: ignore[no-any-return]
                             content=content)
 
-    def start_import(self, project_id: str, file: str | Path, *, format: str | None = None,
-                     on_conflict: str = "skip", all_or_nothing: bool = False,
-                     on_upload: Progress | None = None) -> dict[str, Any]:
-        """Upload a JSONL, JSON or CSV file and queue its import; returns the job."""
+    def _upload(self, url: str, file: str | Path, params: dict[str, str],
+                on_upload: Progress | None) -> dict[str, Any]:
         path = Path(file)
         total = path.stat().st_size
 
@@ -148,13 +146,34 @@ class Client:
                     on_upload(sent, total)
                 yield chunk
 
-        params = {"filename": path.name, "on_conflict": on_conflict, "all_or_nothing": str(all_or_nothing).lower()}
+        with path.open("rb") as handle:
+            return self.request("POST", url, params={"filename": path.name, **params},  # type: ignore[no-any-return]
+                                content=chunks(handle), headers={"Content-Length": str(total)})
+
+    def start_import(self, project_id: str, file: str | Path, *, format: str | None = None,
+                     on_conflict: str = "skip", all_or_nothing: bool = False,
+                     on_upload: Progress | None = None) -> dict[str, Any]:
+        """Upload a JSONL, JSON or CSV file and queue its import; returns the job."""
+        params = {"on_conflict": on_conflict, "all_or_nothing": str(all_or_nothing).lower()}
         if format:
             params["format"] = format
-        with path.open("rb") as handle:
-            return self.request("POST", f"/api/v1/projects/{project_id}/imports",  # type: ignore[no-any-return]
-                                params=params, content=chunks(handle),
-                                headers={"Content-Length": str(total)})
+        return self._upload(f"/api/v1/projects/{project_id}/imports", file, params, on_upload)
+
+    def start_prediction_import(self, project_id: str, file: str | Path, *, all_or_nothing: bool = False,
+                                on_upload: Progress | None = None) -> dict[str, Any]:
+        """Upload predictions (JSONL: external_id, model_name, model_version, answers, score) as a job."""
+        return self._upload(f"/api/v1/projects/{project_id}/predictions/imports", file,
+                            {"all_or_nothing": str(all_or_nothing).lower()}, on_upload)
+
+    def import_predictions(self, project_id: str, file: str | Path, *, wait: bool = True,
+                           **options: Any) -> dict[str, Any]:
+        on_progress = options.pop("on_progress", None)
+        job = self.start_prediction_import(project_id, file, **options)
+        return self.wait(job["id"], on_progress=on_progress) if wait else job
+
+    def predictions(self, item_id: str) -> list[dict[str, Any]]:
+        """A model's pre-labels for an item (kept apart from annotations)."""
+        return self.request("GET", f"/api/v1/items/{item_id}/predictions")  # type: ignore[no-any-return]
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.request("GET", f"/api/v1/jobs/{job_id}")  # type: ignore[no-any-return]
