@@ -20,6 +20,8 @@ from labelvault.config import Settings
 from labelvault.db.engine import build_engine, session_factory
 from labelvault.errors import DomainError
 from labelvault.exports.api import router as exports_router
+from labelvault.exports.formats_api import router as format_exports_router
+from labelvault.exports.job import ExportJob
 from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
 from labelvault.jobs.api import router as jobs_router
@@ -53,7 +55,8 @@ def build_context(settings: Settings) -> AppContext:
     uploads, media = build_blob_stores(settings)
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
     handlers: dict[str, Handler] = {"import": importer,
-                "predictions_import": PredictionImporter(uploads, max_line=settings.max_line_bytes)}
+                "predictions_import": PredictionImporter(uploads, max_line=settings.max_line_bytes),
+                "export": ExportJob(uploads)}
     runner = Runner(factory, handlers, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
     return AppContext(settings, engine, factory, uploads, media, runner)
@@ -100,7 +103,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.add_middleware(ObserveRequests)
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
-               review_router, exports_router, predictions_router, jobs_router, invitations_page)
+               review_router, exports_router, format_exports_router, predictions_router, jobs_router, invitations_page)
     for router in routers:
         app.include_router(router)
     return app

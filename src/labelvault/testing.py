@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -167,3 +168,46 @@ def start_server(data_dir: Path, database_url: str, *, workers: int = 1, timeout
         time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"server not ready after {timeout} s; see {log.name}")
+
+
+def api_project(client: Any, actor: Actor, schema: dict[str, Any], items: list[dict[str, Any]],
+                runner: Any, name: str = "P") -> str:
+    """A project made through the API (a TestClient) with `items` imported; returns its id."""
+    project_id = str(client.post("/api/v1/projects", json={"name": name, "schema": schema},
+                                 headers=actor.headers).json()["id"])
+    body = b"".join(orjson.dumps(item) + b"\n" for item in items)
+    job = client.post(f"/api/v1/projects/{project_id}/imports", params={"filename": "items.jsonl"}, content=body,
+                      headers=actor.headers)
+    assert job.status_code == 202, job.text
+    runner.run_until_idle()
+    return project_id
+
+
+def api_annotate(client: Any, actor: Actor, project_id: str, answers_by_external_id: dict[str, dict[str, Any]]) -> None:
+    """Submit `actor`'s answers for the items named by external id."""
+    cursor: str | None = None
+    ids: dict[str, str] = {}
+    while True:
+        page = client.get(f"/api/v1/projects/{project_id}/items", params={"limit": 500, **(
+            {"cursor": cursor} if cursor else {})}, headers=actor.headers).json()
+        ids.update({i["external_id"]: i["id"] for i in page["items"]})
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    for external_id, answers in answers_by_external_id.items():
+        saved = client.post(f"/api/v1/items/{ids[external_id]}/annotations", json={"answers": answers},
+                            headers=actor.headers)
+        assert saved.status_code in (200, 201), saved.text
+
+
+def api_export(client: Any, actor: Actor, project_id: str, runner: Any, fmt: str, **options: Any) -> Any:
+    """Run an export job to its end; returns (job, file content)."""
+    started = client.post(f"/api/v1/projects/{project_id}/exports", json={"format": fmt, **options},
+                          headers=actor.headers)
+    assert started.status_code == 202, started.text
+    runner.run_until_idle()
+    job = client.get(f"/api/v1/jobs/{started.json()['id']}", headers=actor.headers).json()
+    assert job["state"] == "succeeded", job
+    download = client.get(f"/api/v1/exports/{job['id']}/file", headers=actor.headers)
+    assert download.status_code == 200, download.text
+    return job, download.content

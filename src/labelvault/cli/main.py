@@ -18,6 +18,8 @@ app.add_typer(remote.org_app, name="org")
 app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")
 app.add_typer(portability.predictions_app, name="predictions")
+remote.project_app.command("export")(portability.project_export)
+app.command("formats")(portability.list_formats)
 app.command("import")(remote.import_items)
 app.command("export")(remote.export_items)
 

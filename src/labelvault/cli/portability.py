@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console
+from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, out
 
 predictions_app = typer.Typer(help="Model predictions (pre-labels), kept apart from annotations.",
                               no_args_is_help=True)
@@ -50,3 +50,43 @@ def predictions_import(
     _print_problems(problems)
     if job["state"] != "succeeded":
         raise typer.Exit(1)
+
+
+def project_export(
+    project_id: str,
+    format: Annotated[str, typer.Option("--format", "-f", help="A format (see `labelvault formats`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Destination file.")],
+    state: Annotated[list[str] | None, typer.Option(help="Only items in this state (repeatable).")] = None,
+    only_accepted: Annotated[bool, typer.Option(help="Only items accepted in review.")] = False,
+    split: Annotated[str | None, typer.Option(help="Only items whose metadata.split is this.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only annotations updated at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only annotations updated before (ISO 8601).")] = None,
+    include_drafts: Annotated[bool, typer.Option(help="Include draft annotations.")] = False,
+    predictions: Annotated[bool, typer.Option(help="Include predictions where the format can.")] = False,
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Export a project in a format as a job, with a progress bar, into a file."""
+    with api(url, token) as client, _bar() as progress:
+        job = client.start_export(project_id, format, states=state, only_accepted=only_accepted, split=split,
+                                  since=since, until=until, include_drafts=include_drafts, predictions=predictions)
+        work = progress.add_task(f"export {format}", total=None)
+        job = client.wait(job["id"], on_progress=lambda done, total: progress.update(
+            work, completed=done, total=total or None))
+        if job["state"] == "succeeded":
+            client.download_export(job["id"], output)
+    if job["state"] != "succeeded":
+        console.print(f"[red]Export failed:[/] {escape(job.get('error') or '')}")
+        raise typer.Exit(1)
+    stats = job["stats"]
+    console.print(f"Wrote {stats.get('items', 0):,} items, {stats.get('annotations', 0):,} annotations "
+                  f"({stats.get('bytes', 0):,} bytes) to {escape(str(output))}.")
+    for note in stats.get("notes", []):
+        console.print(f"  [yellow]not expressible:[/] {escape(note)}")
+
+
+def list_formats(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """List the export formats (and which can be imported)."""
+    with api(url, token) as client:
+        for f in client.export_formats():
+            out.print(f"{f['name']:<14} .{f['extension']:<8} {'import+export' if f['importable'] else 'export':<14} "
+                      f"{f['description']}")

@@ -294,3 +294,41 @@ class Client:
                     yield orjson.loads(line)
         if rest.strip():
             yield orjson.loads(rest)
+
+    # -- exports in other formats, as jobs --------------------------------------------------------------
+    def export_formats(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/export-formats")  # type: ignore[no-any-return]
+
+    def start_export(self, project_id: str, format: str, **options: Any) -> dict[str, Any]:
+        """Queue an export in `format` (options: states, only_accepted, split, since, until, include_drafts,
+        only_annotated, predictions); returns the job."""
+        body = {"format": format, **{k: v for k, v in options.items() if v is not None}}
+        return self.request("POST", f"/api/v1/projects/{project_id}/exports", json=body)  # type: ignore[no-any-return]
+
+    def download_export(self, job_id: str, destination: str | Path, *,
+                        on_progress: Callable[[int], None] | None = None) -> int:
+        """Write a finished export's file; returns the number of bytes written."""
+        path = Path(destination)
+        partial = path.with_name(path.name + ".partial")
+        written = 0
+        with self.http.stream("GET", f"/api/v1/exports/{job_id}/file", timeout=None) as response:
+            if not response.is_success:
+                response.read()
+                self._raise_for(response)
+            with partial.open("wb") as out:
+                for chunk in response.iter_raw():
+                    out.write(chunk)
+                    written += len(chunk)
+                    if on_progress:
+                        on_progress(written)
+        partial.replace(path)
+        return written
+
+    def export_file(self, project_id: str, format: str, destination: str | Path, *,
+                    on_progress: Progress | None = None, **options: Any) -> dict[str, Any]:
+        """Export in `format`, wait for the job and download its file; returns the finished job."""
+        job = self.wait(self.start_export(project_id, format, **options)["id"], on_progress=on_progress)
+        if job["state"] != "succeeded":
+            raise ApiError(500, "export_failed", job.get("error") or "the export failed", {"job_id": job["id"]})
+        self.download_export(job["id"], destination)
+        return job

@@ -1,0 +1,71 @@
+"""Export records: the native JSONL export's items, parsed, narrowed by the export's options, with the
+items' predictions when asked for. Constant memory: one chunk of items at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelvault.exports.jsonl import ExportFilter, stream_jsonl
+from labelvault.items.models import ItemState
+from labelvault.predictions import service as predictions
+
+
+@dataclass
+class ExportOptions:
+    states: list[str] | None = None
+    only_accepted: bool = False
+    split: str | None = None  # the item's metadata.split
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    include_drafts: bool = False
+    only_annotated: bool = False
+    predictions: bool = False
+
+    def export_filter(self) -> ExportFilter:
+        states = [ItemState.accepted] if self.only_accepted else self.states
+        return ExportFilter(states=states, include_drafts=self.include_drafts, since=self.since, until=self.until,
+                            only_annotated=self.only_annotated)
+
+    def to_params(self) -> dict[str, Any]:
+        return {"states": self.states, "only_accepted": self.only_accepted, "split": self.split,
+                "since": self.since.isoformat() if self.since else None,
+                "until": self.until.isoformat() if self.until else None, "include_drafts": self.include_drafts,
+                "only_annotated": self.only_annotated, "predictions": self.predictions}
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> ExportOptions:
+        def moment(value: str | None) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(value) if value else None
+
+        return cls(states=params.get("states"), only_accepted=bool(params.get("only_accepted")),
+                   split=params.get("split"), since=moment(params.get("since")), until=moment(params.get("until")),
+                   include_drafts=bool(params.get("include_drafts")),
+                   only_annotated=bool(params.get("only_annotated")), predictions=bool(params.get("predictions")))
+
+
+def export_records(factory: sessionmaker[Session], organization_id: str, project_id: str,
+                   options: ExportOptions) -> Iterator[dict[str, Any]]:
+    """Yield each exported item as a dict (`id`, `external_id`, `data`, `metadata`, `state`, `annotations`,
+    and `predictions` when asked for)."""
+    filters = options.export_filter()
+    filters.check()
+    for chunk in stream_jsonl(factory, organization_id, project_id, filters):
+        records = [orjson.loads(line) for line in chunk.splitlines()]
+        if options.split is not None:
+            records = [r for r in records if (r.get("metadata") or {}).get("split") == options.split]
+        if options.predictions and records:
+            by_item: dict[str, list[dict[str, Any]]] = {}
+            with factory() as session:
+                for p in predictions.predictions_of_items(session, organization_id, [r["id"] for r in records]):
+                    by_item.setdefault(p.item_id, []).append({
+                        "model_name": p.model_name, "model_version": p.model_version, "answers": p.answers,
+                        "score": p.score})
+            for record in records:
+                record["predictions"] = by_item.get(record["id"], [])
+        yield from records
