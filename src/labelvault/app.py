@@ -56,7 +56,7 @@ def build_context(settings: Settings) -> AppContext:
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
     handlers: dict[str, Handler] = {"import": importer,
                 "predictions_import": PredictionImporter(uploads, max_line=settings.max_line_bytes),
-                "export": ExportJob(uploads)}
+                "export": ExportJob(uploads, media)}
     runner = Runner(factory, handlers, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
     return AppContext(settings, engine, factory, uploads, media, runner)

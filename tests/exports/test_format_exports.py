@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
+import orjson
+
 from labelvault.accounts.models import Role
-from labelvault.testing import TEXT_SCHEMA, api_annotate, api_export, api_project
+from labelvault.demo import png
+from labelvault.testing import BOXES_SCHEMA, TEXT_SCHEMA, api_annotate, api_export, api_project
 
 ITEMS = [{"external_id": f"e{i}", "data": {"text": f"text {i}"}, "metadata": {"split": "train" if i % 2 else "test"}}
          for i in range(6)]
@@ -57,3 +60,42 @@ def test_bad_requests_are_refused_with_the_field(client, ctx, owner, member_of):
     assert client.post(path, json={"format": "csv"}, headers=annotator.headers).status_code == 403
     formats = client.get("/api/v1/export-formats", headers=owner.headers).json()
     assert {"csv", "hf_jsonl", "hf_parquet"} <= {f["name"] for f in formats}
+
+
+def test_pixel_formats_take_the_image_size_from_the_media_file(client, ctx, owner):
+    project_id = api_project(client, owner, BOXES_SCHEMA, [{"external_id": "one", "data": {"image": "a/one.png"}},
+                                                          {"external_id": "gone", "data": {"image": "a/gone.png"}}],
+                             ctx.runner)
+    uploaded = client.put(f"/api/v1/projects/{project_id}/media/a/one.png", content=png(40, 20, (200, 10, 10),
+                                                                                        (0, 0, 4, 4)),
+                          headers=owner.headers)
+    assert uploaded.status_code == 201
+    api_annotate(client, owner, project_id, {"one": {"objects": [
+        {"x": 0.25, "y": 0.5, "width": 0.5, "height": 0.25, "label": "cat"}]}})
+    job, content = api_export(client, owner, project_id, ctx.runner, "coco")
+    document = orjson.loads(content)
+    assert [(i["file_name"], i["width"], i["height"]) for i in document["images"]] == [("a/one.png", 40, 20)]
+    assert document["annotations"][0]["bbox"] == [10.0, 10.0, 20.0, 5.0]
+    assert any("image size is unknown" in note for note in job["stats"]["notes"])
+
+
+def test_a_format_the_schema_cannot_fill_is_refused(client, ctx, owner):
+    project_id = api_project(client, owner, TEXT_SCHEMA, ITEMS, ctx.runner)
+    refused = client.post(f"/api/v1/projects/{project_id}/exports", json={"format": "coco"}, headers=owner.headers)
+    assert refused.status_code == 422
+    assert "boxes" in refused.json()["message"]
+
+
+def test_predictions_are_exported_on_request_only(client, ctx, owner):
+    items = [{"external_id": "a", "data": {"text": "hello"}, "predictions": [
+        {"model_name": "m", "model_version": "1", "answers": {"sentiment": "positive"}, "score": 0.5}]}]
+    project_id = api_project(client, owner, TEXT_SCHEMA, items, ctx.runner)
+    _, without = api_export(client, owner, project_id, ctx.runner, "hf_jsonl")
+    assert orjson.loads(without.splitlines()[0])["predictions"] == []
+    _, content = api_export(client, owner, project_id, ctx.runner, "hf_jsonl", predictions=True)
+    assert orjson.loads(content.splitlines()[0])["predictions"] == [
+        {"model_name": "m", "model_version": "1", "answers": {"sentiment": "positive"}, "score": 0.5}]
+    _, tasks = api_export(client, owner, project_id, ctx.runner, "label_studio", predictions=True)
+    [task] = orjson.loads(tasks)
+    assert task["annotations"] == []
+    assert task["predictions"][0]["result"][0]["value"] == {"choices": ["positive"]}

@@ -23,14 +23,16 @@ from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.jobs.runner import JobLost
 from labelvault.projects import service as projects
+from labelvault.projects.label_schema import FieldKind
 from labelvault.storage import BlobStore
 
 PROGRESS_SECONDS = 1.0
 
 
 class ExportJob:
-    def __init__(self, store: BlobStore) -> None:
+    def __init__(self, store: BlobStore, media: BlobStore) -> None:
         self.store = store
+        self.media = media
 
     def __call__(self, factory: sessionmaker[Session], job: Job, worker: str) -> None:
         fmt = FORMATS[job.params["format"]]
@@ -48,7 +50,9 @@ class ExportJob:
             if not jobs.progress(session, job.id, worker, {"total": total, "done": 0}):
                 raise JobLost()
         report = Report()
-        records = export_records(factory, job.organization_id, project.id, options)
+        image_fields = [f.name for f in schema.fields if f.kind is FieldKind.image] if fmt.needs_image_size else []
+        records = export_records(factory, job.organization_id, project.id, options, image_fields=image_fields,
+                                 media=self.media)
         key = blob_key(job)
         with self.store.open_write(key) as out:
             fmt.write(self._counted(records, factory, job, worker), schema, out, report)

@@ -11,9 +11,12 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
+from labelvault.errors import InvalidInput
 from labelvault.exports.jsonl import ExportFilter, stream_jsonl
+from labelvault.formats.image_size import image_size
 from labelvault.items.models import ItemState
 from labelvault.predictions import service as predictions
+from labelvault.storage import BlobStore, safe_key
 
 
 @dataclass
@@ -49,8 +52,27 @@ class ExportOptions:
                    only_annotated=bool(params.get("only_annotated")), predictions=bool(params.get("predictions")))
 
 
+def _add_image_sizes(records: list[dict[str, Any]], image_fields: list[str], media: BlobStore,
+                     prefix: str) -> None:
+    for record in records:
+        sizes: dict[str, list[int]] = {}
+        for name in image_fields:
+            path = record["data"].get(name)
+            if not isinstance(path, str):
+                continue
+            try:
+                with media.open_read(f"{prefix}/{safe_key(path)}") as handle:
+                    size = image_size(handle)
+            except (OSError, InvalidInput):
+                size = None
+            if size is not None:
+                sizes[name] = list(size)
+        record["image_sizes"] = sizes
+
+
 def export_records(factory: sessionmaker[Session], organization_id: str, project_id: str,
-                   options: ExportOptions) -> Iterator[dict[str, Any]]:
+                   options: ExportOptions, *, image_fields: list[str] | None = None,
+                   media: BlobStore | None = None) -> Iterator[dict[str, Any]]:
     """Yield each exported item as a dict (`id`, `external_id`, `data`, `metadata`, `state`, `annotations`,
     and `predictions` when asked for)."""
     filters = options.export_filter()
@@ -68,4 +90,6 @@ def export_records(factory: sessionmaker[Session], organization_id: str, project
                         "score": p.score})
             for record in records:
                 record["predictions"] = by_item.get(record["id"], [])
+        if image_fields and media is not None:
+            _add_image_sizes(records, image_fields, media, f"{organization_id}/{project_id}")
         yield from records

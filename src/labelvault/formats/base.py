@@ -57,6 +57,7 @@ class Format:
     write: Writer
     read: Reader | None = None
     question_types: frozenset[str] = frozenset()  # empty: any
+    needs_image_size: bool = False  # records carry `image_sizes`: {field: [width, height]}
 
     def check_schema(self, schema: LabelSchema) -> str | None:
         """Why this format cannot express any question of the schema, or None."""
@@ -75,3 +76,42 @@ def submitted(record: Record) -> list[dict[str, Any]]:
 
 def questions_of(schema: LabelSchema, *types: str) -> list[Any]:
     return [q for q in schema.questions if q.type in types]
+
+
+def image_size_of(record: Record, field: str, report: Report) -> tuple[int, int] | None:
+    """The pixel size of the record's image in `field`: from metadata width/height or the media file."""
+    meta = record.get("metadata") or {}
+    width, height = meta.get("width"), meta.get("height")
+    if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+        return width, height
+    size = (record.get("image_sizes") or {}).get(field)
+    if size:
+        return int(size[0]), int(size[1])
+    report.note(f"items whose image size is unknown (no metadata width/height, no readable {field} file) "
+                "are left out")
+    return None
+
+
+def first_submitted(record: Record, fmt: str, report: Report) -> dict[str, Any] | None:
+    """The one annotation a one-label-per-item format writes: the first submitted one."""
+    done = submitted(record)
+    if len(done) > 1:
+        report.note(f"{fmt} holds one annotation per item; the first submitted one is written "
+                    "(export csv, hf_jsonl or coco for every annotator's)")
+    return done[0] if done else None
+
+
+def the_question(schema: LabelSchema, qtype: str) -> Any:
+    """The schema's first question of `qtype` (formats that hold one such question use it)."""
+    found = questions_of(schema, qtype)
+    return found[0] if found else None
+
+
+def number_list(value: Any, count: int, path: str) -> list[float]:
+    """`count` numbers, or FormatProblem such as `annotations[12].bbox: expected 4 numbers, got 3`."""
+    if not isinstance(value, list) or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                              for v in value):
+        raise FormatProblem(path, f"expected a list of {count} numbers")
+    if len(value) != count:
+        raise FormatProblem(path, f"expected {count} numbers, got {len(value)}")
+    return [float(v) for v in value]
