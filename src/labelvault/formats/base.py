@@ -58,6 +58,7 @@ class Format:
     read: Reader | None = None
     question_types: frozenset[str] = frozenset()  # empty: any
     needs_image_size: bool = False  # records carry `image_sizes`: {field: [width, height]}
+    unit: str = "records"  # what a record is called in the file's problem paths, e.g. tasks[3]
 
     def check_schema(self, schema: LabelSchema) -> str | None:
         """Why this format cannot express any question of the schema, or None."""

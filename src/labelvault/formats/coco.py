@@ -134,4 +134,4 @@ def read(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Rec
 
 
 FORMAT = Format("coco", "json", "application/json", "COCO object detection: images, categories, boxes.", write,
-                read, frozenset({"boxes"}), needs_image_size=True)
+                read, frozenset({"boxes"}), needs_image_size=True, unit="images")

@@ -65,4 +65,4 @@ def read(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Rec
 
 
 FORMAT = Format("conll", "conll", "text/plain", "CoNLL-2003 NER: token per line with BIO tags.", write, read,
-                frozenset({"spans"}))
+                frozenset({"spans"}), unit="documents")

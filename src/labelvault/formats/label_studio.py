@@ -253,4 +253,4 @@ def read(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Rec
 
 
 FORMAT = Format("label_studio", "json", "application/json", "Label Studio tasks with annotations and predictions.",
-                write, read)
+                write, read, unit="tasks")

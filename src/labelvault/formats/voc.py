@@ -129,4 +129,4 @@ def read(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Rec
 
 
 FORMAT = Format("voc", "zip", "application/zip", "Pascal VOC: one Annotations/*.xml per image (pixel boxes).",
-                write, read, frozenset({"boxes"}), needs_image_size=True)
+                write, read, frozenset({"boxes"}), needs_image_size=True, unit="files")

@@ -83,4 +83,4 @@ def read(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Rec
 
 
 FORMAT = Format("yolo", "zip", "application/zip", "YOLO: classes.txt, images.txt, one labels/*.txt per image.",
-                write, read, frozenset({"boxes"}))
+                write, read, frozenset({"boxes"}), unit="images")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelvault.db.engine import transaction
 from labelvault.errors import NotFound
 from labelvault.items import repository as repo
+from labelvault.items.foreign import FOREIGN_FORMATS, foreign_records
 from labelvault.items.payload import ItemInput, ItemProblem, parse_item
 from labelvault.items.readers import Record, open_records, read_jsonl
 from labelvault.jobs import service as jobs
@@ -73,7 +74,9 @@ class _ImportRun:
             handle.seek(int(self.checkpoint.get("position", 0)))
             yield from read_jsonl(handle, self.importer.max_line, start_line=int(self.checkpoint["line"]))
         else:
-            for index, record in enumerate(open_records(handle, fmt, self.importer.max_line)):
+            lines = (foreign_records(handle, fmt, self.schema) if fmt in FOREIGN_FORMATS
+                     else open_records(handle, fmt, self.importer.max_line))
+            for index, record in enumerate(lines):
                 if index >= done:
                     yield record
         handle.close()

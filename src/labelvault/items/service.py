@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.errors import InvalidInput, NotFound
 from labelvault.items import repository as repo
+from labelvault.items.foreign import FOREIGN_FORMATS
 from labelvault.items.models import Item, ItemDeletion, ItemState
 from labelvault.items.readers import FORMATS
 from labelvault.jobs import service as jobs
@@ -56,8 +57,9 @@ def delete_item(session: Session, principal: Principal, item: Item, *, confirm: 
 
 
 def check_import_options(fmt: str, on_conflict: str) -> None:
-    if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {list(FORMATS)}.", details={"field": "format"})
+    if fmt not in FORMATS and fmt not in FOREIGN_FORMATS:
+        raise InvalidInput(f"format must be one of {list(FORMATS)} or another tool's: {list(FOREIGN_FORMATS)}.",
+                           details={"field": "format"})
     if on_conflict not in CONFLICT_MODES:
         raise InvalidInput(f"on_conflict must be one of {list(CONFLICT_MODES)}.",
                            details={"field": "on_conflict"})
