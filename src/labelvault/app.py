@@ -21,7 +21,7 @@ from labelvault.db.engine import build_engine, session_factory
 from labelvault.errors import DomainError
 from labelvault.exports.api import router as exports_router
 from labelvault.exports.formats_api import router as format_exports_router
-from labelvault.exports.job import ExportJob
+from labelvault.exports.job import BundleJob, ExportJob
 from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
 from labelvault.jobs.api import router as jobs_router
@@ -56,7 +56,7 @@ def build_context(settings: Settings) -> AppContext:
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
     handlers: dict[str, Handler] = {"import": importer,
                 "predictions_import": PredictionImporter(uploads, max_line=settings.max_line_bytes),
-                "export": ExportJob(uploads, media)}
+                "export": ExportJob(uploads, media), "bundle": BundleJob(uploads, media)}
     runner = Runner(factory, handlers, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
     return AppContext(settings, engine, factory, uploads, media, runner)

@@ -1,4 +1,4 @@
-"""Commands that move a project's data in and out: predictions, format exports."""
+"""Commands that move a project's data in and out: predictions, format exports, the exit bundle and its restore."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from labelvault.app import build_blob_stores
 from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, out
+from labelvault.config import Settings
+from labelvault.db.engine import build_engine, session_factory
+from labelvault.db.migrate import upgrade
+from labelvault.errors import DomainError
+from labelvault.exports.restore import restore_file
+from labelvault.kit.sealing import SealError, seal
 
 predictions_app = typer.Typer(help="Model predictions (pre-labels), kept apart from annotations.",
                               no_args_is_help=True)
@@ -90,3 +97,74 @@ def list_formats(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
         for f in client.export_formats():
             out.print(f"{f['name']:<14} .{f['extension']:<8} {'import+export' if f['importable'] else 'export':<14} "
                       f"{f['description']}")
+
+
+def _secret_file(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    secret = path.read_bytes().rstrip(b"\r\n")
+    if not secret:
+        console.print(f"[red]Error:[/] {escape(str(path))} is empty.")
+        raise typer.Exit(2)
+    return secret
+
+
+def project_bundle(
+    project_id: str,
+    output: Annotated[Path, typer.Argument(help="Destination (.tar.zst).")],
+    encrypt_to: Annotated[Path | None, typer.Option(help="Seal for this X25519 public key (PEM file).",
+                                                    exists=True, dir_okay=False)] = None,
+    passphrase_file: Annotated[Path | None, typer.Option(help="Seal with the passphrase in this file.",
+                                                         exists=True, dir_okay=False)] = None,
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Download the project's exit bundle: everything about it, with a SHA-256 manifest; optionally sealed."""
+    if encrypt_to and passphrase_file:
+        console.print("[red]Error:[/] give --encrypt-to or --passphrase-file, not both.")
+        raise typer.Exit(2)
+    recipient = encrypt_to.read_bytes() if encrypt_to else None
+    passphrase = _secret_file(passphrase_file)
+    plain = output.with_name(output.name + ".plain") if recipient or passphrase else output
+    with api(url, token) as client, _bar() as progress:
+        work = progress.add_task("bundle", total=None)
+        job = client.bundle_to(project_id, plain, on_progress=lambda done, total: progress.update(
+            work, completed=done, total=total or None))
+    if recipient or passphrase:
+        try:
+            with plain.open("rb") as source, output.open("wb") as target:
+                seal(source, target, passphrase=passphrase, recipient=recipient)
+        except SealError as exc:
+            console.print(f"[red]Error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
+        finally:
+            plain.unlink(missing_ok=True)
+    console.print(f"Wrote the bundle of project {project_id} ({job['stats'].get('files', 0)} files) to "
+                  f"{escape(str(output))}{' (sealed)' if recipient or passphrase else ''}.")
+
+
+def project_restore(
+    bundle: Annotated[Path, typer.Argument(help="A bundle (.tar.zst, sealed or not).", exists=True, dir_okay=False)],
+    organization: Annotated[str | None, typer.Option(help="Restore into this organization (id); default: the "
+                                                          "bundle's own, made if missing.")] = None,
+    passphrase_file: Annotated[Path | None, typer.Option(help="Passphrase of a sealed bundle.", exists=True,
+                                                         dir_okay=False)] = None,
+    identity: Annotated[Path | None, typer.Option(help="X25519 private key (PEM) of a bundle sealed to you.",
+                                                  exists=True, dir_okay=False)] = None,
+) -> None:
+    """Restore a project from a bundle into this instance's database (local; checks every file first)."""
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    engine = build_engine(settings.resolved_database_url)
+    try:
+        restored = restore_file(session_factory(engine), build_blob_stores(settings)[1], bundle,
+                                organization_id=organization, passphrase=_secret_file(passphrase_file),
+                                identity=identity.read_bytes() if identity else None)
+    except DomainError as exc:
+        console.print(f"[red]Refused:[/] {escape(exc.message)}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    counts = ", ".join(f"{n:,} {table}" for table, n in restored.rows.items() if n)
+    console.print(f"Restored project {restored.project_id} into organization {restored.organization_id}: {counts}; "
+                  f"{restored.media} media files.")
+    out.print(restored.project_id)

@@ -45,9 +45,18 @@ def start_export(project_id: str, body: ExportRequest, request: Request, princip
     return JobOut.model_validate(job)
 
 
+@router.post("/projects/{project_id}/bundles", response_model=JobOut, status_code=202)
+def start_bundle(project_id: str, request: Request, principal: CanExport, session: DB, ctx: Ctx) -> JobOut:
+    """Queue the project's exit bundle (.tar.zst with a SHA-256 manifest); download it from GET /exports/{id}/file."""
+    project = projects.get_project(session, principal, project_id)
+    job = service.start_bundle(session, principal, project)
+    after_commit(request, ctx.runner.wake)
+    return JobOut.model_validate(job)
+
+
 @router.get("/exports/{job_id}/file", response_class=StreamingResponse)
 def download_export(job_id: str, principal: CanExport, session: DB, ctx: Ctx) -> StreamingResponse:
-    """The file of a finished export."""
+    """The file of a finished export or bundle."""
     job = service.export_job(session, principal, job_id)
     key = service.blob_key(job)
     if not ctx.uploads.exists(key):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
 from labelvault.errors import NotFound
+from labelvault.exports.bundle import write_bundle
 from labelvault.exports.records import ExportOptions, export_records
 from labelvault.exports.service import blob_key
 from labelvault.formats.base import Report
@@ -81,3 +82,39 @@ class ExportJob:
 def _slug(name: str) -> str:
     kept = "".join(c.lower() if c.isalnum() else "-" for c in name).strip("-")
     return "-".join(p for p in kept.split("-") if p)[:60] or "project"
+
+
+class BundleJob:
+    """Writes a project's exit bundle into the blob store, with the rows written so far as progress."""
+
+    def __init__(self, store: BlobStore, media: BlobStore) -> None:
+        self.store = store
+        self.media = media
+
+    def __call__(self, factory: sessionmaker[Session], job: Job, worker: str) -> None:
+        with transaction(factory, write=False) as session:
+            try:
+                project = projects.project_for_job(session, job.organization_id, job.params["project_id"])
+            except NotFound:
+                raise RuntimeError("the project of this bundle was deleted") from None
+            name = project.name
+        key = blob_key(job)
+        last = [time.monotonic()]
+
+        def on_rows(done: int) -> None:
+            if time.monotonic() - last[0] >= PROGRESS_SECONDS:
+                last[0] = time.monotonic()
+                with transaction(factory) as progress:
+                    if not jobs.progress(progress, job.id, worker, {"done": done}):
+                        raise JobLost()
+
+        with factory() as session, self.store.open_write(key) as out:
+            stats = write_bundle(session, self.media, job.organization_id, job.params["project_id"], out, on_rows)
+            session.rollback()
+        self.store.commit(key)
+        rows = sum(stats.rows.values())
+        summary = {"rows": stats.rows, "files": len(stats.files), "bytes": self.store.size(key),
+                   "filename": f"{_slug(name)}-{job.id[:8]}.tar.zst", "media_type": "application/zstd"}
+        with transaction(factory) as session:
+            jobs.progress(session, job.id, worker, {"done": rows, "total": rows, "stats": summary})
+            jobs.finish(session, job, worker)

@@ -52,6 +52,37 @@ class ExportOptions:
                    only_annotated=bool(params.get("only_annotated")), predictions=bool(params.get("predictions")))
 
 
+TIMES = ("created_at", "updated_at", "submitted_at")
+
+
+def _time(value: Any) -> Any:
+    # Six fraction digits whichever database stored the time (PostgreSQL leaves out a zero fraction).
+    if isinstance(value, str) and len(value) == 20 and value.endswith("Z"):
+        return value[:-1] + ".000000Z"
+    return value
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def _canonical(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as any database gives it: JSON keys sorted (PostgreSQL's jsonb orders them its own way), times
+    with six fraction digits. Exports from a restored copy of a project are then the same, byte for byte."""
+    record["data"] = _sorted(record["data"])
+    record["metadata"] = _sorted(record["metadata"])
+    record["created_at"] = _time(record["created_at"])
+    for annotation in record["annotations"]:
+        annotation["answers"] = _sorted(annotation["answers"])
+        for key in TIMES:
+            annotation[key] = _time(annotation[key])
+    return record
+
+
 def _add_image_sizes(records: list[dict[str, Any]], image_fields: list[str], media: BlobStore,
                      prefix: str) -> None:
     for record in records:
@@ -78,7 +109,7 @@ def export_records(factory: sessionmaker[Session], organization_id: str, project
     filters = options.export_filter()
     filters.check()
     for chunk in stream_jsonl(factory, organization_id, project_id, filters):
-        records = [orjson.loads(line) for line in chunk.splitlines()]
+        records = [_canonical(orjson.loads(line)) for line in chunk.splitlines()]
         if options.split is not None:
             records = [r for r in records if (r.get("metadata") or {}).get("split") == options.split]
         if options.predictions and records:
@@ -89,7 +120,8 @@ def export_records(factory: sessionmaker[Session], organization_id: str, project
                         "model_name": p.model_name, "model_version": p.model_version, "answers": p.answers,
                         "score": p.score})
             for record in records:
-                record["predictions"] = by_item.get(record["id"], [])
+                found = sorted(by_item.get(record["id"], []), key=lambda p: (p["model_name"], p["model_version"]))
+                record["predictions"] = _sorted(found)
         if image_fields and media is not None:
             _add_image_sizes(records, image_fields, media, f"{organization_id}/{project_id}")
         yield from records

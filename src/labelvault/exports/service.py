@@ -17,6 +17,7 @@ from labelvault.projects.models import Project
 from labelvault.security.policy import Principal
 
 EXPORT_JOB = "export"
+BUNDLE_JOB = "bundle"
 
 
 def formats() -> list[dict[str, Any]]:
@@ -48,10 +49,15 @@ def start_export(session: Session, principal: Principal, project: Project, fmt: 
     return jobs.create_job(session, principal, EXPORT_JOB, params, project_id=project.id)
 
 
+def start_bundle(session: Session, principal: Principal, project: Project) -> Job:
+    """Queue the project's exit bundle (everything about it, checksummed); downloadable once it has succeeded."""
+    return jobs.create_job(session, principal, BUNDLE_JOB, {"project_id": project.id}, project_id=project.id)
+
+
 def export_job(session: Session, principal: Principal, job_id: str) -> Job:
-    """A finished export job whose file may be downloaded."""
+    """A finished export or bundle job whose file may be downloaded."""
     job = jobs.get_job(session, principal, job_id)
-    if job.kind != EXPORT_JOB:
+    if job.kind not in (EXPORT_JOB, BUNDLE_JOB):
         raise NotFound("export")
     if job.state != JobState.succeeded:
         raise Conflict(f"The export is {job.state}; download it once it has succeeded.",

@@ -332,3 +332,16 @@ class Client:
             raise ApiError(500, "export_failed", job.get("error") or "the export failed", {"job_id": job["id"]})
         self.download_export(job["id"], destination)
         return job
+
+    def start_bundle(self, project_id: str) -> dict[str, Any]:
+        """Queue the project's exit bundle; returns the job."""
+        return self.request("POST", f"/api/v1/projects/{project_id}/bundles")  # type: ignore[no-any-return]
+
+    def bundle_to(self, project_id: str, destination: str | Path, *,
+                  on_progress: Progress | None = None) -> dict[str, Any]:
+        """Make the project's exit bundle (.tar.zst), wait for it and download it; returns the finished job."""
+        job = self.wait(self.start_bundle(project_id)["id"], on_progress=on_progress)
+        if job["state"] != "succeeded":
+            raise ApiError(500, "bundle_failed", job.get("error") or "the bundle failed", {"job_id": job["id"]})
+        self.download_export(job["id"], destination)
+        return job
