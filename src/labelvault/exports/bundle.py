@@ -10,7 +10,6 @@ the rows with their ids unchanged into one transaction, so exports of the restor
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import shutil
 import tarfile
@@ -28,7 +27,6 @@ from labelvault import __version__
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import Role
 from labelvault.accounts.passwords import random_password
-from labelvault.db.base import UtcDateTime
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.exports import repository as export_repo
 from labelvault.exports import repository_bundle as repo
@@ -110,17 +108,20 @@ def write_bundle(session: Session, media: BlobStore, organization_id: str, proje
         for model in repo.PROJECT_MODELS:
             table = repo.table_of(model)
             writer = _HashingWriter(root / "tables" / f"{table.name}.jsonl")
+            json_columns = repo.json_columns(table)
             count = 0
             for rows in repo.project_rows(session, model, organization_id, project_id):
                 for row in rows:
-                    writer.write(_json(row) + b"\n")
                     person_ids.update(row[c] for c in repo.PERSON_COLUMNS.get(table.name, ()) if row.get(c))
                     if table.name == "project_schemas":
-                        image_fields |= _image_fields([row])
-                    elif table.name == "items":
-                        for name in image_fields:
-                            if isinstance(row["data"].get(name), str):
-                                media_paths[row["data"][name]] = None
+                        image_fields |= _image_fields([{"definition": orjson.loads(row["definition"])}])
+                    elif table.name == "items" and image_fields:
+                        data = orjson.loads(row["data"])
+                        media_paths.update((data[n], None) for n in image_fields if isinstance(data.get(n), str))
+                    for name in json_columns:
+                        if row[name] is not None:
+                            row[name] = orjson.Fragment(row[name])
+                    writer.write(_json(row) + b"\n")
                 count += len(rows)
                 done += len(rows)
                 if on_rows:
@@ -321,15 +322,11 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
     rows: dict[str, int] = {}
     for model in repo.PROJECT_MODELS:
         table = repo.table_of(model)
-        times = [c.name for c in table.columns if isinstance(c.type, UtcDateTime)]
         persons = repo.PERSON_COLUMNS.get(table.name, ())
         pending: list[dict[str, Any]] = []
         count = 0
         for row in _lines(root / "tables" / f"{table.name}.jsonl"):
             row["organization_id"] = target
-            for column in times:
-                if row.get(column) is not None:
-                    row[column] = dt.datetime.fromisoformat(row[column])
             for column in persons:
                 if row.get(column) is not None:
                     row[column] = people.get(row[column], row[column])

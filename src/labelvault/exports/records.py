@@ -70,14 +70,12 @@ def _sorted(value: Any) -> Any:
     return value
 
 
-def _canonical(record: dict[str, Any]) -> dict[str, Any]:
+def _canonical(line: bytes) -> dict[str, Any]:
     """The record as any database gives it: JSON keys sorted (PostgreSQL's jsonb orders them its own way), times
     with six fraction digits. Exports from a restored copy of a project are then the same, byte for byte."""
-    record["data"] = _sorted(record["data"])
-    record["metadata"] = _sorted(record["metadata"])
+    record: dict[str, Any] = orjson.loads(orjson.dumps(orjson.loads(line), option=orjson.OPT_SORT_KEYS))
     record["created_at"] = _time(record["created_at"])
     for annotation in record["annotations"]:
-        annotation["answers"] = _sorted(annotation["answers"])
         for key in TIMES:
             annotation[key] = _time(annotation[key])
     return record
@@ -109,7 +107,7 @@ def export_records(factory: sessionmaker[Session], organization_id: str, project
     filters = options.export_filter()
     filters.check()
     for chunk in stream_jsonl(factory, organization_id, project_id, filters):
-        records = [_canonical(orjson.loads(line)) for line in chunk.splitlines()]
+        records = [_canonical(line) for line in chunk.splitlines()]
         if options.split is not None:
             records = [r for r in records if (r.get("metadata") or {}).get("split") == options.split]
         if options.predictions and records:

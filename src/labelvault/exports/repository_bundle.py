@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Table, insert, select
+import orjson
+from sqlalchemy import JSON, Table, Text, cast, insert, select
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import Membership, Organization, User
 from labelvault.annotations.models import Annotation, AnnotationRevision, Review
 from labelvault.assignments.models import Skip
+from labelvault.db.base import UtcDateTime
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion
 from labelvault.predictions.models import Prediction
@@ -30,17 +32,43 @@ def table_of(model: Any) -> Table:
     return table
 
 
+def json_columns(table: Table) -> set[str]:
+    return {str(c.name) for c in table.columns if isinstance(c.type, JSON)}
+
+
+def time_columns(table: Table) -> set[str]:
+    return {str(c.name) for c in table.columns if isinstance(c.type, UtcDateTime)}
+
+
+def _iso_from_sqlite(value: str | None) -> str | None:
+    """SQLite's stored time ("2024-05-01 12:00:00.250000") as ISO 8601 UTC ("2024-05-01T12:00:00.250000Z")."""
+    if value is None:
+        return None
+    if value.endswith("+00:00"):
+        value = value[:-6]
+    return value.replace(" ", "T") + "Z"
+
+
 def project_rows(session: Session, model: Any, organization_id: str, project_id: str,
                  batch: int = 5000) -> Iterator[list[dict[str, Any]]]:
-    """Rows of `model` belonging to the project, as column dicts, in pages by id."""
+    """Rows of `model` belonging to the project, as column dicts, in pages by id. JSON columns come as their
+    stored text (nothing is parsed); times as ISO 8601 text (SQLite) or aware datetimes (PostgreSQL)."""
+    table = table_of(model)
     key = model.id if model is Project else model.project_id
-    names = [str(c.name) for c in table_of(model).columns]
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    as_text = json_columns(table) | (time_columns(table) if sqlite else set())
+    names = [str(c.name) for c in table.columns]
+    columns = [cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
+    times = [n for n in names if n in time_columns(table)] if sqlite else []
     after = ""
     while True:
-        stmt = scoped(select(table_of(model)), model, organization_id).where(key == project_id, model.id > after)
+        stmt = scoped(select(*columns), model, organization_id).where(key == project_id, model.id > after)
         rows = [dict(zip(names, r, strict=True)) for r in session.execute(stmt.order_by(model.id).limit(batch))]
         if not rows:
             return
+        for row in rows:
+            for name in times:
+                row[name] = _iso_from_sqlite(row[name])
         yield rows
         after = rows[-1]["id"]
 
@@ -80,6 +108,47 @@ def member_ids(session: Session, organization_id: str) -> set[str]:
     return set(session.scalars(stmt).all())
 
 
+def _sqlite_time(value: str | None) -> str | None:
+    """ISO 8601 UTC text as SQLite stores a time: "2024-05-01 12:00:00.250000" (six fraction digits)."""
+    if value is None:
+        return None
+    text = value.removesuffix("Z").removesuffix("+00:00").replace("T", " ")
+    return text if len(text) == 26 else (text + ".000000" if len(text) == 19 else text.ljust(26, "0"))
+
+
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(table_of(model)), rows)
+    """Insert rows of column values as a bundle holds them: JSON columns as values, times as ISO 8601 text.
+
+    They go to the driver as it takes them (SQLAlchemy's per-row parameter handling would cost more than
+    the insert): COPY on PostgreSQL, which parses JSON and times itself; an executemany on SQLite with times
+    in SQLAlchemy's stored form."""
+    if not rows:
+        return
+    table = table_of(model)
+    names = [str(c.name) for c in table.columns]
+    as_json = json_columns(table)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    times = set() if postgresql else time_columns(table)
+
+    def value(name: str, given: Any) -> Any:
+        if given is None:
+            return None
+        if name in as_json:
+            return orjson.dumps(given).decode()
+        if name in times:
+            return _sqlite_time(given)
+        return given
+
+    values = [tuple(value(n, row.get(n)) for n in names) for row in rows]
+    if postgresql:
+        dbapi = session.connection().connection.dbapi_connection
+        assert dbapi is not None
+        quoted = ", ".join(f'"{n}"' for n in names)
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row_values in values:
+                copy.write_row(row_values)
+        return
+    connection = session.connection()
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=names)
+    assert compiled.positional and list(compiled.positiontup or ()) == names
+    connection.exec_driver_sql(str(compiled), values)

@@ -325,9 +325,9 @@ class Client:
         return written
 
     def export_file(self, project_id: str, format: str, destination: str | Path, *,
-                    on_progress: Progress | None = None, **options: Any) -> dict[str, Any]:
+                    on_progress: Progress | None = None, poll: float = 0.2, **options: Any) -> dict[str, Any]:
         """Export in `format`, wait for the job and download its file; returns the finished job."""
-        job = self.wait(self.start_export(project_id, format, **options)["id"], on_progress=on_progress)
+        job = self.wait(self.start_export(project_id, format, **options)["id"], on_progress=on_progress, poll=poll)
         if job["state"] != "succeeded":
             raise ApiError(500, "export_failed", job.get("error") or "the export failed", {"job_id": job["id"]})
         self.download_export(job["id"], destination)
@@ -338,9 +338,9 @@ class Client:
         return self.request("POST", f"/api/v1/projects/{project_id}/bundles")  # type: ignore[no-any-return]
 
     def bundle_to(self, project_id: str, destination: str | Path, *,
-                  on_progress: Progress | None = None) -> dict[str, Any]:
+                  on_progress: Progress | None = None, poll: float = 0.2) -> dict[str, Any]:
         """Make the project's exit bundle (.tar.zst), wait for it and download it; returns the finished job."""
-        job = self.wait(self.start_bundle(project_id)["id"], on_progress=on_progress)
+        job = self.wait(self.start_bundle(project_id)["id"], on_progress=on_progress, poll=poll)
         if job["state"] != "succeeded":
             raise ApiError(500, "bundle_failed", job.get("error") or "the bundle failed", {"job_id": job["id"]})
         self.download_export(job["id"], destination)
