@@ -60,17 +60,16 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
     names = [str(c.name) for c in table.columns]
     columns = [cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
     times = [n for n in names if n in time_columns(table)] if sqlite else []
-    after = ""
-    while True:
-        stmt = scoped(select(*columns), model, organization_id).where(key == project_id, model.id > after)
-        rows = [dict(zip(names, r, strict=True)) for r in session.execute(stmt.order_by(model.id).limit(batch))]
-        if not rows:
-            return
+    # One ordered scan read in pages (a server-side cursor on PostgreSQL): paging by `id > last` would sort
+    # the project's rows again for every page, as no index leads with (project_id, id) on most tables.
+    stmt = scoped(select(*columns), model, organization_id).where(key == project_id).order_by(model.id)
+    result = session.execute(stmt, execution_options={"yield_per": batch})
+    for page in result.partitions():
+        rows = [dict(zip(names, r, strict=True)) for r in page]
         for row in rows:
             for name in times:
                 row[name] = _iso_from_sqlite(row[name])
         yield rows
-        after = rows[-1]["id"]
 
 
 def organization(session: Session, organization_id: str) -> Organization | None:
@@ -139,7 +138,13 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             return _sqlite_time(given)
         return given
 
-    values = [tuple(value(n, row.get(n)) for n in names) for row in rows]
+    special = [(i, n) for i, n in enumerate(names) if n in as_json or n in times]
+    values = []
+    for row in rows:
+        line = [row.get(n) for n in names]
+        for index, name in special:
+            line[index] = value(name, line[index])
+        values.append(tuple(line))
     if postgresql:
         dbapi = session.connection().connection.dbapi_connection
         assert dbapi is not None
