@@ -89,8 +89,8 @@ SCHEMAS = {"spans": SPANS_SCHEMA, "boxes": BOXES_SCHEMA, "preference": PREFERENC
 READABLE = [("csv", "spans"), ("csv", "preference"), ("hf_jsonl", "spans"), ("hf_jsonl", "writing"),
             ("hf_parquet", "spans"), ("hf_parquet", "boxes"), ("hf_parquet", "preference"), ("hf_parquet", "writing"),
             ("label_studio", "spans"), ("label_studio", "boxes"), ("label_studio", "preference"),
-            ("label_studio", "writing"), ("trl_dpo", "preference"), ("trl_sft", "writing"), ("coco", "boxes"),
-            ("yolo", "boxes"), ("voc", "boxes"), ("conll", "spans"), ("spacy_jsonl", "spans"),
+            ("label_studio", "writing"), ("trl_dpo", "preference"), ("trl_sft", "writing"), ("trl_reward", "writing"),
+            ("coco", "boxes"), ("yolo", "boxes"), ("voc", "boxes"), ("conll", "spans"), ("spacy_jsonl", "spans"),
             ("spacy_docbin", "spans")]
 
 

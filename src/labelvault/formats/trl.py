@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import orjson
 
-from labelvault.formats.base import Format, FormatProblem, Record, Report, questions_of, submitted
+from labelvault.formats.base import Format, FormatProblem, Record, Report, questions_of, submitted, the_question
 from labelvault.projects.label_schema import FieldKind, LabelSchema
 
 
@@ -110,8 +110,9 @@ def _response_field(schema: LabelSchema) -> Any:
 
 def write_reward(records: Iterable[Record], schema: LabelSchema, out: IO[bytes], report: Report) -> None:
     # Pairs need every rated response of a prompt: the prompts' scored responses are held (not the items).
+    # One response text given for a prompt more than once counts with its mean score.
     response_field = _response_field(schema)
-    by_prompt: dict[bytes, list[tuple[float, str]]] = {}
+    by_prompt: dict[bytes, dict[str, list[float]]] = {}
     prompts: dict[bytes, Any] = {}
     for record in records:
         report.count("items")
@@ -122,14 +123,15 @@ def write_reward(records: Iterable[Record], schema: LabelSchema, out: IO[bytes],
         prompt = _prompt(record, schema)
         key = orjson.dumps(prompt)
         prompts[key] = prompt
-        by_prompt.setdefault(key, []).append((score, record["data"].get(response_field.name) or ""))
-    for key, scored in by_prompt.items():
-        scored.sort(key=lambda pair: -pair[0])
+        response = record["data"].get(response_field.name) or ""
+        by_prompt.setdefault(key, {}).setdefault(response, []).append(score)
+    for key, responses in by_prompt.items():
+        scored = sorted(((sum(s) / len(s), text) for text, s in responses.items()), key=lambda pair: -pair[0])
+        prompt = prompts[key]
         for better in range(len(scored)):
             for worse in range(better + 1, len(scored)):
                 if scored[better][0] > scored[worse][0]:
                     report.count("rows")
-                    prompt = prompts[key]
                     out.write(orjson.dumps({"prompt": prompt, "chosen": _completion(prompt, scored[better][1]),
                                             "rejected": _completion(prompt, scored[worse][1])}) + b"\n")
 
@@ -187,9 +189,34 @@ def read_sft(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator
                "annotations": [{"status": "submitted", "answers": {q.name: _content(messages)}}]}
 
 
+def read_reward(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Record]:
+    """Pairs back as one item per response of a prompt, scored on every rubric criterion by how many of the
+    prompt's responses it beats (plus one), which orders them as the pairs do. Holds one prompt's responses."""
+    rubric, response_field, prompt_field = the_question(schema, "rubric"), _response_field(schema), \
+        _prompt_field(schema)
+    if rubric is None or response_field is None or prompt_field is None:
+        raise FormatProblem("(schema)", "reading reward pairs needs a rubric question, a prompt and a response field")
+    beaten: dict[bytes, dict[str, set[str]]] = {}
+    prompts: dict[bytes, Any] = {}
+    for _, row in _lines(handle, ("prompt", "chosen", "rejected")):
+        key = orjson.dumps(row["prompt"])
+        prompts[key] = row["prompt"]
+        wins = beaten.setdefault(key, {})
+        wins.setdefault(_content(row["chosen"]), set()).add(_content(row["rejected"]))
+        wins.setdefault(_content(row["rejected"]), set())
+    number = 0
+    for key, wins in beaten.items():
+        for response, losers in wins.items():
+            number += 1
+            grade = {c.name: {"score": len(losers) + 1} for c in rubric.criteria}
+            yield {"id": f"response-{number}", "external_id": f"response-{number}",
+                   "data": {prompt_field.name: prompts[key], response_field.name: response},
+                   "annotations": [{"status": "submitted", "answers": {rubric.name: grade}}]}
+
+
 TRL_DPO = Format("trl_dpo", "jsonl", "application/x-ndjson", "TRL DPO: prompt, chosen, rejected from pairwise "
                  "and ranking answers.", write_dpo, read_dpo, frozenset({"pairwise", "ranking"}))
 TRL_SFT = Format("trl_sft", "jsonl", "application/x-ndjson", "TRL SFT: messages from free-text answers.",
                  write_sft, read_sft, frozenset({"free_text"}))
 TRL_REWARD = Format("trl_reward", "jsonl", "application/x-ndjson", "TRL reward modelling: prompt, chosen, "
-                    "rejected ordered by rubric scores.", write_reward, None, frozenset({"rubric"}))
+                    "rejected ordered by rubric scores.", write_reward, read_reward, frozenset({"rubric"}))
