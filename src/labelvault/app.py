@@ -23,6 +23,8 @@ from labelvault.config import Settings
 from labelvault.db.engine import build_engine, session_factory
 from labelvault.errors import DomainError, NotAuthenticated
 from labelvault.exports.api import router as exports_router
+from labelvault.exports.formats_api import router as format_exports_router
+from labelvault.exports.job import BundleJob, ExportJob
 from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
 from labelvault.jobs.api import router as jobs_router
@@ -30,6 +32,8 @@ from labelvault.jobs.runner import Handler, Runner
 from labelvault.ops.api import router as ops_router
 from labelvault.ops.logging import configure_logging
 from labelvault.ops.observe import ObserveRequests
+from labelvault.predictions.api import router as predictions_router
+from labelvault.predictions.importer import PredictionImporter
 from labelvault.projects.api import router as projects_router
 from labelvault.quality.api import router as quality_router
 from labelvault.quality.refresh import refresh_project
@@ -60,7 +64,9 @@ def build_context(settings: Settings) -> AppContext:
     factory = session_factory(engine)
     uploads, media = build_blob_stores(settings)
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
-    handlers: dict[str, Handler] = {"import": importer, REFRESH_JOB: refresh_project}
+    handlers: dict[str, Handler] = {"import": importer, REFRESH_JOB: refresh_project,
+                "predictions_import": PredictionImporter(uploads, max_line=settings.max_line_bytes),
+                "export": ExportJob(uploads, media), "bundle": BundleJob(uploads, media)}
     runner = Runner(factory, handlers, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
     return AppContext(settings, engine, factory, uploads, media, runner)
@@ -132,8 +138,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.add_middleware(ObserveRequests)
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
-               review_router, exports_router, jobs_router, quality_router, invitations_page, account_pages,
-               home_page, labeling_page)
+               review_router, exports_router, format_exports_router, predictions_router, jobs_router,
+               quality_router, invitations_page, account_pages, home_page, labeling_page)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

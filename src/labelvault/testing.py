@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
@@ -182,6 +183,8 @@ def chromium_path() -> str | None:
 def browser_required() -> bool:
     """CI sets LABELVAULT_REQUIRE_BROWSER=1: a missing Chromium then fails the browser tests, never skips them."""
     return os.environ.get("LABELVAULT_REQUIRE_BROWSER", "") == "1"
+
+
 @contextmanager
 def server_on_fresh_database(kind: str, directory: Path, admin_url: str = DEFAULT_PG_ADMIN_URL,
                              **extra: str) -> Iterator[tuple[ServerProcess, sessionmaker[Session]]]:
@@ -197,3 +200,171 @@ def server_on_fresh_database(kind: str, directory: Path, admin_url: str = DEFAUL
         finally:
             server.stop()
             engine.dispose()
+
+
+def api_project(client: Any, actor: Actor, schema: dict[str, Any], items: list[dict[str, Any]],
+                runner: Any, name: str = "P") -> str:
+    """A project made through the API (a TestClient) with `items` imported; returns its id."""
+    project_id = str(client.post("/api/v1/projects", json={"name": name, "schema": schema},
+                                 headers=actor.headers).json()["id"])
+    if not items:
+        return project_id
+    body = b"".join(orjson.dumps(item) + b"\n" for item in items)
+    job = client.post(f"/api/v1/projects/{project_id}/imports", params={"filename": "items.jsonl"}, content=body,
+                      headers=actor.headers)
+    assert job.status_code == 202, job.text
+    runner.run_until_idle()
+    return project_id
+
+
+def api_annotate(client: Any, actor: Actor, project_id: str, answers_by_external_id: dict[str, dict[str, Any]]) -> None:
+    """Submit `actor`'s answers for the items named by external id."""
+    cursor: str | None = None
+    ids: dict[str, str] = {}
+    while True:
+        page = client.get(f"/api/v1/projects/{project_id}/items", params={"limit": 500, **(
+            {"cursor": cursor} if cursor else {})}, headers=actor.headers).json()
+        ids.update({i["external_id"]: i["id"] for i in page["items"]})
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    for external_id, answers in answers_by_external_id.items():
+        saved = client.post(f"/api/v1/items/{ids[external_id]}/annotations", json={"answers": answers},
+                            headers=actor.headers)
+        assert saved.status_code in (200, 201), saved.text
+
+
+def api_export(client: Any, actor: Actor, project_id: str, runner: Any, fmt: str, **options: Any) -> Any:
+    """Run an export job to its end; returns (job, file content)."""
+    started = client.post(f"/api/v1/projects/{project_id}/exports", json={"format": fmt, **options},
+                          headers=actor.headers)
+    assert started.status_code == 202, started.text
+    runner.run_until_idle()
+    job = client.get(f"/api/v1/jobs/{started.json()['id']}", headers=actor.headers).json()
+    assert job["state"] == "succeeded", job
+    download = client.get(f"/api/v1/exports/{job['id']}/file", headers=actor.headers)
+    assert download.status_code == 200, download.text
+    return job, download.content
+
+
+# -- formats: schemas covering every question type, fixed records, a comparable rendering of any export ------
+
+_LABELS = [{"value": "PER"}, {"value": "ORG"}, {"value": "LOC"}]
+_SCALE = [{"value": 1}, {"value": 2}, {"value": 3}, {"value": 4}, {"value": 5}]
+SPANS_SCHEMA: dict[str, Any] = {
+    "fields": [{"name": "text", "kind": "text"}],
+    "questions": [
+        {"name": "sentiment", "type": "single_choice", "required": False,
+         "options": [{"value": "positive"}, {"value": "negative"}]},
+        {"name": "topics", "type": "multiple_choice", "required": False,
+         "options": [{"value": "sport"}, {"value": "politics"}]},
+        {"name": "entities", "type": "spans", "field": "text", "required": False, "labels": _LABELS},
+        {"name": "quality", "type": "rating", "required": False, "scale": _SCALE},
+    ],
+}
+BOXES_SCHEMA: dict[str, Any] = {
+    "fields": [{"name": "image", "kind": "image"}],
+    "questions": [{"name": "objects", "type": "boxes", "field": "image", "required": False,
+                   "labels": [{"value": "cat"}, {"value": "dog"}]}],
+}
+PREFERENCE_SCHEMA: dict[str, Any] = {
+    "fields": [{"name": "prompt", "kind": "text"}, {"name": "responses", "kind": "responses"}],
+    "questions": [
+        {"name": "preference", "type": "pairwise", "field": "responses", "required": False},
+        {"name": "order", "type": "ranking", "field": "responses", "required": False},
+    ],
+}
+WRITING_SCHEMA: dict[str, Any] = {
+    "fields": [{"name": "prompt", "kind": "text"}, {"name": "response", "kind": "text"}],
+    "questions": [
+        {"name": "answer", "type": "free_text", "required": False},
+        {"name": "grades", "type": "rubric", "required": False, "criteria": [
+            {"name": "helpful", "scale": _SCALE}, {"name": "honest", "scale": _SCALE}]},
+    ],
+}
+
+
+def _annotation(n: int, answers: dict[str, Any], status: str = "submitted") -> dict[str, Any]:
+    return {"id": f"ann-{n}", "author_id": f"user-{n % 2}", "author": f"annotator{n % 2}@example.test",
+            "schema_version": 1, "status": status, "answers": answers, "time_spent_ms": 1500 * n,
+            "created_at": "2026-01-02T03:04:05.000000Z", "updated_at": "2026-01-02T03:04:05.000000Z",
+            "submitted_at": "2026-01-02T03:04:05.000000Z"}
+
+
+def _record(n: int, data: dict[str, Any], annotations: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"id": f"item-{n}", "external_id": f"ext-{n}", "data": data, "metadata": extra.pop("metadata", {}),
+            "overlap": None, "priority": 0, "state": "completed" if annotations else "new",
+            "created_at": "2026-01-01T00:00:00.000000Z", "annotations": annotations, **extra}
+
+
+def sample_records(kind: str) -> list[dict[str, Any]]:
+    """Fixed export records for `kind` (spans, boxes, preference, writing): the golden files' input."""
+    if kind == "spans":
+        return [
+            _record(1, {"text": "Ada Lovelace met Charles Babbage in London."}, [
+                _annotation(1, {"sentiment": "positive", "topics": ["politics"], "quality": 4, "entities": [
+                    {"start": 0, "end": 12, "label": "PER"}, {"start": 17, "end": 32, "label": "PER"},
+                    {"start": 36, "end": 42, "label": "LOC"}]}),
+                _annotation(2, {"sentiment": "negative", "entities": [{"start": 0, "end": 3, "label": "PER"}]})],
+                predictions=[{"model_name": "ner-small", "model_version": "3", "score": 0.8,
+                              "answers": {"entities": [{"start": 36, "end": 42, "label": "LOC"}]}}]),
+            _record(2, {"text": "=SUM(A1) @home +1 -2"}, [_annotation(3, {"sentiment": "negative"})],
+                    predictions=[]),
+            _record(3, {"text": "Nothing here."}, [], predictions=[]),
+        ]
+    if kind == "boxes":
+        return [
+            _record(1, {"image": "photos/one.png"}, [_annotation(1, {"objects": [
+                {"x": 0.1, "y": 0.2, "width": 0.3, "height": 0.4, "label": "cat"},
+                {"x": 0.5, "y": 0.5, "width": 0.25, "height": 0.5, "label": "dog"}]})],
+                metadata={"width": 640, "height": 480}),
+            _record(2, {"image": "photos/two.jpg"}, [], metadata={"width": 100, "height": 200}),
+        ]
+    if kind == "preference":
+        responses = ["Paris is the capital.", "Lyon is the capital.", "It is Paris, on the Seine."]
+        return [
+            _record(1, {"prompt": "What is the capital of France?", "responses": responses}, [
+                _annotation(1, {"preference": {"choice": "a"}, "order": [2, 0, 1]}),
+                _annotation(2, {"preference": {"choice": "tie"}, "order": [0, 2, 1]})]),
+            _record(2, {"prompt": "Say hi.", "responses": ["hi", "bye"]}, [
+                _annotation(3, {"preference": {"choice": "b"}, "order": [1, 0]})]),
+        ]
+    if kind == "writing":
+        return [
+            _record(1, {"prompt": "Write a haiku about rain.", "response": "Rain on the tin roof"}, [
+                _annotation(1, {"answer": "Soft rain on the roof\nthe garden drinks it slowly\nnight smells wet",
+                                "grades": {"helpful": {"score": 4, "comment": "nice"}, "honest": {"score": 5}}})]),
+            _record(2, {"prompt": "Write a haiku about rain.", "response": "It is sunny."}, [
+                _annotation(2, {"answer": "Grey sky, falling drops", "grades": {
+                    "helpful": {"score": 1}, "honest": {"score": 2}}})]),
+        ]
+    raise ValueError(kind)
+
+
+def render_export(name: str, content: bytes) -> bytes:
+    """An export's bytes, or for binary formats a text rendering of what they hold (for golden files)."""
+    if name == "hf_parquet":
+        import io
+
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(io.BytesIO(content))
+        return orjson.dumps({"schema": str(table.schema).splitlines(), "rows": table.to_pylist()},
+                            option=orjson.OPT_INDENT_2) + b"\n"
+    if name in ("yolo", "voc"):
+        import io
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return b"".join(b"== " + n.encode() + b"\n" + archive.read(n) for n in sorted(archive.namelist()))
+    if name == "spacy_docbin":
+        import spacy
+        from spacy.tokens import DocBin
+
+        docs = DocBin().from_bytes(content).get_docs(spacy.blank("xx").vocab)
+        return orjson.dumps([{"text": d.text, "tokens": [t.text for t in d],
+                              "ents": [[e.start_char, e.end_char, e.label_] for e in d.ents],
+                              "spans": [[s.start_char, s.end_char, s.label_] for s in d.spans.get("sc", [])],
+                              "user_data": {str(k): v for k, v in d.user_data.items()}} for d in docs],
+                            option=orjson.OPT_INDENT_2) + b"\n"
+    return content

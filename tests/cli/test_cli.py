@@ -287,3 +287,46 @@ def test_member_invite_role_and_remove(remote, manager):
     assert gone.exit_code != 0
     last = run(remote, manager, "member", "remove", manager.user_id)
     assert last.exit_code != 0 and "at least one owner" in text(last.output)
+
+
+@pytest.mark.slow
+def test_predictions_format_export_bundle_and_restore(remote, manager, tmp_path, db_kind, pg_admin_url):
+    project_id = create_project(remote, manager, tmp_path)
+    items = tmp_path / "items.jsonl"
+    items.write_bytes(b"".join(orjson.dumps({"external_id": f"x{i}", "data": {"text": f"=t{i}"}}) + b"\n"
+                               for i in range(3)))
+    assert run(remote, manager, "import", project_id, str(items)).exit_code == 0
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_bytes(
+        orjson.dumps({"external_id": "x0", "model_name": "m", "model_version": "1",
+                      "answers": {"sentiment": "positive"}}) + b"\n"
+        + orjson.dumps({"external_id": "x1", "model_name": "m", "model_version": "1",
+                        "answers": {"sentiment": "maybe"}}) + b"\n")
+    imported = run(remote, manager, "predictions", "import", project_id, str(predictions))
+    assert imported.exit_code == 0, imported.output
+    assert "1 stored, 1 rejected" in text(imported.output)
+    assert "line 2, answers.sentiment" in text(imported.output)
+
+    listed = run(remote, manager, "formats")
+    assert listed.exit_code == 0 and "label_studio" in listed.stdout
+    destination = tmp_path / "out.csv"
+    exported = run(remote, manager, "project", "export", project_id, "--format", "csv", "-o", str(destination))
+    assert exported.exit_code == 0, exported.output
+    assert destination.read_text().count("'=t") == 3
+    assert "Wrote 3 items" in text(exported.output)
+
+    secret = tmp_path / "passphrase"
+    secret.write_text("a long passphrase\n")
+    bundle = tmp_path / "p.tar.zst"
+    made = run(remote, manager, "project", "bundle", project_id, str(bundle), "--passphrase-file", str(secret))
+    assert made.exit_code == 0, made.output
+    assert "(sealed)" in text(made.output)
+    (tmp_path / "restore-db").mkdir()
+    with fresh_database(db_kind, tmp_path / "restore-db", pg_admin_url) as url:
+        env = {"LABELVAULT_DATA_DIR": str(tmp_path / "restored"), "LABELVAULT_DATABASE_URL": url}
+        refused = invoke(["project", "restore", str(bundle)], env)
+        assert refused.exit_code == 1 and "passphrase" in text(refused.output)
+        restored = invoke(["project", "restore", str(bundle), "--passphrase-file", str(secret)], env)
+        assert restored.exit_code == 0, restored.output
+        assert restored.stdout.strip().splitlines()[-1] == project_id
+        assert "3 items" in text(restored.output)

@@ -58,11 +58,15 @@ def create_organization(session: Session, name: str) -> Organization:
     return org
 
 
-def create_user(session: Session, email: str, password: str, *, name: str = "", is_admin: bool = False) -> User:
+def create_user(session: Session, email: str, password: str, *, name: str = "", is_admin: bool = False,
+                user_id: str | None = None) -> User:
+    """A new user; `user_id` keeps a person's id when a project is restored from a bundle."""
     email = normalize_email(email)
     if repo.user_by_email(session, email) is not None:
         raise Conflict(f"A user with e-mail {email} exists already.", details={"field": "email"})
     user = User(email=email, name=name, password_hash=hash_password(password), is_admin=is_admin)
+    if user_id is not None:
+        user.id = user_id
     session.add(user)
     session.flush()
     return user

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from labelvault.cli import local, remote
+from labelvault.cli import local, portability, remote
 from labelvault.cli.demo import run_demo
 from labelvault.cli.quality import quality_app
 
@@ -20,6 +20,11 @@ app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")
 app.add_typer(remote.member_app, name="member")
 app.add_typer(quality_app, name="quality")
+app.add_typer(portability.predictions_app, name="predictions")
+remote.project_app.command("export")(portability.project_export)
+remote.project_app.command("bundle")(portability.project_bundle)
+remote.project_app.command("restore")(portability.project_restore)
+app.command("formats")(portability.list_formats)
 app.command("import")(remote.import_items)
 app.command("export")(remote.export_items)
 

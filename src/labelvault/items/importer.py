@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from labelvault.db.engine import transaction
 from labelvault.errors import NotFound
 from labelvault.items import repository as repo
+from labelvault.items.foreign import FOREIGN_FORMATS, foreign_records
 from labelvault.items.payload import ItemInput, ItemProblem, parse_item
 from labelvault.items.readers import Record, open_records, read_jsonl
 from labelvault.jobs import service as jobs
@@ -23,6 +24,7 @@ from labelvault.jobs.runner import JobLost
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
 from labelvault.ops.metrics import IMPORT_REJECTED, IMPORTED_ITEMS
+from labelvault.predictions import service as predictions
 from labelvault.projects import service as projects
 from labelvault.projects.label_schema import LabelSchema
 from labelvault.storage import BlobStore
@@ -61,6 +63,8 @@ class _ImportRun:
         self.params = job.params
         self.checkpoint: dict[str, Any] = dict(job.checkpoint or {})
         self.stats: dict[str, int] = {k: int((job.stats or {}).get(k, 0)) for k in STAT_KEYS}
+        # The `predictions` of the batch's lines, by external_id (a line may carry a model's pre-labels).
+        self.predictions_of: dict[str, list[predictions.PredictionInput]] = {}
 
     def _records(self) -> Iterator[Record]:
         handle = self.importer.store.open_read(self.params["blob"])
@@ -70,7 +74,9 @@ class _ImportRun:
             handle.seek(int(self.checkpoint.get("position", 0)))
             yield from read_jsonl(handle, self.importer.max_line, start_line=int(self.checkpoint["line"]))
         else:
-            for index, record in enumerate(open_records(handle, fmt, self.importer.max_line)):
+            lines = (foreign_records(handle, fmt, self.schema) if fmt in FOREIGN_FORMATS
+                     else open_records(handle, fmt, self.importer.max_line))
+            for index, record in enumerate(lines):
                 if index >= done:
                     yield record
         handle.close()
@@ -115,6 +121,7 @@ class _ImportRun:
             with transaction(self.factory) as session:
                 if not jobs.progress(session, self.job.id, self.worker, {}):
                     raise JobLost()
+            self.predictions_of = {}
             for record in batch:
                 lines += 1
                 item, problem = self._parse(record)
@@ -141,9 +148,19 @@ class _ImportRun:
     def _parse(self, record: Record) -> tuple[ItemInput | None, tuple[str, str] | None]:
         if record.problem is not None:
             return None, record.problem
+        value, given = record.value, None
+        if isinstance(value, dict) and "predictions" in value:
+            value = {k: v for k, v in value.items() if k != "predictions"}
+            given = record.value["predictions"]
         try:
-            return parse_item(record.value, self.schema), None
+            item = parse_item(value, self.schema)
+            if given is not None:
+                self.predictions_of.setdefault(item.external_id,
+                                               predictions.parse_predictions(given, self.schema, item.data))
+            return item, None
         except ItemProblem as problem:
+            return None, (problem.field, problem.reason)
+        except predictions.PredictionProblem as problem:
             return None, (problem.field, problem.reason)
 
     def _problem_row(self, line: int, problem: tuple[str, str]) -> dict[str, Any]:
@@ -153,6 +170,7 @@ class _ImportRun:
     def _write_batch(self, session: Session, batch: list[Record]) -> list[dict[str, Any]]:
         problems: list[dict[str, Any]] = []
         parsed: dict[str, tuple[int, ItemInput]] = {}
+        self.predictions_of = {}
         for record in batch:
             item, problem = self._parse(record)
             if item is not None and item.external_id in parsed:
@@ -190,6 +208,8 @@ class _ImportRun:
         repo.insert_items(session, inserts)
         repo.update_items(session, updates)
         repo.mark_seen_by_import(session, seen_ids, job_id)
+        if self.predictions_of:
+            self._store_predictions(session, inserts, existing)
         self.stats["imported"] += len(inserts)
         self.stats["updated"] += len(updates)
         self.stats["skipped"] += len(seen_ids)
@@ -200,6 +220,19 @@ class _ImportRun:
         jobs.add_problems(session, problems[:room])
         self.checkpoint["problems_recorded"] = recorded + min(room, len(problems))
         return problems
+
+    def _store_predictions(self, session: Session, inserts: list[dict[str, Any]],
+                           existing: dict[str, tuple[str, str | None]]) -> None:
+        ids = {row["external_id"]: row["id"] for row in inserts}
+        rows = []
+        for external_id, given in self.predictions_of.items():
+            found = existing.get(external_id)
+            # An item seen earlier in this file is a rejected duplicate: its line's predictions are not kept.
+            item_id = ids.get(external_id) or (found[0] if found and found[1] != self.job.id else "")
+            if item_id:
+                rows += [predictions.prediction_row(self.job.organization_id, self.params["project_id"], item_id, p)
+                         for p in given]
+        predictions.store_predictions(session, rows)
 
     def _commit_progress(self, session: Session, batch: list[Record], problems: list[dict[str, Any]]) -> None:
         last = batch[-1]

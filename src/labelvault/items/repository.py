@@ -287,3 +287,15 @@ def close_early(session: Session, organization_id: str, project_id: str, item_id
         _items.c.annotation_count >= min_annotations, ~waiting,
     ).values(overlap=_items.c.annotation_count, state="completed", updated_at=utcnow())
     return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def items_by_external_id(
+    session: Session, organization_id: str, project_id: str, external_ids: list[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """external_id -> (item id, data), for the ones that exist."""
+    if not external_ids:
+        return {}
+    stmt = scoped(select(Item.external_id, Item.id, Item.data), Item, organization_id).where(
+        Item.project_id == project_id, _among(session, Item.external_id, external_ids)
+    )
+    return {ext: (item_id, data) for ext, item_id, data in session.execute(stmt).all()}

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.errors import Forbidden, InvalidInput, NotFound
 from labelvault.items import repository as repo
+from labelvault.items.foreign import FOREIGN_FORMATS
 from labelvault.items.models import Item, ItemDeletion, ItemState
 from labelvault.items.readers import FORMATS
 from labelvault.items.repository import SORTS
@@ -99,8 +100,9 @@ def delete_item(session: Session, principal: Principal, item: Item, *, confirm: 
 
 
 def check_import_options(fmt: str, on_conflict: str) -> None:
-    if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {list(FORMATS)}.", details={"field": "format"})
+    if fmt not in FORMATS and fmt not in FOREIGN_FORMATS:
+        raise InvalidInput(f"format must be one of {list(FORMATS)} or another tool's: {list(FOREIGN_FORMATS)}.",
+                           details={"field": "format"})
     if on_conflict not in CONFLICT_MODES:
         raise InvalidInput(f"on_conflict must be one of {list(CONFLICT_MODES)}.",
                            details={"field": "on_conflict"})
@@ -135,3 +137,10 @@ def adapt_overlap(session: Session, project: Project, *, more: list[str], enough
     raised = repo.reopen_for_more(session, project.organization_id, project.id, more, max_overlap) if more else 0
     closed = repo.close_early(session, project.organization_id, project.id, enough, min_annotations) if enough else 0
     return {"overlap_raised": raised, "closed_early": closed}
+
+
+def items_by_external_id(
+    session: Session, organization_id: str, project_id: str, external_ids: list[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """external_id -> (item id, data) of the project's items among `external_ids` (for jobs of the project)."""
+    return repo.items_by_external_id(session, organization_id, project_id, external_ids)

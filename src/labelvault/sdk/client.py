@@ -139,10 +139,8 @@ class Client:
         return self.request("PUT", f"/api/v1/projects/{project_id}/media/{path}",  # type: ignore[no-any-return]
                             content=content)
 
-    def start_import(self, project_id: str, file: str | Path, *, format: str | None = None,
-                     on_conflict: str = "skip", all_or_nothing: bool = False,
-                     on_upload: Progress | None = None) -> dict[str, Any]:
-        """Upload a JSONL, JSON or CSV file and queue its import; returns the job."""
+    def _upload(self, url: str, file: str | Path, params: dict[str, str],
+                on_upload: Progress | None) -> dict[str, Any]:
         path = Path(file)
         total = path.stat().st_size
 
@@ -154,13 +152,34 @@ class Client:
                     on_upload(sent, total)
                 yield chunk
 
-        params = {"filename": path.name, "on_conflict": on_conflict, "all_or_nothing": str(all_or_nothing).lower()}
+        with path.open("rb") as handle:
+            return self.request("POST", url, params={"filename": path.name, **params},  # type: ignore[no-any-return]
+                                content=chunks(handle), headers={"Content-Length": str(total)})
+
+    def start_import(self, project_id: str, file: str | Path, *, format: str | None = None,
+                     on_conflict: str = "skip", all_or_nothing: bool = False,
+                     on_upload: Progress | None = None) -> dict[str, Any]:
+        """Upload a JSONL, JSON or CSV file and queue its import; returns the job."""
+        params = {"on_conflict": on_conflict, "all_or_nothing": str(all_or_nothing).lower()}
         if format:
             params["format"] = format
-        with path.open("rb") as handle:
-            return self.request("POST", f"/api/v1/projects/{project_id}/imports",  # type: ignore[no-any-return]
-                                params=params, content=chunks(handle),
-                                headers={"Content-Length": str(total)})
+        return self._upload(f"/api/v1/projects/{project_id}/imports", file, params, on_upload)
+
+    def start_prediction_import(self, project_id: str, file: str | Path, *, all_or_nothing: bool = False,
+                                on_upload: Progress | None = None) -> dict[str, Any]:
+        """Upload predictions (JSONL: external_id, model_name, model_version, answers, score) as a job."""
+        return self._upload(f"/api/v1/projects/{project_id}/predictions/imports", file,
+                            {"all_or_nothing": str(all_or_nothing).lower()}, on_upload)
+
+    def import_predictions(self, project_id: str, file: str | Path, *, wait: bool = True,
+                           **options: Any) -> dict[str, Any]:
+        on_progress = options.pop("on_progress", None)
+        job = self.start_prediction_import(project_id, file, **options)
+        return self.wait(job["id"], on_progress=on_progress) if wait else job
+
+    def predictions(self, item_id: str) -> list[dict[str, Any]]:
+        """A model's pre-labels for an item (kept apart from annotations)."""
+        return self.request("GET", f"/api/v1/items/{item_id}/predictions")  # type: ignore[no-any-return]
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.request("GET", f"/api/v1/jobs/{job_id}")  # type: ignore[no-any-return]
@@ -312,3 +331,55 @@ class Client:
     def aggregates(self, project_id: str, *, below: float | None = None) -> Iterator[dict[str, Any]]:
         """Aggregated answers per item and question, with their confidence."""
         return self._pages(f"/api/v1/projects/{project_id}/aggregates", {"below": below})
+
+
+    # -- exports in other formats, as jobs --------------------------------------------------------------
+    def export_formats(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/export-formats")  # type: ignore[no-any-return]
+
+    def start_export(self, project_id: str, format: str, **options: Any) -> dict[str, Any]:
+        """Queue an export in `format` (options: states, only_accepted, split, since, until, include_drafts,
+        only_annotated, predictions); returns the job."""
+        body = {"format": format, **{k: v for k, v in options.items() if v is not None}}
+        return self.request("POST", f"/api/v1/projects/{project_id}/exports", json=body)  # type: ignore[no-any-return]
+
+    def download_export(self, job_id: str, destination: str | Path, *,
+                        on_progress: Callable[[int], None] | None = None) -> int:
+        """Write a finished export's file; returns the number of bytes written."""
+        path = Path(destination)
+        partial = path.with_name(path.name + ".partial")
+        written = 0
+        with self.http.stream("GET", f"/api/v1/exports/{job_id}/file", timeout=None) as response:
+            if not response.is_success:
+                response.read()
+                self._raise_for(response)
+            with partial.open("wb") as out:
+                for chunk in response.iter_raw():
+                    out.write(chunk)
+                    written += len(chunk)
+                    if on_progress:
+                        on_progress(written)
+        partial.replace(path)
+        return written
+
+    def export_file(self, project_id: str, format: str, destination: str | Path, *,
+                    on_progress: Progress | None = None, poll: float = 0.2, **options: Any) -> dict[str, Any]:
+        """Export in `format`, wait for the job and download its file; returns the finished job."""
+        job = self.wait(self.start_export(project_id, format, **options)["id"], on_progress=on_progress, poll=poll)
+        if job["state"] != "succeeded":
+            raise ApiError(500, "export_failed", job.get("error") or "the export failed", {"job_id": job["id"]})
+        self.download_export(job["id"], destination)
+        return job
+
+    def start_bundle(self, project_id: str) -> dict[str, Any]:
+        """Queue the project's exit bundle; returns the job."""
+        return self.request("POST", f"/api/v1/projects/{project_id}/bundles")  # type: ignore[no-any-return]
+
+    def bundle_to(self, project_id: str, destination: str | Path, *,
+                  on_progress: Progress | None = None, poll: float = 0.2) -> dict[str, Any]:
+        """Make the project's exit bundle (.tar.zst), wait for it and download it; returns the finished job."""
+        job = self.wait(self.start_bundle(project_id)["id"], on_progress=on_progress, poll=poll)
+        if job["state"] != "succeeded":
+            raise ApiError(500, "bundle_failed", job.get("error") or "the bundle failed", {"job_id": job["id"]})
+        self.download_export(job["id"], destination)
+        return job

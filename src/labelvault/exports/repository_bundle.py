@@ -1,0 +1,159 @@
+"""Bundle queries: every row of a project's tables, in id order, and writing them back into another instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Table, Text, cast, insert, select
+from sqlalchemy.orm import Session
+
+from labelvault.accounts.models import Membership, Organization, User
+from labelvault.annotations.models import Annotation, AnnotationRevision, Review
+from labelvault.assignments.models import Skip
+from labelvault.db.base import UtcDateTime
+from labelvault.db.scope import scoped
+from labelvault.items.models import Item, ItemDeletion
+from labelvault.predictions.models import Prediction
+from labelvault.projects.models import Project, ProjectSchema
+
+# In the order they are restored (each refers only to rows before it).
+PROJECT_MODELS: tuple[Any, ...] = (Project, ProjectSchema, Item, ItemDeletion, Annotation, AnnotationRevision,
+                                   Review, Prediction, Skip)
+# Columns naming a person, per table: those people travel with the bundle (e-mail and name, never a password).
+PERSON_COLUMNS = {"projects": ("created_by_id",), "project_schemas": ("created_by_id",),
+                  "item_deletions": ("deleted_by_id",), "annotations": ("author_id",),
+                  "annotation_revisions": ("author_id",), "reviews": ("reviewer_id",), "skips": ("user_id",)}
+
+
+def table_of(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def json_columns(table: Table) -> set[str]:
+    return {str(c.name) for c in table.columns if isinstance(c.type, JSON)}
+
+
+def time_columns(table: Table) -> set[str]:
+    return {str(c.name) for c in table.columns if isinstance(c.type, UtcDateTime)}
+
+
+def _iso_from_sqlite(value: str | None) -> str | None:
+    """SQLite's stored time ("2024-05-01 12:00:00.250000") as ISO 8601 UTC ("2024-05-01T12:00:00.250000Z")."""
+    if value is None:
+        return None
+    if value.endswith("+00:00"):
+        value = value[:-6]
+    return value.replace(" ", "T") + "Z"
+
+
+def project_rows(session: Session, model: Any, organization_id: str, project_id: str,
+                 batch: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    """Rows of `model` belonging to the project, as column dicts, in pages by id. JSON columns come as their
+    stored text (nothing is parsed); times as ISO 8601 text (SQLite) or aware datetimes (PostgreSQL)."""
+    table = table_of(model)
+    key = model.id if model is Project else model.project_id
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    as_text = json_columns(table) | (time_columns(table) if sqlite else set())
+    names = [str(c.name) for c in table.columns]
+    columns = [cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
+    times = [n for n in names if n in time_columns(table)] if sqlite else []
+    # One ordered scan read in pages (a server-side cursor on PostgreSQL): paging by `id > last` would sort
+    # the project's rows again for every page, as no index leads with (project_id, id) on most tables.
+    stmt = scoped(select(*columns), model, organization_id).where(key == project_id).order_by(model.id)
+    result = session.execute(stmt, execution_options={"yield_per": batch})
+    for page in result.partitions():
+        rows = [dict(zip(names, r, strict=True)) for r in page]
+        for row in rows:
+            for name in times:
+                row[name] = _iso_from_sqlite(row[name])
+        yield rows
+
+
+def organization(session: Session, organization_id: str) -> Organization | None:
+    # unscoped: the organization row itself (its name travels with the bundle; a restore looks for it).
+    return session.get(Organization, organization_id)
+
+
+def people(session: Session, organization_id: str, user_ids: list[str]) -> list[dict[str, Any]]:
+    """id, email, name of these users, with their role in the organization (None if they have left)."""
+    # unscoped: users are not owned by an organization; these are the authors of its project's rows.
+    stmt = (select(User.id, User.email, User.name, Membership.role)
+            .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.organization_id == organization_id))
+            .where(User.id.in_(user_ids)).order_by(User.id))
+    return [{"id": i, "email": e, "name": n, "role": None if r is None else str(r.value)}
+            for i, e, n, r in session.execute(stmt).all()]
+
+
+def project_exists(session: Session, project_id: str) -> bool:
+    # unscoped: a restore must not reuse a project id that any organization of this instance holds.
+    return session.execute(select(Project.id).where(Project.id == project_id)).first() is not None
+
+
+def users_by_email(session: Session, emails: list[str]) -> dict[str, str]:
+    # unscoped: people are matched across the instance by e-mail when a bundle is restored.
+    return {e: i for i, e in session.execute(select(User.id, User.email).where(User.email.in_(emails))).all()}
+
+
+def users_by_id(session: Session, ids: list[str]) -> set[str]:
+    # unscoped: as above, by id.
+    return set(session.scalars(select(User.id).where(User.id.in_(ids))).all())
+
+
+def member_ids(session: Session, organization_id: str) -> set[str]:
+    stmt = scoped(select(Membership.user_id), Membership, organization_id)
+    return set(session.scalars(stmt).all())
+
+
+def _sqlite_time(value: str | None) -> str | None:
+    """ISO 8601 UTC text as SQLite stores a time: "2024-05-01 12:00:00.250000" (six fraction digits)."""
+    if value is None:
+        return None
+    text = value.removesuffix("Z").removesuffix("+00:00").replace("T", " ")
+    return text if len(text) == 26 else (text + ".000000" if len(text) == 19 else text.ljust(26, "0"))
+
+
+def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert rows of column values as a bundle holds them: JSON columns as values, times as ISO 8601 text.
+
+    They go to the driver as it takes them (SQLAlchemy's per-row parameter handling would cost more than
+    the insert): COPY on PostgreSQL, which parses JSON and times itself; an executemany on SQLite with times
+    in SQLAlchemy's stored form."""
+    if not rows:
+        return
+    table = table_of(model)
+    names = [str(c.name) for c in table.columns]
+    as_json = json_columns(table)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    times = set() if postgresql else time_columns(table)
+
+    def value(name: str, given: Any) -> Any:
+        if given is None:
+            return None
+        if name in as_json:
+            return orjson.dumps(given).decode()
+        if name in times:
+            return _sqlite_time(given)
+        return given
+
+    special = [(i, n) for i, n in enumerate(names) if n in as_json or n in times]
+    values = []
+    for row in rows:
+        line = [row.get(n) for n in names]
+        for index, name in special:
+            line[index] = value(name, line[index])
+        values.append(tuple(line))
+    if postgresql:
+        dbapi = session.connection().connection.dbapi_connection
+        assert dbapi is not None
+        quoted = ", ".join(f'"{n}"' for n in names)
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            for row_values in values:
+                copy.write_row(row_values)
+        return
+    connection = session.connection()
+    compiled = insert(table).compile(dialect=connection.dialect, column_keys=names)
+    assert compiled.positional and list(compiled.positiontup or ()) == names
+    connection.exec_driver_sql(str(compiled), values)
