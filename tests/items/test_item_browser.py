@@ -42,7 +42,7 @@ def test_orders_and_keyset_pages(client, ctx, owner):
     project = _project(client, ctx, owner, ROWS)
     assert _all_pages(client, owner, project) == [f"e{i}" for i in range(10)]
     assert _all_pages(client, owner, project, sort="-id") == [f"e{i}" for i in reversed(range(10))]
-    by_priority = sorted(range(10), key=lambda i: (-(i % 3), i))
+    by_priority = sorted(range(10), key=lambda i: (-(i % 3), -i))
     assert _all_pages(client, owner, project, sort="priority") == [f"e{i}" for i in by_priority]
 
 

@@ -37,7 +37,8 @@ def list_items(
     updated_before: dt.datetime | None = Query(default=None, description="Last changed before (ISO 8601)."),
     meta: list[str] = Query(default=[], description="Metadata `key:value`, compared as text; repeat for more."),
     q: str | None = Query(default=None, description="Text in the external id or the item's data (any case)."),
-    sort: str = Query(default="id", description="`id` (import order), `-id` or `priority` (highest first)."),
+    sort: str = Query(default="id", description="`id` (import order), `-id` (newest first) or `priority` "
+                                                "(highest first, then newest)."),
 ) -> Page[ItemOut]:
     """The project's items, filtered and sorted, a page at a time (follow `next_cursor`)."""
     project = projects.get_project(session, principal, project_id)

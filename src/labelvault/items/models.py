@@ -39,8 +39,9 @@ class Item(Base):
         Index("ix_items_queue", "project_id", text("priority DESC"), "id",
               sqlite_where=text("state IN ('new', 'in_progress')"),
               postgresql_where=text("state IN ('new', 'in_progress')")),
-        # The item browser's "highest priority first" order, any state.
-        Index("ix_items_browse_priority", "project_id", text("priority DESC"), "id"),
+        # The item browser's "highest priority, then newest first" order (read backwards), any state. Not the
+        # queue's order, so that the next-item query never takes it instead of a queue index.
+        Index("ix_items_browse_priority", "project_id", "priority", "id"),
         # The same queue in random order within a priority (projects with queue_order "random").
         Index("ix_items_queue_random", "project_id", text("priority DESC"), "queue_rank", "id",
               sqlite_where=text("state IN ('new', 'in_progress')"),

@@ -55,7 +55,7 @@ class ItemFilter:
     updated_before: dt.datetime | None = None
     metadata: dict[str, str] = field(default_factory=dict)  # metadata key -> value, compared as text
     text: str | None = None  # in the external id or the item's data, ignoring case
-    sort: str = "id"  # "id" (import order), "-id" (newest first) or "priority" (highest first, then import order)
+    sort: str = "id"  # "id" (import order), "-id" (newest first) or "priority" (highest first, then newest first)
 
 
 SORTS = ("id", "-id", "priority")
@@ -90,8 +90,8 @@ def items_page(
     if filters.sort == "priority":
         if after:
             priority, item_id = int(after[0]), str(after[1])
-            stmt = stmt.where((Item.priority < priority) | ((Item.priority == priority) & (Item.id > item_id)))
-        stmt = stmt.order_by(Item.priority.desc(), Item.id)
+            stmt = stmt.where((Item.priority < priority) | ((Item.priority == priority) & (Item.id < item_id)))
+        stmt = stmt.order_by(Item.priority.desc(), Item.id.desc())
     elif filters.sort == "-id":
         if after:
             stmt = stmt.where(Item.id < str(after[0]))

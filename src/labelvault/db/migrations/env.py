@@ -14,7 +14,7 @@ config = context.config
 
 # Indexes with expressions (e.g. `priority DESC`) cannot be compared by autogenerate on every database;
 # they are created by hand in their migration and left out of `alembic check`.
-EXPRESSION_INDEXES = {"ix_items_queue", "ix_items_queue_random", "ix_items_browse_priority"}
+EXPRESSION_INDEXES = {"ix_items_queue", "ix_items_queue_random"}
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
