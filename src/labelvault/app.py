@@ -24,6 +24,9 @@ from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
 from labelvault.jobs.api import router as jobs_router
 from labelvault.jobs.runner import Runner
+from labelvault.ledger.api import router as ledger_router
+from labelvault.ledger.signing import load_or_create_signer
+from labelvault.ledger.writer import LedgerWriter, Sealer
 from labelvault.ops.api import router as ops_router
 from labelvault.ops.logging import configure_logging
 from labelvault.ops.observe import ObserveRequests
@@ -52,7 +55,9 @@ def build_context(settings: Settings) -> AppContext:
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
     runner = Runner(factory, {"import": importer}, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
-    return AppContext(settings, engine, factory, uploads, media, runner)
+    sealer = Sealer(factory, settings.data_dir, every=settings.ledger_checkpoint_entries,
+                    max_age_seconds=settings.ledger_checkpoint_seconds, poll_seconds=settings.ledger_seal_seconds)
+    return AppContext(settings, engine, factory, uploads, media, runner, LedgerWriter(factory), sealer)
 
 
 def _error_body(code: str, message: str, details: object = None) -> dict[str, object]:
@@ -64,13 +69,16 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     ctx = context or build_context(settings)
     configure_logging(settings.log_level)
     settings.secret_key  # noqa: B018 - made (0600) on first start, not on first use
+    load_or_create_signer(settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_jobs:
             ctx.runner.start()
+            ctx.sealer.start()
         yield
         ctx.runner.stop()
+        ctx.sealer.stop()
 
     app = FastAPI(title="labelvault", version=__version__, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
@@ -96,7 +104,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.add_middleware(ObserveRequests)
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
-               review_router, exports_router, jobs_router, invitations_page)
+               review_router, exports_router, jobs_router, ledger_router, invitations_page)
     for router in routers:
         app.include_router(router)
     return app

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     job_stale_seconds: int = Field(
         default=60, description="A running job whose worker stopped heartbeating this long is taken over."
     )
+    ledger_seal_seconds: float = Field(
+        default=1.0, description="How often the ledger sealer chains new access entries, in seconds."
+    )
+    ledger_checkpoint_entries: int = Field(
+        default=10000, description="Sign a ledger checkpoint after this many newly chained entries."
+    )
+    ledger_checkpoint_seconds: float = Field(
+        default=300.0, description="Sign a ledger checkpoint at least this often (when entries were added)."
+    )
     log_level: str = Field(default="INFO", description="Log level of the JSON logs on stderr.")
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set when served over https)."

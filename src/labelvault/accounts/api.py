@@ -34,6 +34,7 @@ from labelvault.api.deps import (
     Ctx,
     public,
 )
+from labelvault.ledger.recording import Recorder
 from labelvault.security.policy import Action, allowed
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -71,9 +72,11 @@ def change_password(body: PasswordChangeIn, principal: CanReadSelf, session: DB)
 
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
-def create_token(body: TokenIn, principal: CanUseOwnTokens, session: DB, ctx: Ctx) -> TokenCreatedOut:
+def create_token(body: TokenIn, principal: CanUseOwnTokens, session: DB, ctx: Ctx,
+                 ledger: Recorder) -> TokenCreatedOut:
     days = body.expires_in_days or (ctx.settings.token_ttl_days or None)
     created = service.create_token(session, principal, body.name, expires_in_days=days)
+    ledger.permission(principal, principal.organization_id, {"token_created": created.token.id})
     return TokenCreatedOut(**TokenOut.model_validate(created.token).model_dump(), token=created.secret)
 
 
@@ -84,18 +87,21 @@ def list_tokens(principal: CanUseOwnTokens, session: DB) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: str, principal: CanUseOwnTokens, session: DB) -> TokenOut:
+def revoke_token(token_id: str, principal: CanUseOwnTokens, session: DB, ledger: Recorder) -> TokenOut:
     token = service.revoke_token(session, principal, token_id,
                                  any_user=allowed(principal, Action.manage_all_tokens))
+    ledger.permission(principal, principal.organization_id, {"token_revoked": token.id})
     return TokenOut.model_validate(token)
 
 
 @router.post("/invitations", response_model=InvitationOut, status_code=201)
 def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
-           background: BackgroundTasks) -> InvitationOut:
+           background: BackgroundTasks, ledger: Recorder) -> InvitationOut:
     created = service.invite(session, principal, body.email, body.role,
                              dt.timedelta(hours=ctx.settings.invitation_ttl_hours))
     link = f"{ctx.settings.base_url.rstrip('/')}/invite/{created.secret}"
+    ledger.permission(principal, principal.organization_id,
+                      {"invited": created.invitation.email, "role": created.invitation.role})
     org = repository.organization_by_id(session, principal.organization_id)
     emailed = bool(ctx.settings.smtp_host)
     if emailed:
@@ -109,10 +115,12 @@ def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
 
 @router.post("/invitations/{secret}/accept", response_model=MemberOut,
              dependencies=[Depends(public("the invitation secret is the credential"))])
-def accept_invitation(secret: str, body: AcceptIn, session: DB) -> MemberOut:
+def accept_invitation(secret: str, body: AcceptIn, session: DB, ledger: Recorder) -> MemberOut:
     member = service.accept_invitation(session, secret, body.password, body.name)
     user = repository.user_by_id(session, member.user_id)
     assert user is not None
+    ledger.permission(None, member.organization_id, {"joined": user.id, "role": member.role},
+                      actor_user_id=user.id, actor_email=user.email)
     return MemberOut(user_id=user.id, email=user.email, name=user.name, role=member.role,
                      joined_at=member.created_at)
 

@@ -9,6 +9,7 @@ from labelvault.annotations import service
 from labelvault.annotations.schemas import AnnotationIn, AnnotationOut, RevisionOut
 from labelvault.api.deps import DB, CanAnnotate, CanReadItems
 from labelvault.items import service as items
+from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"])
@@ -41,18 +42,23 @@ def save_annotation(
 
 
 @router.get("/items/{item_id}/annotations", response_model=list[AnnotationOut])
-def item_annotations(item_id: str, principal: CanReadItems, session: DB) -> list[AnnotationOut]:
+def item_annotations(item_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> list[AnnotationOut]:
     """Annotations of an item: all of them for reviewers and managers, only your own for annotators."""
     item = items.get_item(session, principal, item_id)
+    ledger.items(principal, item.project_id, [item], fields=["annotations"])
     return [AnnotationOut.model_validate(a) for a in service.annotations_of_item(session, principal, item)]
 
 
 @router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
-def get_annotation(annotation_id: str, principal: CanReadItems, session: DB) -> AnnotationOut:
-    return AnnotationOut.model_validate(service.get_annotation(session, principal, annotation_id))
+def get_annotation(annotation_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> AnnotationOut:
+    annotation = service.get_annotation(session, principal, annotation_id)
+    ledger.ids(principal, annotation.project_id, [annotation.item_id], ["annotations"])
+    return AnnotationOut.model_validate(annotation)
 
 
 @router.get("/annotations/{annotation_id}/revisions", response_model=list[RevisionOut])
-def annotation_revisions(annotation_id: str, principal: CanReadItems, session: DB) -> list[RevisionOut]:
+def annotation_revisions(annotation_id: str, principal: CanReadItems, session: DB,
+                         ledger: Recorder) -> list[RevisionOut]:
     annotation = service.get_annotation(session, principal, annotation_id)
+    ledger.ids(principal, annotation.project_id, [annotation.item_id], ["annotations"])
     return [RevisionOut.model_validate(r) for r in service.revisions(session, annotation)]

@@ -6,6 +6,7 @@ from labelvault.assignments import models as assignments  # noqa: F401
 from labelvault.db.base import Base
 from labelvault.items import models as items  # noqa: F401
 from labelvault.jobs import models as jobs  # noqa: F401
+from labelvault.ledger import models as ledger  # noqa: F401
 from labelvault.projects import models as projects  # noqa: F401
 
 metadata = Base.metadata

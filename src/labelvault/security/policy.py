@@ -39,6 +39,7 @@ class Action(enum.StrEnum):
     read_jobs = "read_jobs"
     read_self = "read_self"
     manage_organizations = "manage_organizations"
+    read_exposure = "read_exposure"
 
 
 RANK = {Role.annotator: 1, Role.reviewer: 2, Role.manager: 3, Role.owner: 4}
@@ -57,6 +58,7 @@ LOWEST_ROLE: dict[Action, Role] = {
     Action.manage_project: Role.manager,
     Action.manage_items: Role.manager,
     Action.export: Role.manager,
+    Action.read_exposure: Role.manager,
     Action.manage_members: Role.owner,
     Action.manage_all_tokens: Role.owner,
 }

@@ -1,0 +1,60 @@
+"""access ledger: hash-chained access entries and signed checkpoints
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-11-26 04:00:00
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0007'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+UNSEALED = "position IS NULL"
+
+
+def upgrade() -> None:
+    op.create_table(
+        'ledger_entries',
+        sa.Column('id', sa.String(length=36), nullable=False),
+        sa.Column('organization_id', sa.String(length=36), nullable=False),
+        sa.Column('recorded_us', sa.BigInteger(), nullable=False),
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('actor_user_id', sa.String(length=36), nullable=True),
+        sa.Column('actor_email', sa.String(length=320), nullable=False),
+        sa.Column('token_id', sa.String(length=36), nullable=True),
+        sa.Column('vendor_id', sa.String(length=36), nullable=True),
+        sa.Column('route', sa.String(length=300), nullable=False),
+        sa.Column('project_id', sa.String(length=36), nullable=True),
+        sa.Column('item_ids', sa.Text(), nullable=False),
+        sa.Column('fields', sa.Text(), nullable=False),
+        sa.Column('detail', sa.Text(), nullable=False),
+        sa.Column('position', sa.BigInteger(), nullable=True),
+        sa.Column('entry_hash', sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_entries')),
+        sa.UniqueConstraint('position', name=op.f('uq_ledger_entries_position')),
+    )
+    op.create_index('ix_ledger_entries_org_time', 'ledger_entries', ['organization_id', 'recorded_us'])
+    op.create_index('ix_ledger_entries_unsealed', 'ledger_entries', ['recorded_us', 'id'],
+                    sqlite_where=sa.text(UNSEALED), postgresql_where=sa.text(UNSEALED))
+    op.create_table(
+        'ledger_checkpoints',
+        sa.Column('id', sa.String(length=36), nullable=False),
+        sa.Column('size', sa.BigInteger(), nullable=False),
+        sa.Column('root_hash', sa.String(length=64), nullable=False),
+        sa.Column('frontier', sa.Text(), nullable=False),
+        sa.Column('signed_us', sa.BigInteger(), nullable=False),
+        sa.Column('public_key', sa.String(length=64), nullable=False),
+        sa.Column('signature', sa.String(length=128), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_checkpoints')),
+        sa.UniqueConstraint('size', name=op.f('uq_ledger_checkpoints_size')),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('ledger_checkpoints')
+    op.drop_index('ix_ledger_entries_unsealed', table_name='ledger_entries')
+    op.drop_index('ix_ledger_entries_org_time', table_name='ledger_entries')
+    op.drop_table('ledger_entries')
