@@ -8,7 +8,7 @@ from pathlib import Path
 import labelvault
 
 SRC = Path(labelvault.__file__).parent
-DOMAINS = ["accounts", "projects", "items", "annotations", "exports", "jobs", "security", "ledger"]
+DOMAINS = ["accounts", "projects", "items", "annotations", "exports", "jobs", "security", "ledger", "crypto"]
 WEB_MODULES = ("fastapi", "starlette", "typer", "uvicorn", "labelvault.api", "labelvault.cli", "labelvault.sdk")
 
 

@@ -3,6 +3,7 @@
 from labelvault.accounts import models as accounts  # noqa: F401
 from labelvault.annotations import models as annotations  # noqa: F401
 from labelvault.assignments import models as assignments  # noqa: F401
+from labelvault.crypto import models as crypto  # noqa: F401
 from labelvault.db.base import Base
 from labelvault.items import models as items  # noqa: F401
 from labelvault.jobs import models as jobs  # noqa: F401

@@ -1,4 +1,4 @@
-"""access ledger: hash-chained access entries and signed checkpoints
+"""access ledger (hash-chained entries, signed checkpoints) and wrapped per-project data keys
 
 Revision ID: 0007
 Revises: 0005
@@ -51,9 +51,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_checkpoints')),
         sa.UniqueConstraint('size', name=op.f('uq_ledger_checkpoints_size')),
     )
+    op.create_table(
+        'project_data_keys',
+        sa.Column('id', sa.String(length=36), nullable=False),
+        sa.Column('organization_id', sa.String(length=36), nullable=False),
+        sa.Column('project_id', sa.String(length=36), nullable=False),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.Column('kek_id', sa.String(length=200), nullable=False),
+        sa.Column('wrapped_key', sa.LargeBinary(), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['organization_id'], ['organizations.id'],
+                                name=op.f('fk_project_data_keys_organization_id_organizations'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['project_id'], ['projects.id'],
+                                name=op.f('fk_project_data_keys_project_id_projects'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_project_data_keys')),
+        sa.UniqueConstraint('project_id', 'version', name=op.f('uq_project_data_keys_project_id')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('project_data_keys')
     op.drop_table('ledger_checkpoints')
     op.drop_index('ix_ledger_entries_unsealed', table_name='ledger_entries')
     op.drop_index('ix_ledger_entries_org_time', table_name='ledger_entries')
