@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     ledger_checkpoint_seconds: float = Field(
         default=300.0, description="Sign a ledger checkpoint at least this often (when entries were added)."
     )
+    login_max_failures: int = Field(
+        default=5, description="Failed sign-ins for one e-mail address within the window before it is locked."
+    )
+    login_max_failures_per_address: int = Field(
+        default=50, description="Failed sign-ins from one client address within the window before it is locked."
+    )
+    login_window_seconds: int = Field(default=900, description="Window in which failed sign-ins are counted.")
+    login_lockout_seconds: int = Field(default=900, description="How long a locked e-mail or address must wait.")
     log_level: str = Field(default="INFO", description="Log level of the JSON logs on stderr.")
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set when served over https)."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.background import BackgroundTasks
 
 from labelvault.accounts import mail, repository, service
@@ -35,14 +35,17 @@ from labelvault.api.deps import (
     public,
 )
 from labelvault.ledger.recording import Recorder
+from labelvault.security import throttle
 from labelvault.security.policy import Action, allowed
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/auth/login", response_model=MeOut, dependencies=[Depends(public("signing in"))])
-def login(body: LoginIn, session: DB, ctx: Ctx, response: Response) -> MeOut:
-    user = service.authenticate_password(session, body.email, body.password)
+def login(body: LoginIn, request: Request, session: DB, ctx: Ctx, response: Response) -> MeOut:
+    keys = throttle.keys_for(body.email, request.client.host if request.client else "")
+    user = throttle.guarded_sign_in(ctx.factory, throttle.limits(ctx.settings), keys,
+                                    lambda own: service.authenticate_password(own, body.email, body.password))
     started = service.start_session(session, user, dt.timedelta(hours=ctx.settings.session_ttl_hours))
     principal = service.principal_from_session(session, started.secret, body.organization_id)
     response.set_cookie(

@@ -9,5 +9,6 @@ from labelvault.items import models as items  # noqa: F401
 from labelvault.jobs import models as jobs  # noqa: F401
 from labelvault.ledger import models as ledger  # noqa: F401
 from labelvault.projects import models as projects  # noqa: F401
+from labelvault.security import models as security  # noqa: F401
 
 metadata = Base.metadata

@@ -1,4 +1,4 @@
-"""access ledger (hash-chained entries, signed checkpoints) and wrapped per-project data keys
+"""access ledger (hash-chained entries, signed checkpoints), wrapped per-project data keys, sign-in throttles
 
 Revision ID: 0007
 Revises: 0005
@@ -67,9 +67,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_project_data_keys')),
         sa.UniqueConstraint('project_id', 'version', name=op.f('uq_project_data_keys_project_id')),
     )
+    op.create_table(
+        'login_throttles',
+        sa.Column('key', sa.String(length=400), nullable=False),
+        sa.Column('failures', sa.Integer(), nullable=False),
+        sa.Column('window_started_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttles')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('login_throttles')
     op.drop_table('project_data_keys')
     op.drop_table('ledger_checkpoints')
     op.drop_index('ix_ledger_entries_unsealed', table_name='ledger_entries')
