@@ -21,6 +21,10 @@ def test_frontier_root_equals_the_recursive_definition(n):
     for i in range(n):
         frontier.append(_leaf(i))
     assert frontier.root() == merkle_root([_leaf(i) for i in range(n)])
+    in_bulk = Frontier()
+    in_bulk.extend([_leaf(i) for i in range(n // 2)])
+    in_bulk.extend([_leaf(i) for i in range(n // 2, n)])
+    assert (in_bulk.size, in_bulk.root()) == (n, frontier.root())
 
 
 def test_frontier_resumes_from_its_dump():

@@ -55,4 +55,9 @@ class AccessRecorder:
             ledger.add(self.session, [entry])
 
 
-Recorder = Annotated[AccessRecorder, Depends(AccessRecorder)]
+async def _recorder(request: Request, session: DB) -> AccessRecorder:
+    # A coroutine: FastAPI would run a class or plain function dependency on a worker thread.
+    return AccessRecorder(request, session)
+
+
+Recorder = Annotated[AccessRecorder, Depends(_recorder)]

@@ -52,13 +52,17 @@ def unsealed_count(session: Session) -> int:
                               .where(LedgerEntry.position.is_(None))) or 0)
 
 
-def sealed_rows(session: Session, after: int = 0) -> Iterator[Any]:
-    """Chained entries in chain order: the hashed columns, then the stored hash (streamed)."""
+def sealed_rows(session: Session, after: int = 0) -> Iterator[Sequence[Any]]:
+    """Chained entries in chain order, in batches of plain rows: the hashed columns, then the stored hash.
+
+    Read through the Core connection (a server-side cursor on PostgreSQL): verifying ten million entries
+    must not build ten million ORM rows.
+    """
     # unscoped: verification reads the whole chain
     statement = (select(*_HASHED, LedgerEntry.entry_hash).where(LedgerEntry.position > after)
-                 .order_by(LedgerEntry.position).execution_options(yield_per=STREAM_ROWS))
-    for partition in session.execute(statement).partitions():
-        yield from partition
+                 .order_by(LedgerEntry.position))
+    connection = session.connection().execution_options(stream_results=True, yield_per=STREAM_ROWS)
+    yield from connection.execute(statement).partitions()
 
 
 def sealed_hashes(session: Session, after: int, upto: int) -> Iterator[str]:

@@ -58,12 +58,17 @@ def record(session: Session, entries: Sequence[LedgerEntry]) -> None:
     repo.add_entries(session, entries)
 
 
+ROW_COLUMNS = ("id", "organization_id", "recorded_us", "kind", "actor_user_id", "actor_email", "token_id",
+               "vendor_id", "route", "project_id", "item_ids", "fields", "detail")
+
+
 def append_rows(session: Session, entries: Iterable[LedgerEntry]) -> None:
-    """Append many entries with one executemany (the group writer and bulk loads)."""
-    rows = [{"id": e.id, "organization_id": e.organization_id, "recorded_us": e.recorded_us, "kind": e.kind,
-             "actor_user_id": e.actor_user_id, "actor_email": e.actor_email, "token_id": e.token_id,
-             "vendor_id": e.vendor_id, "route": e.route, "project_id": e.project_id, "item_ids": e.item_ids,
-             "fields": e.fields, "detail": e.detail} for e in entries]
+    """Append many entries with one executemany (the group writer)."""
+    append_many(session, [{name: getattr(e, name) for name in ROW_COLUMNS} for e in entries])
+
+
+def append_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Append entries given as rows of ROW_COLUMNS (bulk loads; no ORM objects)."""
     if rows:
         repo.insert_rows(session, rows)
 
