@@ -78,7 +78,7 @@ def change_password(body: PasswordChangeIn, principal: CanReadSelf, session: DB)
 def create_token(body: TokenIn, principal: CanUseOwnTokens, session: DB, ctx: Ctx,
                  ledger: Recorder) -> TokenCreatedOut:
     days = body.expires_in_days or (ctx.settings.token_ttl_days or None)
-    created = service.create_token(session, principal, body.name, expires_in_days=days)
+    created = service.create_token(session, principal, body.name, expires_in_days=days, scope=body.scope)
     ledger.permission(principal, principal.organization_id, {"token_created": created.token.id})
     return TokenCreatedOut(**TokenOut.model_validate(created.token).model_dump(), token=created.secret)
 

@@ -1,4 +1,4 @@
-"""access ledger (hash-chained entries, signed checkpoints), wrapped per-project data keys, sign-in throttles
+"""ledger entries and checkpoints, wrapped per-project data keys, sign-in throttles, token scopes
 
 Revision ID: 0007
 Revises: 0005
@@ -75,9 +75,13 @@ def upgrade() -> None:
         sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttles')),
     )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('scope', sa.String(length=16), server_default='manage', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_column('scope')
     op.drop_table('login_throttles')
     op.drop_table('project_data_keys')
     op.drop_table('ledger_checkpoints')
