@@ -53,8 +53,8 @@ class _Phone(RegexDetector):
 
 # International (+CC ...) or grouped national numbers: (030) 1234-5678, 555-123-4567, +44 20 7946 0958.
 PHONE = _Phone("PHONE", re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w])"
-    r"|(?<![\w+])\+\d{7,15}(?!\w)"))
+    r"(?<![\w+.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?!\w|[.-]\d)"
+    r"|(?<![\w+])\+\d{7,15}(?!\w|[.-]\d)"))
 
 
 def luhn_valid(digits: str) -> bool:
@@ -73,7 +73,9 @@ class _Card(RegexDetector):
         return 13 <= len(digits) <= 19 and luhn_valid(digits)
 
 
-CARD = _Card("CARD", re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"))
+# Printed as one run of digits or in the usual groups: 4-4-4-4(-3) with one kind of separator, or 4-6-5/4-6-4.
+CARD = _Card("CARD", re.compile(
+    r"(?<![\d-])(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{4}([ -])\d{6}\2\d{4,5})(?![\d-])"))
 
 
 def iban_valid(candidate: str) -> bool:
