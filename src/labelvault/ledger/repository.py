@@ -17,10 +17,6 @@ _HASHED = [getattr(LedgerEntry, name) for name in HASHED_COLUMNS]
 STREAM_ROWS = 20_000
 
 
-def add_entries(session: Session, entries: Sequence[LedgerEntry]) -> None:
-    session.add_all(entries)
-
-
 def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Many entries in one executemany (no ORM objects)."""
     session.execute(insert(LedgerEntry), list(rows))
