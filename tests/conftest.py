@@ -77,6 +77,8 @@ def ctx(settings: Settings, engine: Engine) -> AppContext:
     context.engine = engine
     context.factory = session_factory(engine)
     context.runner.factory = context.factory
+    context.ledger.factory = context.factory
+    context.sealer.factory = context.factory
     return context
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import labelvault
 
 SRC = Path(labelvault.__file__).parent
-DOMAINS = ["accounts", "projects", "items", "annotations", "exports", "jobs", "security", "quality", "predictions"]
+DOMAINS = ["accounts", "projects", "items", "annotations", "exports", "jobs", "security", "quality", "predictions",
+           "ledger", "crypto"]
 WEB_MODULES = ("fastapi", "starlette", "typer", "uvicorn", "labelvault.api", "labelvault.cli", "labelvault.sdk")
 
 

@@ -29,6 +29,9 @@ from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
 from labelvault.jobs.api import router as jobs_router
 from labelvault.jobs.runner import Handler, Runner
+from labelvault.ledger.api import router as ledger_router
+from labelvault.ledger.signing import load_or_create_signer
+from labelvault.ledger.writer import LedgerWriter, Sealer
 from labelvault.ops.api import router as ops_router
 from labelvault.ops.logging import configure_logging
 from labelvault.ops.observe import ObserveRequests
@@ -69,7 +72,9 @@ def build_context(settings: Settings) -> AppContext:
                 "export": ExportJob(uploads, media), "bundle": BundleJob(uploads, media)}
     runner = Runner(factory, handlers, stale_seconds=settings.job_stale_seconds,
                     poll_seconds=settings.job_poll_seconds)
-    return AppContext(settings, engine, factory, uploads, media, runner)
+    sealer = Sealer(factory, settings.data_dir, every=settings.ledger_checkpoint_entries,
+                    max_age_seconds=settings.ledger_checkpoint_seconds, poll_seconds=settings.ledger_seal_seconds)
+    return AppContext(settings, engine, factory, uploads, media, runner, LedgerWriter(factory), sealer)
 
 
 def _wants_page(request: Request) -> bool:
@@ -101,13 +106,16 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     ctx = context or build_context(settings)
     configure_logging(settings.log_level)
     settings.secret_key  # noqa: B018 - made (0600) on first start, not on first use
+    load_or_create_signer(settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.run_jobs:
             ctx.runner.start()
+            ctx.sealer.start()
         yield
         ctx.runner.stop()
+        ctx.sealer.stop()
 
     app = FastAPI(title="labelvault", version=__version__, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
@@ -139,7 +147,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
                review_router, exports_router, format_exports_router, predictions_router, jobs_router,
-               quality_router, invitations_page, account_pages, home_page, labeling_page)
+               quality_router, ledger_router, invitations_page, account_pages, home_page, labeling_page)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     job_stale_seconds: int = Field(
         default=60, description="A running job whose worker stopped heartbeating this long is taken over."
     )
+    ledger_seal_seconds: float = Field(
+        default=1.0, description="How often the ledger sealer chains new access entries, in seconds."
+    )
+    ledger_checkpoint_entries: int = Field(
+        default=10000, description="Sign a ledger checkpoint after this many newly chained entries."
+    )
+    ledger_checkpoint_seconds: float = Field(
+        default=300.0, description="Sign a ledger checkpoint at least this often (when entries were added)."
+    )
+    login_max_failures: int = Field(
+        default=5, description="Failed sign-ins for one e-mail address within the window before it is locked."
+    )
+    login_max_failures_per_address: int = Field(
+        default=50, description="Failed sign-ins from one client address within the window before it is locked."
+    )
+    login_window_seconds: int = Field(default=900, description="Window in which failed sign-ins are counted.")
+    login_lockout_seconds: int = Field(default=900, description="How long a locked e-mail or address must wait.")
     log_level: str = Field(default="INFO", description="Log level of the JSON logs on stderr.")
     secure_cookies: bool = Field(
         default=False, description="Mark session cookies Secure (set when served over https)."

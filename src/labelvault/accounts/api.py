@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from starlette.background import BackgroundTasks
 
 from labelvault.accounts import mail, service
@@ -37,14 +37,18 @@ from labelvault.api.deps import (
     public,
 )
 from labelvault.assignments import service as assignments
+from labelvault.ledger.recording import Recorder
+from labelvault.security import throttle
 from labelvault.security.policy import Action, allowed
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 @router.post("/auth/login", response_model=MeOut, dependencies=[Depends(public("signing in"))])
-def login(body: LoginIn, session: DB, ctx: Ctx, response: Response) -> MeOut:
-    user = service.authenticate_password(session, body.email, body.password)
+def login(body: LoginIn, request: Request, session: DB, ctx: Ctx, response: Response) -> MeOut:
+    keys = throttle.keys_for(body.email, request.client.host if request.client else "")
+    user = throttle.guarded_sign_in(ctx.factory, throttle.limits(ctx.settings), keys,
+                                    lambda own: service.authenticate_password(own, body.email, body.password))
     started = service.start_session(session, user, dt.timedelta(hours=ctx.settings.session_ttl_hours))
     principal = service.principal_from_session(session, started.secret, body.organization_id)
     response.set_cookie(
@@ -74,9 +78,11 @@ def change_password(body: PasswordChangeIn, principal: CanReadSelf, session: DB)
 
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
-def create_token(body: TokenIn, principal: CanUseOwnTokens, session: DB, ctx: Ctx) -> TokenCreatedOut:
+def create_token(body: TokenIn, principal: CanUseOwnTokens, session: DB, ctx: Ctx,
+                 ledger: Recorder) -> TokenCreatedOut:
     days = body.expires_in_days or (ctx.settings.token_ttl_days or None)
-    created = service.create_token(session, principal, body.name, expires_in_days=days)
+    created = service.create_token(session, principal, body.name, expires_in_days=days, scope=body.scope)
+    ledger.permission(principal, principal.organization_id, {"token_created": created.token.id})
     return TokenCreatedOut(**TokenOut.model_validate(created.token).model_dump(), token=created.secret)
 
 
@@ -87,18 +93,21 @@ def list_tokens(principal: CanUseOwnTokens, session: DB) -> list[TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: str, principal: CanUseOwnTokens, session: DB) -> TokenOut:
+def revoke_token(token_id: str, principal: CanUseOwnTokens, session: DB, ledger: Recorder) -> TokenOut:
     token = service.revoke_token(session, principal, token_id,
                                  any_user=allowed(principal, Action.manage_all_tokens))
+    ledger.permission(principal, principal.organization_id, {"token_revoked": token.id})
     return TokenOut.model_validate(token)
 
 
 @router.post("/invitations", response_model=InvitationOut, status_code=201)
 def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
-           background: BackgroundTasks) -> InvitationOut:
+           background: BackgroundTasks, ledger: Recorder) -> InvitationOut:
     created = service.invite(session, principal, body.email, body.role,
                              dt.timedelta(hours=ctx.settings.invitation_ttl_hours))
     link = f"{ctx.settings.base_url.rstrip('/')}/invite/{created.secret}"
+    ledger.permission(principal, principal.organization_id,
+                      {"invited": created.invitation.email, "role": created.invitation.role})
     org = service.organization_of(session, principal)
     emailed = bool(ctx.settings.smtp_host)
     if emailed:
@@ -112,9 +121,12 @@ def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
 
 @router.post("/invitations/{secret}/accept", response_model=MemberOut,
              dependencies=[Depends(public("the invitation secret is the credential"))])
-def accept_invitation(secret: str, body: AcceptIn, session: DB) -> MemberOut:
+def accept_invitation(secret: str, body: AcceptIn, session: DB, ledger: Recorder) -> MemberOut:
     member = service.accept_invitation(session, secret, body.password, body.name)
-    return _member_out(member, service.get_user(session, member.user_id))
+    user = service.get_user(session, member.user_id)
+    ledger.permission(None, member.organization_id, {"joined": user.id, "role": member.role},
+                      actor_user_id=user.id, actor_email=user.email)
+    return _member_out(member, user)
 
 
 @router.get("/members", response_model=list[MemberOut])
@@ -128,19 +140,23 @@ def _member_out(member: Membership, user: User) -> MemberOut:
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut)
-def change_member_role(user_id: str, body: MemberPatch, principal: CanManageMembers, session: DB) -> MemberOut:
+def change_member_role(user_id: str, body: MemberPatch, principal: CanManageMembers, session: DB,
+                       ledger: Recorder) -> MemberOut:
     """Give a member another role (owners only; an organization keeps at least one owner)."""
     member = service.change_role(session, principal, user_id, body.role)
     user = service.get_user(session, member.user_id)
+    ledger.permission(principal, principal.organization_id, {"role_changed": user.id, "role": member.role})
     return _member_out(member, user)
 
 
 @router.delete("/members/{user_id}", status_code=204)
-def remove_member(user_id: str, principal: CanManageMembers, session: DB) -> None:
+def remove_member(user_id: str, principal: CanManageMembers, session: DB, ledger: Recorder) -> None:
     """Remove a member at once: their tokens and sessions stop working here, the items they held go back
     to the queue; their annotations and drafts stay."""
-    service.remove_member(session, principal, user_id)
-    assignments.release_everything_of(session, principal.organization_id, user_id)
+    removed = service.remove_member(session, principal, user_id)
+    released = assignments.release_everything_of(session, principal.organization_id, user_id)
+    ledger.permission(principal, principal.organization_id,
+                      {"removed": user_id, "role": removed.role, "leases_released": released})
 
 
 @router.get("/organizations", response_model=list[OrganizationOut])

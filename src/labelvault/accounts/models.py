@@ -70,6 +70,7 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default="manage", server_default="manage")
 
 
 class BrowserSession(Base):

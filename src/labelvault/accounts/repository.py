@@ -88,12 +88,13 @@ class TokenCredential(NamedTuple):
     is_admin: bool
     is_active: bool
     role: Role | None  # None: the user is no longer a member of the token's organization
+    scope: str
 
 
 _TOKEN_CREDENTIAL = (  # unscoped: pre-authentication, the digest is the credential; the membership joined is
     # the one in the token's own organization.
     select(ApiToken.id, ApiToken.organization_id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-           User.id, User.email, User.is_admin, User.is_active, Membership.role)
+           User.id, User.email, User.is_admin, User.is_active, Membership.role, ApiToken.scope)
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(Membership, (Membership.organization_id == ApiToken.organization_id)
                & (Membership.user_id == ApiToken.user_id))

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from labelvault.accounts.models import Role
+from labelvault.security.policy import Scope
 
 
 class OrmModel(BaseModel):
@@ -36,6 +37,7 @@ class PasswordChangeIn(BaseModel):
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    scope: Scope = Field(default=Scope.manage, description="read, annotate or manage (all your role allows).")
 
 
 class TokenOut(OrmModel):
@@ -47,6 +49,7 @@ class TokenOut(OrmModel):
     expires_at: dt.datetime | None
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    scope: str
 
 
 class TokenCreatedOut(TokenOut):

@@ -22,7 +22,7 @@ from labelvault.accounts.passwords import DUMMY_HASH, hash_password, random_pass
 from labelvault.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from labelvault.kit.clock import utcnow
 from labelvault.kit.hashing import new_secret, token_digest
-from labelvault.security.policy import Principal, may_grant
+from labelvault.security.policy import Principal, Scope, may_grant
 
 TOKEN_PREFIX = "lv_"  # noqa: S105 - a public prefix, not a secret
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -139,7 +139,8 @@ class TokenCreated:
 
 
 def create_token(
-    session: Session, principal: Principal, name: str, *, expires_in_days: int | None = None
+    session: Session, principal: Principal, name: str, *, expires_in_days: int | None = None,
+    scope: Scope = Scope.manage,
 ) -> TokenCreated:
     """Create an API token for the principal in its organization; the secret is returned once."""
     name = name.strip()
@@ -149,7 +150,7 @@ def create_token(
     expires = utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     token = ApiToken(
         organization_id=principal.organization_id, user_id=principal.user_id, name=name,
-        prefix=secret[:10], digest=token_digest(secret), expires_at=expires,
+        prefix=secret[:10], digest=token_digest(secret), expires_at=expires, scope=scope.value,
     )
     session.add(token)
     session.flush()
@@ -180,7 +181,8 @@ def principal_from_token(session: Session, secret: str) -> tuple[Principal, bool
         raise NotAuthenticated("This credential belongs to no organization you are a member of.")
     due = found.last_used_at is None or now - found.last_used_at > TOUCH_INTERVAL
     principal = Principal(user_id=found.user_id, email=found.email, organization_id=found.organization_id,
-                          role=found.role, is_admin=found.is_admin, token_id=found.token_id)
+                          role=found.role, is_admin=found.is_admin, token_id=found.token_id,
+                          scope=Scope(found.scope))
     return principal, due
 
 

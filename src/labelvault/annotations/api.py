@@ -18,6 +18,7 @@ from labelvault.annotations.schemas import (
 from labelvault.api.deps import DB, CanAnnotate, CanReadAllAnnotations, CanReadItems
 from labelvault.items import service as items
 from labelvault.items.schemas import ItemOut
+from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.security.policy import Principal
@@ -60,19 +61,21 @@ def _shown(annotation: Annotation, principal: Principal, project: Project) -> An
 
 
 @router.get("/items/{item_id}/annotations", response_model=list[AnnotationOut])
-def item_annotations(item_id: str, principal: CanReadItems, session: DB) -> list[AnnotationOut]:
+def item_annotations(item_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> list[AnnotationOut]:
     """Annotations of an item: all of them for reviewers and managers, only your own for annotators."""
     item = items.get_item(session, principal, item_id)
     project = projects.get_project(session, principal, item.project_id)
+    ledger.items(principal, item.project_id, [item], fields=["annotations"])
     return [_shown(a, principal, project) for a in service.annotations_of_item(session, principal, item)]
 
 
 @router.get("/items/{item_id}/detail", response_model=ItemDetailOut)
-def item_detail(item_id: str, principal: CanReadAllAnnotations, session: DB) -> ItemDetailOut:
+def item_detail(item_id: str, principal: CanReadAllAnnotations, session: DB, ledger: Recorder) -> ItemDetailOut:
     """The item with every annotation (drafts included) and their reviews, side by side (reviewers, managers)."""
     item = items.get_item(session, principal, item_id)
     project = projects.get_project(session, principal, item.project_id)
     detail = service.item_detail(session, item)
+    ledger.items(principal, item.project_id, [item], fields=[*item.data, "annotations"])
     return ItemDetailOut(item=ItemOut.model_validate(detail.item), annotations=[
         AnnotationWithReviewsOut(**_shown(a, principal, project).model_dump(),
                                  reviews=[ReviewOut.model_validate(r) for r in reviews])
@@ -80,14 +83,17 @@ def item_detail(item_id: str, principal: CanReadAllAnnotations, session: DB) -> 
 
 
 @router.get("/annotations/{annotation_id}", response_model=AnnotationOut)
-def get_annotation(annotation_id: str, principal: CanReadItems, session: DB) -> AnnotationOut:
+def get_annotation(annotation_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> AnnotationOut:
     annotation = service.get_annotation(session, principal, annotation_id)
+    ledger.ids(principal, annotation.project_id, [annotation.item_id], ["annotations"])
     return _shown(annotation, principal, projects.get_project(session, principal, annotation.project_id))
 
 
 @router.get("/annotations/{annotation_id}/revisions", response_model=list[RevisionOut])
-def annotation_revisions(annotation_id: str, principal: CanReadItems, session: DB) -> list[RevisionOut]:
+def annotation_revisions(annotation_id: str, principal: CanReadItems, session: DB,
+                         ledger: Recorder) -> list[RevisionOut]:
     annotation = service.get_annotation(session, principal, annotation_id)
+    ledger.ids(principal, annotation.project_id, [annotation.item_id], ["annotations"])
     hidden = service.author_hidden(principal, projects.get_project(session, principal, annotation.project_id),
                                    annotation)
     return [RevisionOut.model_validate(r).model_copy(update={"author_id": None} if hidden else {})

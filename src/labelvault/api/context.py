@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.config import Settings
 from labelvault.jobs.runner import Runner
+from labelvault.ledger.writer import LedgerWriter, Sealer
 from labelvault.storage import BlobStore
 
 
@@ -20,3 +21,5 @@ class AppContext:
     uploads: BlobStore
     media: BlobStore
     runner: Runner
+    ledger: LedgerWriter
+    sealer: Sealer

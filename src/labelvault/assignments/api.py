@@ -9,6 +9,7 @@ from labelvault.assignments import service
 from labelvault.assignments.schemas import AnnotatorStatus, LeaseOut, NextOut, ProjectStatusOut, SkipIn, SkipOut
 from labelvault.items import service as items
 from labelvault.items.schemas import ItemOut
+from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
 
 router = APIRouter(prefix="/api/v1", tags=["distribution"])
@@ -16,13 +17,14 @@ router = APIRouter(prefix="/api/v1", tags=["distribution"])
 
 @router.post("/projects/{project_id}/next", response_model=NextOut,
              responses={204: {"description": "Nothing left for you in this project."}})
-def next_item(project_id: str, principal: CanAnnotate, session: DB) -> NextOut | Response:
+def next_item(project_id: str, principal: CanAnnotate, session: DB, ledger: Recorder) -> NextOut | Response:
     """Your current lease (renewed) or a lease on the next item for you; 204 when there is none."""
     project = projects.get_project(session, principal, project_id)
     claim = service.next_item(session, principal, project)
     if claim.lease is None:
         return Response(status_code=204)
     item = claim.item or items.get_item(session, principal, claim.lease.item_id)
+    ledger.items(principal, project.id, [item])
     return NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.model_validate(item))
 
 

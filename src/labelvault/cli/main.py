@@ -6,6 +6,7 @@ import typer
 
 from labelvault.cli import local, portability, remote
 from labelvault.cli.demo import run_demo
+from labelvault.cli.ledger import ledger_app
 from labelvault.cli.quality import quality_app
 
 app = typer.Typer(help="labelvault: self-hosted, vendor-neutral AI training data.", no_args_is_help=True,
@@ -15,6 +16,7 @@ app.command("migrate")(local.migrate)
 app.command("check-migrations")(local.check_schema)
 app.command("demo")(run_demo)
 app.add_typer(local.admin_app, name="admin")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(remote.org_app, name="org")
 app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from labelvault.api.deps import DB, CanExport, Ctx
 from labelvault.exports.jsonl import ExportFilter, stream_jsonl
+from labelvault.ledger.recording import Recorder
 from labelvault.ops.metrics import EXPORTED_ANNOTATIONS, EXPORTED_ITEMS
 from labelvault.projects import service as projects
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["exports"])
 @router.get("/projects/{project_id}/export", response_class=StreamingResponse,
             responses={200: {"content": {"application/x-ndjson": {}}}})
 def export_project(
-    project_id: str, principal: CanExport, session: DB, ctx: Ctx,
+    project_id: str, principal: CanExport, session: DB, ctx: Ctx, ledger: Recorder,
     format: str = Query(default="jsonl", pattern="^jsonl$"),
     state: list[str] | None = Query(default=None, description="Only items in these states."),
     since: dt.datetime | None = Query(default=None, description="Only annotations updated at or after."),
@@ -34,6 +35,7 @@ def export_project(
 ) -> StreamingResponse:
     """Stream every item of the project with its annotations, one JSON object per line."""
     project = projects.get_project(session, principal, project_id)
+    ledger.export(principal, project.id, {"format": format, "states": state or [], "drafts": include_drafts})
     filters = ExportFilter(states=state, include_drafts=include_drafts, since=_utc(since), until=_utc(until),
                            revisions=revisions, only_annotated=only_annotated)
     filters.check()

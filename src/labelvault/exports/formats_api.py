@@ -14,6 +14,7 @@ from labelvault.exports import service
 from labelvault.exports.records import ExportOptions
 from labelvault.exports.schemas import ExportRequest, FormatOut
 from labelvault.jobs.schemas import JobOut
+from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
 
 router = APIRouter(prefix="/api/v1", tags=["exports"])
@@ -55,12 +56,16 @@ def start_bundle(project_id: str, request: Request, principal: CanExport, sessio
 
 
 @router.get("/exports/{job_id}/file", response_class=StreamingResponse)
-def download_export(job_id: str, principal: CanExport, session: DB, ctx: Ctx) -> StreamingResponse:
+def download_export(job_id: str, principal: CanExport, session: DB, ctx: Ctx,
+                    ledger: Recorder) -> StreamingResponse:
     """The file of a finished export or bundle."""
     job = service.export_job(session, principal, job_id)
     key = service.blob_key(job)
     if not ctx.uploads.exists(key):
         raise NotFound("export file")
+    # The content leaves with the download: that is the access the ledger records.
+    ledger.export(principal, job.project_id or "", {"job": job.id, "kind": job.kind,
+                                                    "filename": (job.stats or {}).get("filename", "")})
     handle = ctx.uploads.open_read(key)
 
     def body() -> Iterator[bytes]:

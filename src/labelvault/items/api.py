@@ -21,6 +21,7 @@ from labelvault.items.service import ItemFilter
 from labelvault.jobs.schemas import JobOut
 from labelvault.kit.ids import new_id
 from labelvault.kit.pagination import decode_cursor, encode_cursor
+from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
 from labelvault.storage import safe_key
 
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["items"])
 
 @router.get("/projects/{project_id}/items", response_model=Page[ItemOut])
 def list_items(
-    project_id: str, principal: CanReadItems, session: DB, ctx: Ctx, cursor: str | None = None,
+    project_id: str, principal: CanReadItems, session: DB, ctx: Ctx, ledger: Recorder, cursor: str | None = None,
     limit: int | None = None, state: str | None = None,
     annotator: str | None = Query(default=None, description="Items this user annotated (a user id)."),
     reviewer: str | None = Query(default=None, description="Items this user reviewed (a user id)."),
@@ -47,6 +48,7 @@ def list_items(
                          updated_after=_utc(updated_after), updated_before=_utc(updated_before),
                          metadata=_metadata_filter(meta), text=q, sort=sort)
     rows = service.list_items(session, principal, project, after=decode_cursor(cursor), limit=size, filters=filters)
+    ledger.items(principal, project.id, rows)
     position = service.next_cursor_of(rows, size, sort)
     return Page[ItemOut](items=[ItemOut.model_validate(i) for i in rows],
                          next_cursor=encode_cursor(*position) if position is not None else None)
@@ -93,8 +95,10 @@ def bulk_action(project_id: str, body: BulkIn, principal: CanManageItems, sessio
 
 
 @router.get("/items/{item_id}", response_model=ItemOut)
-def get_item(item_id: str, principal: CanReadItems, session: DB) -> ItemOut:
-    return ItemOut.model_validate(service.get_item(session, principal, item_id))
+def get_item(item_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> ItemOut:
+    item = service.get_item(session, principal, item_id)
+    ledger.items(principal, item.project_id, [item])
+    return ItemOut.model_validate(item)
 
 
 @router.delete("/items/{item_id}", response_model=ItemDeletionOut)
@@ -144,11 +148,13 @@ async def upload_media(project_id: str, path: str, request: Request, principal: 
 
 
 @router.get("/projects/{project_id}/media/{path:path}")
-def get_media(project_id: str, path: str, principal: CanReadItems, session: DB, ctx: Ctx) -> Response:
+def get_media(project_id: str, path: str, principal: CanReadItems, session: DB, ctx: Ctx,
+              ledger: Recorder) -> Response:
     project = projects.get_project(session, principal, project_id)
     key = _media_key(project.organization_id, project.id, path)
     if not ctx.media.exists(key):
         raise NotFound("media file")
+    ledger.items(principal, project.id, [], fields=[f"media:{safe_key(path)}"])
     with ctx.media.open_read(key) as handle:
         content = handle.read()
     media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"

@@ -11,6 +11,7 @@ from labelvault.items import service as items
 from labelvault.items.readers import guess_format
 from labelvault.jobs.schemas import JobOut
 from labelvault.kit.ids import new_id
+from labelvault.ledger.recording import Recorder
 from labelvault.predictions import service
 from labelvault.predictions.schemas import PredictionOut
 from labelvault.projects import service as projects
@@ -40,7 +41,8 @@ async def start_prediction_import(
 
 
 @router.get("/items/{item_id}/predictions", response_model=list[PredictionOut])
-def item_predictions(item_id: str, principal: CanReadItems, session: DB) -> list[PredictionOut]:
+def item_predictions(item_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> list[PredictionOut]:
     """A model's pre-labels for the item, by model name and version."""
     item = items.get_item(session, principal, item_id)
+    ledger.ids(principal, item.project_id, [item.id], ["predictions"])
     return [PredictionOut.model_validate(p) for p in service.item_predictions(session, principal, item)]

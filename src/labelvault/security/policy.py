@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from labelvault.accounts.models import Role
 from labelvault.errors import Forbidden
+
+
+class Scope(enum.StrEnum):
+    """What an API token may do at most (its user's role still limits it): browser sessions are `manage`."""
+
+    read = "read"
+    annotate = "annotate"
+    manage = "manage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +28,7 @@ class Principal:
     is_admin: bool
     token_id: str | None = None
     session_id: str | None = None
+    scope: Scope = Scope.manage
 
 
 class Action(enum.StrEnum):
@@ -39,6 +48,7 @@ class Action(enum.StrEnum):
     read_jobs = "read_jobs"
     read_self = "read_self"
     manage_organizations = "manage_organizations"
+    read_exposure = "read_exposure"
 
 
 RANK = {Role.annotator: 1, Role.reviewer: 2, Role.manager: 3, Role.owner: 4}
@@ -57,11 +67,17 @@ LOWEST_ROLE: dict[Action, Role] = {
     Action.manage_project: Role.manager,
     Action.manage_items: Role.manager,
     Action.export: Role.manager,
+    Action.read_exposure: Role.manager,
     Action.manage_members: Role.owner,
     Action.manage_all_tokens: Role.owner,
 }
 
 ADMIN_ONLY = {Action.manage_organizations}
+
+# Actions a narrower token keeps. No scoped token manages tokens: it could otherwise mint a wider one.
+READ_ACTIONS = frozenset({Action.read_self, Action.read_project, Action.read_items, Action.read_all_annotations,
+                          Action.read_members, Action.read_jobs, Action.read_exposure, Action.export})
+SCOPE_ACTIONS = {Scope.read: READ_ACTIONS, Scope.annotate: READ_ACTIONS | {Action.annotate, Action.review}}
 
 
 def has_role_at_least(principal: Principal, role: Role) -> bool:
@@ -69,6 +85,8 @@ def has_role_at_least(principal: Principal, role: Role) -> bool:
 
 
 def allowed(principal: Principal, action: Action) -> bool:
+    if principal.scope is not Scope.manage and action not in SCOPE_ACTIONS[principal.scope]:
+        return False
     if action in ADMIN_ONLY:
         return principal.is_admin
     return has_role_at_least(principal, LOWEST_ROLE[action])
@@ -77,6 +95,10 @@ def allowed(principal: Principal, action: Action) -> bool:
 def authorize(principal: Principal, action: Action) -> None:
     """Raise Forbidden unless the principal may perform `action` in its organization."""
     if not allowed(principal, action):
+        if principal.scope is not Scope.manage and allowed(replace(principal, scope=Scope.manage), action):
+            raise Forbidden(f"This token's scope ({principal.scope.value}) does not allow "
+                            f"{action.value.replace('_', ' ')}; use a token with a wider scope.",
+                            details={"action": action.value, "scope": principal.scope.value})
         raise Forbidden(
             f"Your role ({principal.role.value}) may not {action.value.replace('_', ' ')}.",
             details={"action": action.value},

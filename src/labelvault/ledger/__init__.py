@@ -1,0 +1,1 @@
+"""The access ledger: append-only, hash-chained, checkpointed by signed Merkle roots."""

@@ -1,0 +1,109 @@
+"""Every ledger query. The chain spans all organizations (one sequence per instance), so sealing and
+verifying read it whole; exposure reads are scoped to the organization."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from labelvault.db.scope import scoped
+from labelvault.ledger.chain import HASHED_COLUMNS
+from labelvault.ledger.models import EntryKind, LedgerCheckpoint, LedgerEntry
+
+_HASHED = [getattr(LedgerEntry, name) for name in HASHED_COLUMNS]
+STREAM_ROWS = 20_000
+
+
+def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Many entries in one executemany (no ORM objects)."""
+    session.execute(insert(LedgerEntry), list(rows))
+
+
+def chain_head(session: Session) -> tuple[int, str] | None:
+    # unscoped: the chain is one sequence across organizations
+    row = session.execute(select(LedgerEntry.position, LedgerEntry.entry_hash)
+                          .where(LedgerEntry.position.is_not(None))
+                          .order_by(LedgerEntry.position.desc()).limit(1)).first()
+    return (int(row[0] or 0), str(row[1])) if row else None
+
+
+def unsealed(session: Session, limit: int) -> list[Any]:
+    """Entries not yet chained, oldest first: the hashed columns after position (the id first)."""
+    # unscoped: the sealer chains every organization's entries
+    statement = (select(*_HASHED[1:]).where(LedgerEntry.position.is_(None))
+                 .order_by(LedgerEntry.recorded_us, LedgerEntry.id).limit(limit))
+    return list(session.execute(statement).all())
+
+
+def set_seals(session: Session, seals: Sequence[dict[str, Any]]) -> None:
+    session.execute(update(LedgerEntry), list(seals))
+
+
+def unsealed_count(session: Session) -> int:
+    # unscoped: a count over the whole chain for verification
+    return int(session.scalar(select(func.count()).select_from(LedgerEntry)
+                              .where(LedgerEntry.position.is_(None))) or 0)
+
+
+def sealed_rows(session: Session, after: int = 0) -> Iterator[Sequence[Any]]:
+    """Chained entries in chain order, in batches of plain rows: the hashed columns, then the stored hash.
+
+    Read through the Core connection (a server-side cursor on PostgreSQL): verifying ten million entries
+    must not build ten million ORM rows.
+    """
+    # unscoped: verification reads the whole chain
+    statement = (select(*_HASHED, LedgerEntry.entry_hash).where(LedgerEntry.position > after)
+                 .order_by(LedgerEntry.position))
+    connection = session.connection().execution_options(stream_results=True, yield_per=STREAM_ROWS)
+    yield from connection.execute(statement).partitions()
+
+
+def sealed_hashes(session: Session, after: int, upto: int) -> Iterator[str]:
+    # unscoped: checkpoints cover the whole chain
+    statement = (select(LedgerEntry.entry_hash).where(LedgerEntry.position > after, LedgerEntry.position <= upto)
+                 .order_by(LedgerEntry.position).execution_options(yield_per=STREAM_ROWS))
+    for partition in session.execute(statement).scalars().partitions():
+        yield from partition  # type: ignore[misc]
+
+
+def last_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    # unscoped: checkpoints cover the whole chain
+    return session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1)).first()
+
+
+def checkpoints(session: Session) -> list[LedgerCheckpoint]:
+    # unscoped: checkpoints cover the whole chain
+    return list(session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.size)))
+
+
+def add_checkpoint(session: Session, checkpoint: LedgerCheckpoint) -> None:
+    session.add(checkpoint)
+
+
+def entries_about_item(session: Session, organization_id: str, item_id: str,
+                       project_ids: Sequence[str]) -> list[LedgerEntry]:
+    """Entries naming the item, and whole-project exports of its project."""
+    # The ids are UUIDs, so a substring match on the JSON list is exact; the caller re-checks it anyway.
+    names_item = LedgerEntry.item_ids.contains(f'"{item_id}"')
+    exported = (LedgerEntry.kind == EntryKind.export) & LedgerEntry.project_id.in_(project_ids)
+    statement = scoped(select(LedgerEntry), LedgerEntry, organization_id).where(or_(names_item, exported))
+    return list(session.scalars(statement.order_by(LedgerEntry.recorded_us)))
+
+
+def entries_of_actor(session: Session, organization_id: str, *, user_id: str | None,
+                     vendor_id: str | None) -> list[LedgerEntry]:
+    statement = scoped(select(LedgerEntry), LedgerEntry, organization_id)
+    if user_id is not None:
+        statement = statement.where(LedgerEntry.actor_user_id == user_id)
+    if vendor_id is not None:
+        statement = statement.where(LedgerEntry.vendor_id == vendor_id)
+    return list(session.scalars(statement.order_by(LedgerEntry.recorded_us)))
+
+
+def projects_naming_item(session: Session, organization_id: str, item_id: str) -> list[str]:
+    statement = scoped(select(LedgerEntry.project_id), LedgerEntry, organization_id).where(
+        LedgerEntry.item_ids.contains(f'"{item_id}"'), LedgerEntry.project_id.is_not(None)).distinct()
+    return [p for p in session.scalars(statement) if p]
