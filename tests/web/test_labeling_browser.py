@@ -298,3 +298,27 @@ def test_validation_undo_shortcuts_guidelines_and_skip(page, seed):
     (person,) = [a for a in people if a["user_id"] == seeded.annotator.user_id]
     assert person["skipped"] == 1 and person["submitted"] == 0
     assert page.watch.errors == []
+
+
+def test_a_models_prelabels_fill_the_questions_in_until_the_person_changes_them(page, seed):
+    spec = dict(SPECS["Sentiment classification"])
+    predictions = [
+        {"model_name": "sentiment-small", "model_version": "3", "answers": {"sentiment": "positive"}, "score": 0.4},
+        {"model_name": "sentiment-large", "model_version": "7", "answers": {"sentiment": "neutral"}, "score": 0.9},
+    ]
+    spec["items"] = [{**item, "predictions": predictions} for item in spec["items"][:2]]
+    seeded = seed(spec)
+    first = open_labeling(page, seeded)
+    page.wait_for_function("() => document.body.dataset.prefilledBy === 'sentiment-large 7'")
+    assert page.get_by_role("radio", name="neutral", exact=True).is_checked()
+    assert "Pre-filled by the model sentiment-large 7" in page.locator("#status").inner_text()
+    screenshot(page, "prelabels")
+    page.keyboard.press("Control+Enter")  # accepted as it stands
+    second = current_item(page, first)
+    assert seeded.submitted(first) == {"sentiment": "neutral"}
+    page.wait_for_function("() => document.body.dataset.prefilledBy === 'sentiment-large 7'")
+    _press(page, "3")  # the person disagrees: their answer is what counts
+    page.keyboard.press("Control+Enter")
+    current_item(page, second)
+    assert seeded.submitted(second) == {"sentiment": "negative"}
+    assert page.watch.errors == []

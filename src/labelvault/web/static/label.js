@@ -197,13 +197,31 @@ async function restoreServerDraft(item) {
     state.answers = draft.answers; state.activeMs = draft.time_spent_ms;
     drawQuestions();
     setStatus("Your draft is back.");
+  } else if (!draft) {
+    await prefill(item);
   }
+}
+
+// A model's pre-labels, where the item has them and the person has not answered yet: the most confident
+// prediction (then the newest) fills the questions in, to be checked before submitting.
+async function prefill(item) {
+  const result = await api("GET", `/api/v1/items/${item.id}/predictions`);
+  if (!result.ok || item !== state.item || !empty(state.answers)) return;
+  const ranked = [...(result.data ?? [])].sort((a, b) =>
+    (b.score ?? -Infinity) - (a.score ?? -Infinity) || b.created_at.localeCompare(a.created_at));
+  const best = ranked[0];
+  if (!best || empty(best.answers)) return;
+  state.answers = structuredClone(best.answers);
+  document.body.dataset.prefilledBy = `${best.model_name} ${best.model_version}`;
+  drawQuestions();
+  setStatus(`Pre-filled by the model ${best.model_name} ${best.model_version}: check every answer.`);
 }
 
 function showItem(claim, local) {
   state.lease = claim.lease; state.item = claim.item; state.expired = false;
   state.answers = local?.answers ?? {}; state.activeMs = local?.activeMs ?? 0; state.history = [];
   state.lastBeat = performance.now(); state.leaseUntil = Date.now() + config.leaseSeconds * 1000;
+  delete document.body.dataset.prefilledBy;
   drawItem();
   drawQuestions();
   $("lease-banner").classList.add("hidden");
