@@ -1,0 +1,83 @@
+"""The review and returned-work pages: who may open them, escaping of hostile names, and a fixed number of
+queries per page whatever the project holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from labelvault.accounts.models import Role
+
+XSS = "<img src=x onerror=alert(1)></script><script>window.pwned=1</script>"
+SCHEMA = {"fields": [{"name": "text", "kind": "text"}], "questions": [
+    {"name": "q", "type": "single_choice", "title": XSS, "options": [{"value": "a", "label": XSS}, {"value": "b"}]}]}
+
+
+def _sign_in(client, actor):
+    response = client.post("/sign-in", data={"email": actor.email, "password": actor.password, "next": "/"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+
+
+@contextmanager
+def counting(engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _project(client, owner, items: int) -> str:
+    project = client.post("/api/v1/projects", headers=owner.headers,
+                          json={"name": XSS, "guidelines": f"[x](javascript:alert(1)) {XSS}", "schema": SCHEMA}).json()
+    lines = "".join(f'{{"external_id": "e{i}", "data": {{"text": "t{i}"}}}}\n' for i in range(items))
+    job = client.post(f"/api/v1/projects/{project['id']}/imports", headers=owner.headers,
+                      files={"file": ("items.jsonl", lines.encode(), "application/x-ndjson")})
+    assert job.status_code in (201, 202), job.text
+    return str(project["id"])
+
+
+def test_an_annotator_cannot_open_the_review_page(client, owner, member_of):
+    annotator = member_of(owner, Role.annotator)
+    project_id = _project(client, owner, 1)
+    _sign_in(client, annotator)
+    response = client.get(f"/projects/{project_id}/review", headers={"accept": "text/html"})
+    assert response.status_code in (403, 404)
+    assert client.get(f"/projects/{project_id}/returned").status_code == 200
+
+
+def test_review_pages_escape_and_embed_the_schema_inert(client, owner, member_of):
+    reviewer = member_of(owner, Role.reviewer)
+    project_id = _project(client, owner, 1)
+    _sign_in(client, reviewer)
+    for path in ("review", "returned"):
+        page = client.get(f"/projects/{project_id}/{path}")
+        assert page.status_code == 200
+        assert "<script>window.pwned" not in page.text and "<img" not in page.text and "&lt;img" in page.text
+        assert 'href="javascript' not in page.text
+        blob = re.search(r'<script type="application/json" id="lv-config">(.*?)</script>', page.text, re.S)
+        assert blob is not None and "<" not in blob.group(1)
+        assert "unsafe-inline" not in page.headers["content-security-policy"]
+
+
+def test_review_pages_make_the_same_queries_for_one_item_or_many(client, owner, member_of, engine):
+    reviewer = member_of(owner, Role.reviewer)
+    small, big = _project(client, owner, 1), _project(client, owner, 40)
+    _sign_in(client, reviewer)
+    for path in ("review", "returned"):
+        counts = []
+        for project_id in (small, big):
+            with counting(engine) as statements:
+                assert client.get(f"/projects/{project_id}/{path}").status_code == 200
+            counts.append(len(statements))
+        assert counts[0] == counts[1] and counts[0] <= 12, (path, counts)
+        assert not any("count(" in s.lower() for s in statements)
