@@ -40,6 +40,7 @@ from labelvault.web.frame import STATIC_DIR, render
 from labelvault.web.home import router as home_page
 from labelvault.web.invitations import router as invitations_page
 from labelvault.web.labeling import router as labeling_page
+from labelvault.web.manage import router as manager_pages
 from labelvault.web.review import router as review_pages
 
 
@@ -134,7 +135,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
                review_router, exports_router, jobs_router, quality_router, invitations_page, account_pages,
-               home_page, labeling_page, review_pages)
+               home_page, labeling_page, review_pages, manager_pages)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

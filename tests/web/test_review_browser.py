@@ -38,8 +38,8 @@ def answers_for(spec: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
             out[q["name"]] = f"{source} Reviewed words." if source else "A written answer long enough."
         elif kind == "chat_evaluation":
             roles = q.get("rate_roles", ["assistant"])
-            turns = {str(i): 4 for i, m in enumerate(data[q["field"]]) if m["role"] in roles}
-            out[q["name"]] = {"turns": turns, "verdict": "fail"}
+            turns = {str(i): q["turn_scale"][-1]["value"] for i, m in enumerate(data[q["field"]]) if m["role"] in roles}
+            out[q["name"]] = {"turns": turns, "verdict": q["verdicts"][-1]["value"]}
         elif kind == "spans":
             out[q["name"]] = [{"start": 0, "end": 3, "label": q["labels"][1]["value"]}]
         elif kind == "boxes":

@@ -17,7 +17,7 @@ from labelvault.web.frame import render, safe_markdown, viewer
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 
-def _page(template: str, title: str, session: Session, principal: Principal, project_id: str) -> HTMLResponse:
+def project_page(template: str, title: str, session: Session, principal: Principal, project_id: str) -> HTMLResponse:
     project = projects.get_project(session, principal, project_id)
     schema = projects.current_label_schema(session, project)
     config: dict[str, Any] = {"projectId": project.id, "userId": principal.user_id,
@@ -29,9 +29,9 @@ def _page(template: str, title: str, session: Session, principal: Principal, pro
 
 @router.get("/projects/{project_id}/review")
 def review_page(project_id: str, principal: CanReview, session: DB) -> HTMLResponse:
-    return _page("review.html", "Review", session, principal, project_id)
+    return project_page("review.html", "Review", session, principal, project_id)
 
 
 @router.get("/projects/{project_id}/returned")
 def returned_page(project_id: str, principal: CanAnnotate, session: DB) -> HTMLResponse:
-    return _page("returned.html", "Returned work", session, principal, project_id)
+    return project_page("returned.html", "Returned work", session, principal, project_id)

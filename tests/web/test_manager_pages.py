@@ -1,4 +1,4 @@
-"""The review and returned-work pages: who may open them, escaping of hostile names, and a fixed number of
+"""The review, returned-work and manager pages: who may open them, escaping of hostile names, and a fixed number of
 queries per page whatever the project holds."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from sqlalchemy import event
 from labelvault.accounts.models import Role
 
 XSS = "<img src=x onerror=alert(1)></script><script>window.pwned=1</script>"
+MANAGER_PAGES = ("items",)
+ALL_PAGES = ("review", "returned", *MANAGER_PAGES)
 SCHEMA = {"fields": [{"name": "text", "kind": "text"}], "questions": [
     {"name": "q", "type": "single_choice", "title": XSS, "options": [{"value": "a", "label": XSS}, {"value": "b"}]}]}
 
@@ -55,11 +57,24 @@ def test_an_annotator_cannot_open_the_review_page(client, owner, member_of):
     assert client.get(f"/projects/{project_id}/returned").status_code == 200
 
 
-def test_review_pages_escape_and_embed_the_schema_inert(client, owner, member_of):
-    reviewer = member_of(owner, Role.reviewer)
+def test_only_managers_open_manager_pages(client, owner, member_of):
     project_id = _project(client, owner, 1)
-    _sign_in(client, reviewer)
-    for path in ("review", "returned"):
+    for role in (Role.annotator, Role.reviewer):
+        client.cookies.clear()
+        _sign_in(client, member_of(owner, role))
+        for path in MANAGER_PAGES:
+            response = client.get(f"/projects/{project_id}/{path}", headers={"accept": "text/html"})
+            assert response.status_code in (403, 404), (role, path)
+    client.cookies.clear()
+    _sign_in(client, member_of(owner, Role.manager))
+    for path in MANAGER_PAGES:
+        assert client.get(f"/projects/{project_id}/{path}").status_code == 200
+
+
+def test_pages_escape_and_embed_the_schema_inert(client, owner):
+    project_id = _project(client, owner, 1)
+    _sign_in(client, owner)
+    for path in ALL_PAGES:
         page = client.get(f"/projects/{project_id}/{path}")
         assert page.status_code == 200
         assert "<script>window.pwned" not in page.text and "<img" not in page.text and "&lt;img" in page.text
@@ -69,11 +84,10 @@ def test_review_pages_escape_and_embed_the_schema_inert(client, owner, member_of
         assert "unsafe-inline" not in page.headers["content-security-policy"]
 
 
-def test_review_pages_make_the_same_queries_for_one_item_or_many(client, owner, member_of, engine):
-    reviewer = member_of(owner, Role.reviewer)
+def test_pages_make_the_same_queries_for_one_item_or_many(client, owner, engine):
     small, big = _project(client, owner, 1), _project(client, owner, 40)
-    _sign_in(client, reviewer)
-    for path in ("review", "returned"):
+    _sign_in(client, owner)
+    for path in ALL_PAGES:
         counts = []
         for project_id in (small, big):
             with counting(engine) as statements:
