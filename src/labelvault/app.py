@@ -41,6 +41,7 @@ from labelvault.web.home import router as home_page
 from labelvault.web.invitations import router as invitations_page
 from labelvault.web.labeling import router as labeling_page
 from labelvault.web.manage import router as manager_pages
+from labelvault.web.overview import router as overview_page
 from labelvault.web.review import router as review_pages
 
 
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
                review_router, exports_router, jobs_router, quality_router, invitations_page, account_pages,
-               home_page, labeling_page, review_pages, manager_pages)
+               home_page, labeling_page, review_pages, manager_pages,
+               overview_page)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

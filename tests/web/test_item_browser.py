@@ -57,3 +57,6 @@ def test_manager_filters_opens_and_bulk_deletes(page, seed, web_factory):
     with seeded.sdk() as client:
         assert sum(1 for _ in client.items(seeded.project_id)) == 40
     assert page.watch.errors == [] and page.watch.dialogs == []
+    page.goto(f"{seeded.url}/projects/{seeded.project_id}/overview")
+    assert page.locator("#states td[data-state='new']").inner_text() == "40"  # row-00 (annotated) was deleted
+    screenshot(page, "project-overview")
