@@ -68,10 +68,12 @@ def test_only_managers_open_manager_pages(client, ctx, owner, member_of):
         for path in MANAGER_PAGES:
             response = client.get(f"/projects/{project_id}/{path}", headers={"accept": "text/html"})
             assert response.status_code in (403, 404), (role, path)
+        assert f"/projects/{project_id}/overview" not in client.get("/").text  # no link to what is refused
     client.cookies.clear()
     _sign_in(client, member_of(owner, Role.manager))
     for path in MANAGER_PAGES:
         assert client.get(f"/projects/{project_id}/{path}").status_code == 200
+        assert f'href="/projects/{project_id}/{path}"' in client.get("/").text
 
 
 def test_pages_escape_and_embed_the_schema_inert(client, ctx, owner):
