@@ -2,15 +2,14 @@
 // (in this browser at once, on the server shortly after), heartbeats the lease while the person works,
 // submits with Ctrl+Enter and shows the next item without reloading the page.
 import { api } from "./frame.js";
-import { renderMarkdown } from "./markdown.js";
-import { BUILDERS, el, responseText } from "./widgets.js";
+import { BUILDERS, el } from "./widgets.js";
+import { itemFields, visible as isVisible } from "./itemview.js";
 import { EXTRA_BUILDERS } from "./regions.js";
 
 const config = JSON.parse(document.getElementById("lv-config").textContent);
 const schema = config.schema;
 const builders = { ...BUILDERS, ...EXTRA_BUILDERS };
 const $ = (id) => document.getElementById(id);
-const OWN_FIELDS = new Set(["pairwise", "ranking", "chat_evaluation", "spans", "boxes"]);
 
 const state = { lease: null, item: null, answers: {}, history: [], views: new Map(), activeMs: 0,
                 lastTick: performance.now(), lastActivity: 0, lastBeat: 0, serverTimer: 0, expired: false,
@@ -19,12 +18,7 @@ const state = { lease: null, item: null, answers: {}, history: [], views: new Ma
 const draftKey = (itemId) => `labelvault:draft:${config.userId}:${itemId}`;
 const setStatus = (text) => { $("status").textContent = text; };
 
-function visible(question, answers = state.answers) {
-  const rule = question.show_when;
-  if (!rule) return true;
-  const given = answers[rule.question];
-  return Array.isArray(given) ? given.includes(rule.equals) : given === rule.equals;
-}
+const visible = (question, answers = state.answers) => isVisible(question, answers);
 
 function empty(value) {
   if (typeof value === "string") return !value.trim();
@@ -107,31 +101,11 @@ function undo() {
   setStatus("Undone.");
 }
 
-function drawField(field, value) {
-  const title = field.title || field.name;
-  const box = el("div", { class: "field" }, el("h3", { text: title }));
-  if (value === undefined || value === null) return null;
-  if (field.kind === "text") box.append(el("div", { class: "text-field", dir: "auto", text: String(value) }));
-  else if (field.kind === "image") {
-    const path = String(value).split("/").map(encodeURIComponent).join("/");
-    box.append(el("img", { src: `/api/v1/projects/${config.projectId}/media/${path}`, alt: title }));
-  } else if (field.kind === "chat" || field.kind === "responses") {
-    for (const [i, entry] of (Array.isArray(value) ? value : []).entries()) {
-      const body = el("div", { class: "markdown", dir: "auto" });
-      body.append(renderMarkdown(field.kind === "chat" ? String(entry?.content ?? "") : responseText(entry)));
-      box.append(el("div", { class: "response" }, el("h4", { text: field.kind === "chat" ? String(entry?.role ?? "") : `Response ${i + 1}` }), body));
-    }
-  } else if (field.kind === "number") box.append(el("div", { class: "text-field", text: String(value) }));
-  else box.append(el("pre", { text: JSON.stringify(value, null, 2) }));
-  return box;
-}
-
 function drawItem() {
-  const owned = new Set(schema.questions.filter((q) => OWN_FIELDS.has(q.type)).map((q) => q.field));
-  const parts = schema.fields.filter((f) => !owned.has(f.name)).map((f) => drawField(f, state.item.data[f.name]));
-  $("item").replaceChildren(...parts.filter(Boolean));
+  const parts = itemFields(config.projectId, schema, state.item);
+  $("item").replaceChildren(...parts);
   $("item-id").textContent = `Item ${state.item.external_id}`;
-  $("layout").classList.toggle("no-fields", !parts.some(Boolean));
+  $("layout").classList.toggle("no-fields", !parts.length);
 }
 
 function drawQuestions() {
