@@ -4,19 +4,25 @@ number of items (no scan and sort of the project's items per claim)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, insert, select, text
 
 from labelvault.assignments import repository as repo
 from labelvault.db.engine import transaction
 from labelvault.items.models import Item, random_rank
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
+from labelvault.quality.models import GoldAnswer
 from labelvault.testing import TEXT_SCHEMA
 
 ITEMS = 3000
 
 
 def _plan(engine, factory, organization_id, project_id, user_id, order):
+    return _plan_of(engine, factory, lambda session: repo.claim_item(session, organization_id, project_id, user_id,
+                                                                     1, order))
+
+
+def _plan_of(engine, factory, claim):
     captured = []
 
     def capture(_conn, _cursor, statement, parameters, _context, _many):
@@ -26,7 +32,7 @@ def _plan(engine, factory, organization_id, project_id, user_id, order):
     event.listen(engine, "before_cursor_execute", capture)
     try:
         with factory() as session:
-            repo.claim_item(session, organization_id, project_id, user_id, 1, order)
+            claim(session)
             statement, parameters = captured[-1]
             explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
             rows = session.connection().exec_driver_sql(explain + statement, parameters).all()
@@ -38,17 +44,62 @@ def _plan(engine, factory, organization_id, project_id, user_id, order):
 
 @pytest.mark.parametrize("order,index", [("import", "ix_items_queue"), ("random", "ix_items_queue_random")])
 def test_a_claim_reads_the_queue_index(client, owner, engine, factory, order, index):
+    _a_claim_reads_the_queue_index(client, owner, engine, factory, order, index, gold=0)
+
+
+@pytest.mark.parametrize("order,index", [("import", "ix_items_queue"), ("random", "ix_items_queue_random")])
+def test_gold_items_leave_the_claim_on_the_queue_index(client, owner, engine, factory, order, index):
+    _a_claim_reads_the_queue_index(client, owner, engine, factory, order, index, gold=300)
+
+
+def _a_claim_reads_the_queue_index(client, owner, engine, factory, order, index, gold):
     project = client.post("/api/v1/projects", json={"name": "P", "schema": TEXT_SCHEMA, "queue_order": order},
                           headers=owner.headers).json()
     now = utcnow()
     with transaction(factory) as session:
         session.execute(insert(Item), [{
             "id": new_id(), "organization_id": owner.organization_id, "project_id": project["id"],
-            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": n % 3, "state": "new",
+            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": n % 3,
+            # A project under way: half of its items are done (only then do the queue indexes differ from
+            # the item browser's, for the planner).
+            "state": "completed" if n % 2 else "new",
             "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
         } for n in range(ITEMS)])
+        _make_gold(session, owner, project["id"], gold)
         if engine.dialect.name == "postgresql":
             session.execute(text("ANALYZE items"))
     plan = _plan(engine, factory, owner.organization_id, project["id"], owner.user_id, order)
     assert f"{index} " in plan + " ", plan
     assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan  # no sort of the candidates
+
+
+def _make_gold(session, owner, project_id, n):
+    if not n:
+        return
+    item_ids = session.scalars(select(Item.id).where(Item.project_id == project_id).order_by(Item.id).limit(n)).all()
+    session.execute(insert(GoldAnswer), [{
+        "id": new_id(), "organization_id": owner.organization_id, "project_id": project_id, "item_id": item_id,
+        "answers": {}, "created_by_id": owner.user_id, "created_at": utcnow(), "updated_at": utcnow(),
+    } for item_id in item_ids])
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE gold_answers"))
+
+
+def test_a_gold_claim_reads_the_gold_index(client, owner, engine, factory):
+    project = client.post("/api/v1/projects", json={"name": "P", "schema": TEXT_SCHEMA},
+                          headers=owner.headers).json()
+    now = utcnow()
+    with transaction(factory) as session:
+        session.execute(insert(Item), [{
+            "id": new_id(), "organization_id": owner.organization_id, "project_id": project["id"],
+            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": 0, "state": "new",
+            "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
+        } for n in range(ITEMS)])
+        _make_gold(session, owner, project["id"], 300)
+        if engine.dialect.name == "postgresql":
+            session.execute(text("ANALYZE items"))
+    plan = _plan_of(engine, factory, lambda session: repo.claim_gold(session, owner.organization_id, project["id"],
+                                                                     owner.user_id))
+    assert "gold_answers" in plan, plan
+    assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan
+    assert "SCAN items" not in plan and "Seq Scan on items" not in plan, plan

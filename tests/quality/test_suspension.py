@@ -56,3 +56,30 @@ def test_without_auto_suspend_nobody_is_suspended(client, ctx, owner, member_of)
         submit(client, careless, item["id"], {"sentiment": "positive"})
     assert "suspended" not in refresh(client, ctx, owner, project_id)["stats"]
     assert client.get(f"/api/v1/projects/{project_id}/quality/suspensions", headers=owner.headers).json() == []
+
+
+def test_direct_submit_without_lease_is_refused_to_suspended_and_unqualified(client, ctx, owner, member_of):
+    project_id, items = make_project(client, ctx, owner, items=4)
+    for item in items[:2]:
+        client.put(f"/api/v1/items/{item['id']}/gold", json={"answers": {"sentiment": "negative"}},
+                   headers=owner.headers)
+    client.patch(f"/api/v1/projects/{project_id}/quality/settings",
+                 json={"auto_suspend": True, "gold_min_items": 2, "gold_window": 5}, headers=owner.headers)
+    careless = member_of(owner, Role.annotator)
+    for item in items[:2]:
+        submit(client, careless, item["id"], {"sentiment": "positive"})
+    refresh(client, ctx, owner, project_id)
+    refused = client.post(f"/api/v1/items/{items[2]['id']}/annotations",
+                          json={"answers": {"sentiment": "neutral"}}, headers=careless.headers)
+    assert refused.status_code == 403 and refused.json()["code"] == "suspended"
+
+    newcomer = member_of(owner, Role.annotator)
+    client.patch(f"/api/v1/projects/{project_id}/quality/settings", json={"qualification_required": True},
+                 headers=owner.headers)
+    refused = client.post(f"/api/v1/items/{items[3]['id']}/annotations",
+                          json={"answers": {"sentiment": "neutral"}}, headers=newcomer.headers)
+    assert refused.status_code == 403 and refused.json()["code"] == "qualification_required"
+    # A draft takes no slot: it is kept.
+    draft = client.post(f"/api/v1/items/{items[3]['id']}/annotations",
+                        json={"answers": {"sentiment": "neutral"}, "draft": True}, headers=newcomer.headers)
+    assert draft.status_code == 201, draft.text

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord, Review
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
+from labelvault.quality.models import GoldAnswer
 
 
 def lock_annotation(session: Session, annotation: Annotation) -> None:
@@ -64,13 +65,20 @@ _items = cast(Table, Item.__table__)
 # On the table, not the mapped class: the ORM's bulk UPDATE would first look for the item among the
 # session's objects to update them too, which costs several times the UPDATE itself; no caller reads the
 # counters back from the loaded item.
+_IS_GOLD = exists().where(GoldAnswer.item_id == _items.c.id)
 _COUNT_SUBMITTED = (
     update(_items)
     .where(_items.c.id == bindparam("item_id"))
     .values(
-        annotation_count=_items.c.annotation_count + 1,
-        state=case((_items.c.annotation_count + 1 >= func.coalesce(_items.c.overlap, bindparam("default_overlap")),
-                    "completed"), else_="in_progress"),
+        # A gold item is never completed for the queue, and its count stays as it was: to its annotators it
+        # looks like an item nobody has finished.
+        annotation_count=_items.c.annotation_count + case((_IS_GOLD, 0), else_=1),
+        state=case(
+            (_IS_GOLD, case(((_items.c.leased <= 0) & (_items.c.annotation_count == 0), "new"),
+                            else_="in_progress")),
+            (_items.c.annotation_count + 1 >= func.coalesce(_items.c.overlap, bindparam("default_overlap")),
+             "completed"),
+            else_="in_progress"),
     )
 )
 

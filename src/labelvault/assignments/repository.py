@@ -6,13 +6,30 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Table, bindparam, case, delete, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from labelvault.annotations.models import Annotation
 from labelvault.assignments.models import Lease, LeaseKind, Skip
+from labelvault.db.base import UtcDateTime
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemState
+from labelvault.kit.clock import utcnow
+from labelvault.quality.models import GoldAnswer, GoldExposure
 
 QUEUED_STATES = (ItemState.new, ItemState.in_progress)
 # Hot UPDATEs and DELETEs go to the tables, not the mapped classes: the ORM's bulk statements would first look
@@ -77,16 +94,17 @@ def expired_leases(
 
 
 _DELETE_LEASES = (
-    delete(_leases).where(_leases.c.id.in_(bindparam("lease_ids", expanding=True))).returning(_leases.c.item_id)
+    delete(_leases).where(_leases.c.id.in_(bindparam("lease_ids", expanding=True)))
+    .returning(_leases.c.item_id, _leases.c.user_id)
 )
 
 
-def delete_leases(session: Session, lease_ids: list[str]) -> list[str]:
-    """Delete the leases; the item ids of those still there (a concurrent request may have deleted one),
+def delete_leases(session: Session, lease_ids: list[str]) -> list[tuple[str, str]]:
+    """Delete the leases; (item id, holder) of those still there (a concurrent request may have deleted one),
     so that each lease frees its slot exactly once."""
     if not lease_ids:
         return []
-    return list(session.execute(_DELETE_LEASES, {"lease_ids": lease_ids}).scalars().all())
+    return [(item_id, user_id) for item_id, user_id in session.execute(_DELETE_LEASES, {"lease_ids": lease_ids})]
 
 
 _DELETE_LEASE_ON_ITEM = delete(_leases).where(
@@ -146,16 +164,22 @@ def _claim_statement(*order_within_priority: ColumnElement[Any] | InstrumentedAt
             < func.coalesce(_queued.overlap, bindparam("default_overlap", type_=Integer)),
             ~exists().where(Annotation.item_id == _queued.id, Annotation.author_id == bindparam("user_id")),
             ~exists().where(Skip.item_id == _queued.id, Skip.user_id == bindparam("user_id")),
+            # Gold items sit outside the overlap rule: they are handed out by the gold claim below.
+            ~exists().where(GoldAnswer.item_id == _queued.id),
         )
         .order_by(_queued.priority.desc(), *order_within_priority)
         .limit(1)
         .with_for_update(skip_locked=True, of=_queued)
     )
+    return _take_slot(next_free_item)
+
+
+def _take_slot(chosen: Any) -> Any:
     return select(Item).from_statement(  # unscoped: the rows are the UPDATE's, chosen by the scoped query above.
         # A table UPDATE loaded as items: the ORM's own bulk UPDATE would rebuild the statement's cache key on
         # every call, which costs more than the claim itself.
         update(_items)
-        .where(_items.c.id == next_free_item.scalar_subquery())
+        .where(_items.c.id == chosen.scalar_subquery())
         .values(leased=_items.c.leased + 1,
                 state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state))
         .returning(*_items.c)
@@ -165,6 +189,24 @@ def _claim_statement(*order_within_priority: ColumnElement[Any] | InstrumentedAt
 # Import order: ids grow with creation time (ix_items_queue). Random: the rank (ix_items_queue_random).
 _CLAIM_ITEM = {"import": _claim_statement(_queued.id),
                "random": _claim_statement(_queued.queue_rank, _queued.id)}
+
+# The next gold item this person has not met (answered, skipped, or held and given back), along the project's
+# gold answers (ix_gold_answers_project): no overlap check, any number of people may hold and answer it. The
+# row is updated like a real claim's (one more lease, "in_progress"), so the answer to the claim looks the same.
+_NEXT_GOLD = (
+    scoped(select(GoldAnswer.item_id), GoldAnswer, bindparam("queue_organization_id"))
+    .where(
+        GoldAnswer.project_id == bindparam("queue_project_id"),
+        ~exists().where(Annotation.item_id == GoldAnswer.item_id, Annotation.author_id == bindparam("user_id")),
+        ~exists().where(Skip.item_id == GoldAnswer.item_id, Skip.user_id == bindparam("user_id")),
+        ~exists().where(GoldExposure.item_id == GoldAnswer.item_id, GoldExposure.user_id == bindparam("user_id")),
+    )
+    .order_by(GoldAnswer.item_id)
+    .limit(1)
+    # Like the real claim: a gold item another claim is taking is skipped, never waited for.
+    .with_for_update(skip_locked=True, of=GoldAnswer)
+)
+_CLAIM_GOLD = _take_slot(_NEXT_GOLD)
 
 
 def claim_item(
@@ -176,6 +218,23 @@ def claim_item(
     params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id,
               "default_overlap": default_overlap}
     return session.scalars(_CLAIM_ITEM[order], params).first()
+
+
+def claim_gold(session: Session, organization_id: str, project_id: str, user_id: str) -> Item | None:
+    """Take a lease's place on the next gold item this person has not met (one statement, like a claim)."""
+    params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id}
+    return session.scalars(_CLAIM_GOLD, params).first()
+
+
+def remember_gold_met(session: Session, organization_id: str, held: list[tuple[str, str]]) -> None:
+    """Of the (item, person) leases given back, record those on gold items: never offered to them again."""
+    for item_id, user_id in held:
+        gold = select(GoldAnswer.item_id, literal(user_id, String(36)), GoldAnswer.organization_id,
+                      literal(utcnow(), UtcDateTime())).where(
+            GoldAnswer.organization_id == organization_id, GoldAnswer.item_id == item_id,
+            ~exists().where(GoldExposure.item_id == item_id, GoldExposure.user_id == user_id))
+        session.execute(insert(GoldExposure).from_select(["item_id", "user_id", "organization_id", "created_at"],
+                                                         gold))
 
 
 def add(session: Session, row: Lease | Skip) -> None:

@@ -51,7 +51,7 @@ def reclaim_expired(session: Session, project: Project, kind: str = LeaseKind.an
         return 0
     freed = repo.delete_leases(session, [lease_id for lease_id, _ in expired])
     if kind == LeaseKind.annotate:
-        repo.release_slots(session, freed)
+        _free_slots(session, project.organization_id, freed)
     session.flush()
     return len(freed)
 
@@ -72,14 +72,21 @@ def _renew_current(session: Session, principal: Principal, project: Project, kin
 
 def next_item(session: Session, principal: Principal, project: Project) -> Claim:
     """The principal's current lease in the project (renewed), or a lease on the next free item."""
-    quality.check_may_receive_work(session, principal, project)
+    gold_rate = quality.check_may_receive_work(session, principal, project)
     now = utcnow()
     current = _renew_current(session, principal, project, LeaseKind.annotate, now)
     if current is not None:
         return current
     reclaim_expired(session, project)
-    item = repo.claim_item(session, project.organization_id, project.id, principal.user_id,
-                           project.default_overlap, project.queue_order)
+    # Gold items come at the project's rate, by the same steps as any item (one claim statement, then the
+    # lease), so neither the answer nor its timing tells them apart. With no gold item left for the person,
+    # the real queue answers.
+    item = None
+    if gold_rate > 0 and quality.wants_gold(gold_rate):
+        item = repo.claim_gold(session, project.organization_id, project.id, principal.user_id)
+    if item is None:
+        item = repo.claim_item(session, project.organization_id, project.id, principal.user_id,
+                               project.default_overlap, project.queue_order)
     if item is None:
         return Claim(None, None)
     lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item.id,
@@ -114,7 +121,7 @@ def release(session: Session, lease: Lease) -> bool:
     the (expired) lease already."""
     freed = repo.delete_leases(session, [lease.id])
     if lease.kind == LeaseKind.annotate:
-        repo.release_slots(session, freed)
+        _free_slots(session, lease.organization_id, freed)
     session.flush()
     return bool(freed)
 
@@ -122,18 +129,25 @@ def release(session: Session, lease: Lease) -> bool:
 def release_everything_of(session: Session, organization_id: str, user_id: str) -> int:
     """Return every item and annotation the person holds in the organization to its queue (a member who
     leaves); how many leases there were."""
-    return _release(session, repo.leases_of_user(session, organization_id, user_id))
+    return _release(session, organization_id, repo.leases_of_user(session, organization_id, user_id))
 
 
 def release_items(session: Session, organization_id: str, item_ids: list[str]) -> int:
     """Return items to their queue at once, whoever holds them (for annotation or review); how many leases
     there were. The people who held them get `lease_expired` on their next heartbeat."""
-    return _release(session, repo.leases_on_items(session, organization_id, item_ids))
+    return _release(session, organization_id, repo.leases_on_items(session, organization_id, item_ids))
 
 
-def _release(session: Session, held: Sequence[tuple[str, str]]) -> int:
+def _free_slots(session: Session, organization_id: str, freed: list[tuple[str, str]]) -> None:
+    """Slots of leases given back without an answer; a gold item among them is not offered to its holder again."""
+    repo.release_slots(session, [item_id for item_id, _ in freed])
+    if freed:
+        repo.remember_gold_met(session, organization_id, freed)
+
+
+def _release(session: Session, organization_id: str, held: Sequence[tuple[str, str]]) -> int:
     annotating = [lease_id for lease_id, kind in held if kind == LeaseKind.annotate]
-    repo.release_slots(session, repo.delete_leases(session, annotating))
+    _free_slots(session, organization_id, repo.delete_leases(session, annotating))
     repo.delete_leases(session, [lease_id for lease_id, kind in held if kind != LeaseKind.annotate])
     session.flush()
     return len(held)
@@ -169,10 +183,15 @@ def take_slot_for_submit(session: Session, principal: Principal, project: Projec
         # over (the item does not pass through "new" on the way to "completed").
         repo.consume_slot(session, item.id)
         return True
+    # Without a lease the claim's checks were never made: a suspended or unqualified person gets no work
+    # this way either.
+    quality.check_may_receive_work(session, principal, project)
     locked = repo.item_for_update(session, project.organization_id, item.id)
     if locked is None:
         raise NotFound("item")
-    return locked.annotation_count + locked.leased < (locked.overlap or project.default_overlap)
+    free = locked.annotation_count + locked.leased < (locked.overlap or project.default_overlap)
+    # Gold items sit outside the overlap rule: anyone may answer them.
+    return free or quality.is_gold(session, project.organization_id, item.id)
 
 
 def review_status_for_new_submission(project: Project) -> str | None:

@@ -48,6 +48,8 @@ class QualitySettings(Base):
     qualification_required: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     qualification_threshold: Mapped[float] = mapped_column(Float, nullable=False, default=0.8)
     qualification_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=2)
+    # Gold items in the queue: the share of claims (0..1) that first look for a gold item the person has not seen.
+    gold_rate: Mapped[float] = mapped_column(Float, nullable=False, default=0.0, server_default="0")
     # Submitted annotations changed up to this moment are reflected in the cached scores and aggregates.
     refreshed_through: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     updated_at: Mapped[dt.datetime] = created_column()
@@ -69,6 +71,20 @@ class GoldAnswer(Base):
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[dt.datetime] = created_column()
     updated_at: Mapped[dt.datetime] = created_column()
+
+
+class GoldExposure(Base):
+    """A gold item someone held and gave back (released, skipped or expired): they are not offered it again.
+    Submitted gold answers need no row: the annotation itself keeps the item from its author."""
+
+    __tablename__ = "gold_exposures"
+
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    created_at: Mapped[dt.datetime] = created_column()
 
 
 class ScoreKind:

@@ -51,6 +51,12 @@ def gold_item_ids(session: Session, organization_id: str, project_id: str) -> se
     return set(session.scalars(stmt))
 
 
+def submitted_count(session: Session, organization_id: str, item_id: str) -> int:
+    stmt = scoped(select(func.count()).select_from(Annotation), Annotation, organization_id).where(
+        Annotation.item_id == item_id, Annotation.status == AnnotationStatus.submitted)
+    return int(session.scalar(stmt) or 0)
+
+
 def changed_item_ids(session: Session, organization_id: str, project_id: str,
                      since: dt.datetime | None) -> list[str]:
     """Items with a submitted annotation or a gold answer written after `since` (all of them when None)."""
@@ -139,15 +145,18 @@ _PASSED_EXAM = scoped(select(ExamAttempt.id), ExamAttempt, bindparam("organizati
 _EXAM_REQUIRED = scoped(select(QualitySettings.qualification_required), QualitySettings,
                         bindparam("organization_id")).where(
     QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
-_WORK_GATE = select(  # unscoped: made of the three scoped statements above
-    _ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM)
+_GOLD_RATE = scoped(select(QualitySettings.gold_rate), QualitySettings, bindparam("organization_id")).where(
+    QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
+_WORK_GATE = select(  # unscoped: made of the four scoped statements above
+    _ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM, func.coalesce(_GOLD_RATE, 0.0))
 
 
-def work_gate(session: Session, organization_id: str, project_id: str, user_id: str) -> tuple[bool, bool, bool]:
-    """(suspended, exam required, exam passed) in one round trip: this runs on every claim."""
+def work_gate(session: Session, organization_id: str, project_id: str,
+              user_id: str) -> tuple[bool, bool, bool, float]:
+    """(suspended, exam required, exam passed, gold rate) in one round trip: this runs on every claim."""
     params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id}
-    suspended, required, passed = session.execute(_WORK_GATE, params).one()
-    return bool(suspended), bool(required), bool(passed)
+    suspended, required, passed, gold_rate = session.execute(_WORK_GATE, params).one()
+    return bool(suspended), bool(required), bool(passed), float(gold_rate)
 
 
 def exam_items(session: Session, organization_id: str, project_id: str) -> Sequence[ExamItem]:

@@ -29,6 +29,8 @@ class QualitySettingsPatch(BaseModel):
     qualification_required: bool | None = Field(default=None, description="No work before passing the exam.")
     qualification_threshold: float | None = Field(default=None, ge=0, le=1, description="Exam score to pass.")
     qualification_attempts: int | None = Field(default=None, ge=1, le=100, description="Attempts per person.")
+    gold_rate: float | None = Field(default=None, ge=0, le=1,
+                                    description="Share of claims that hand out a gold item the person has not seen.")
 
 
 class QualitySettingsOut(BaseModel):
@@ -49,6 +51,7 @@ class QualitySettingsOut(BaseModel):
     qualification_required: bool
     qualification_threshold: float
     qualification_attempts: int
+    gold_rate: float
     refreshed_through: dt.datetime | None
 
 

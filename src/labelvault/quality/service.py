@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.answers import check_answers
 from labelvault.errors import Conflict, Forbidden, InvalidInput, NotFound
-from labelvault.items.models import Item
+from labelvault.items.models import Item, ItemState
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.kit.clock import utcnow
@@ -26,12 +27,13 @@ from labelvault.quality.models import (
 from labelvault.security.policy import Principal
 
 REFRESH_JOB = "quality_refresh"
+QUEUED = (ItemState.new, ItemState.in_progress)
 
 DEFAULTS: dict[str, Any] = {
     "method": AggregationMethod.majority, "rating_tolerance": 0, "box_iou_threshold": 0.5, "gold_threshold": 0.8,
     "confidence_threshold": 0.7, "max_overlap": 5, "adaptive_overlap": False, "early_stop_confidence": 1.0,
     "auto_suspend": False, "gold_window": 10, "gold_min_items": 3, "qualification_required": False,
-    "qualification_threshold": 0.8, "qualification_attempts": 2,
+    "qualification_threshold": 0.8, "qualification_attempts": 2, "gold_rate": 0.0,
 }
 
 
@@ -79,6 +81,9 @@ def set_gold(session: Session, principal: Principal, item: Item, answers: dict[s
         gold = GoldAnswer(organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
                           answers=answers, created_by_id=principal.user_id, created_at=now, updated_at=now)
         session.add(gold)
+        # Back in the queue (gold items are never completed), as an item someone has started or nobody has.
+        if item.state not in QUEUED:
+            item.state = ItemState.in_progress if item.annotation_count or item.leased else ItemState.new
     else:
         gold.answers = answers
         gold.updated_at = now
@@ -89,6 +94,11 @@ def set_gold(session: Session, principal: Principal, item: Item, answers: dict[s
 def remove_gold(session: Session, principal: Principal, item: Item) -> None:
     """The item becomes an ordinary item again; its gold scores go at the next refresh."""
     session.delete(get_gold(session, principal, item))
+    # Its answers count toward the overlap again, like those of any item.
+    project = projects.get_project(session, principal, item.project_id)
+    item.annotation_count = repo.submitted_count(session, principal.organization_id, item.id)
+    if item.annotation_count >= (item.overlap or project.default_overlap):
+        item.state = ItemState.completed
     settings = repo.settings(session, principal.organization_id, item.project_id)
     if settings is not None:
         settings.refreshed_through = None
@@ -116,10 +126,10 @@ def aggregates_page(session: Session, project: Project, after: tuple[str, str] |
     return list(repo.aggregates_page(session, project.organization_id, project.id, after, limit, below))
 
 
-def check_may_receive_work(session: Session, principal: Principal, project: Project) -> None:
+def check_may_receive_work(session: Session, principal: Principal, project: Project) -> float:
     """Raise Forbidden when the person is suspended from the project or has yet to pass its qualification
-    exam (the hook on the claim path: one statement)."""
-    suspended, exam_required, exam_passed = repo.work_gate(
+    exam; else the project's gold rate (the hook on the claim path: one statement)."""
+    suspended, exam_required, exam_passed, gold_rate = repo.work_gate(
         session, project.organization_id, project.id, principal.user_id)
     if suspended:
         raise Forbidden("Your gold accuracy in this project fell below its threshold: you receive no more of "
@@ -127,6 +137,16 @@ def check_may_receive_work(session: Session, principal: Principal, project: Proj
     if exam_required and not exam_passed:
         raise Forbidden("This project hands out work after its qualification exam: take it first "
                         "(GET /projects/{id}/qualification/exam).", code="qualification_required")
+    return gold_rate
+
+
+def wants_gold(gold_rate: float) -> bool:
+    """Whether this claim first looks for a gold item: a draw at the project's rate, not a pattern to learn."""
+    return secrets.randbelow(1_000_000) < round(gold_rate * 1_000_000)
+
+
+def is_gold(session: Session, organization_id: str, item_id: str) -> bool:
+    return repo.gold_of_item(session, organization_id, item_id) is not None
 
 
 def list_suspensions(session: Session, project: Project) -> list[Suspension]:
