@@ -1,15 +1,15 @@
 """gold items in the queue: a per-project gold rate and the gold items each person has met
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-26 04:45:00
 """
 from alembic import op
 import sqlalchemy as sa
 import labelvault.db.base
 
-revision = '0008'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
