@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
-from labelvault.errors import NotFound
 from labelvault.exports.bundle import write_bundle
 from labelvault.exports.records import ExportOptions, export_records
 from labelvault.exports.service import blob_key
@@ -39,10 +38,7 @@ class ExportJob:
         fmt = FORMATS[job.params["format"]]
         options = ExportOptions.from_params(job.params["options"])
         with transaction(factory, write=False) as session:
-            try:
-                project = projects.project_for_job(session, job.organization_id, job.params["project_id"])
-            except NotFound:
-                raise RuntimeError("the project of this export was deleted") from None
+            project = projects.project_for_job(session, job.organization_id, job.params["project_id"], "export")
             schema = projects.current_label_schema(session, project)
             counts = items.state_counts(session, project)
         states = options.export_filter().states
@@ -93,10 +89,7 @@ class BundleJob:
 
     def __call__(self, factory: sessionmaker[Session], job: Job, worker: str) -> None:
         with transaction(factory, write=False) as session:
-            try:
-                project = projects.project_for_job(session, job.organization_id, job.params["project_id"])
-            except NotFound:
-                raise RuntimeError("the project of this bundle was deleted") from None
+            project = projects.project_for_job(session, job.organization_id, job.params["project_id"], "bundle")
             name = project.name
         key = blob_key(job)
         last = [time.monotonic()]

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
-from labelvault.errors import NotFound
 from labelvault.items import repository as repo
 from labelvault.items.foreign import FOREIGN_FORMATS, foreign_records
 from labelvault.items.payload import ItemInput, ItemProblem, parse_item
@@ -43,10 +42,7 @@ class Importer:
 
     def __call__(self, factory: sessionmaker[Session], job: Job, worker: str) -> None:
         with transaction(factory, write=False) as session:
-            try:
-                project = projects.project_for_job(session, job.organization_id, job.params["project_id"])
-            except NotFound:
-                raise RuntimeError("the project of this import was deleted") from None
+            project = projects.project_for_job(session, job.organization_id, job.params["project_id"], "import")
             schema = projects.current_label_schema(session, project)
         run = _ImportRun(self, factory, job, worker, schema)
         run.execute()

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
-from labelvault.errors import NotFound
 from labelvault.items import service as items
 from labelvault.items.readers import Record, open_records
 from labelvault.jobs import service as jobs
@@ -35,10 +34,7 @@ class PredictionImporter:
 
     def __call__(self, factory: sessionmaker[Session], job: Job, worker: str) -> None:
         with transaction(factory, write=False) as session:
-            try:
-                project = projects.project_for_job(session, job.organization_id, job.params["project_id"])
-            except NotFound:
-                raise RuntimeError("the project of this import was deleted") from None
+            project = projects.project_for_job(session, job.organization_id, job.params["project_id"], "import")
             schema = projects.current_label_schema(session, project)
         _Run(self, factory, job, worker, schema).execute()
 

@@ -68,11 +68,12 @@ def schema_from_row(row: ProjectSchema) -> LabelSchema:
     return _cached_schema(orjson.dumps(row.definition, option=orjson.OPT_SORT_KEYS))
 
 
-def project_for_job(session: Session, organization_id: str, project_id: str) -> Project:
-    """A project loaded by a background job, which acts within the job's own organization."""
+def project_for_job(session: Session, organization_id: str, project_id: str, work: str = "job") -> Project:
+    """The project a background job works on, within the job's own organization. A job whose project was
+    deleted meanwhile fails with that reason (`work` names the job: import, export, ...)."""
     project = repo.project(session, organization_id, project_id)
     if project is None:
-        raise NotFound("project")
+        raise RuntimeError(f"the project of this {work} was deleted")
     return project
 
 
