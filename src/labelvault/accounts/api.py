@@ -40,6 +40,7 @@ from labelvault.assignments import service as assignments
 from labelvault.ledger.recording import Recorder
 from labelvault.security import throttle
 from labelvault.security.policy import Action, allowed
+from labelvault.workforce import service as workforce
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -103,11 +104,15 @@ def revoke_token(token_id: str, principal: CanUseOwnTokens, session: DB, ledger:
 @router.post("/invitations", response_model=InvitationOut, status_code=201)
 def invite(body: InvitationIn, principal: CanInvite, session: DB, ctx: Ctx,
            background: BackgroundTasks, ledger: Recorder) -> InvitationOut:
+    vendor_id = body.vendor_id
+    if vendor_id is not None and principal.vendor_id is None:
+        vendor_id = workforce.live_vendor(session, principal, vendor_id).id
     created = service.invite(session, principal, body.email, body.role,
-                             dt.timedelta(hours=ctx.settings.invitation_ttl_hours))
+                             dt.timedelta(hours=ctx.settings.invitation_ttl_hours), vendor_id)
     link = f"{ctx.settings.base_url.rstrip('/')}/invite/{created.secret}"
     ledger.permission(principal, principal.organization_id,
-                      {"invited": created.invitation.email, "role": created.invitation.role})
+                      {"invited": created.invitation.email, "role": created.invitation.role,
+                       "vendor_id": created.invitation.vendor_id})
     org = service.organization_of(session, principal)
     emailed = bool(ctx.settings.smtp_host)
     if emailed:
@@ -136,7 +141,7 @@ def list_members(principal: CanReadMembers, session: DB) -> list[MemberOut]:
 
 def _member_out(member: Membership, user: User) -> MemberOut:
     return MemberOut(user_id=user.id, email=user.email, name=user.name, role=member.role,
-                     joined_at=member.created_at)
+                     joined_at=member.created_at, vendor_id=member.vendor_id, skills=list(member.skills))
 
 
 @router.patch("/members/{user_id}", response_model=MemberOut)

@@ -8,7 +8,7 @@ import enum
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, UtcDateTime, created_column, id_column
+from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
 
 
 class Role(enum.StrEnum):
@@ -52,6 +52,11 @@ class Membership(Base):
     )
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
     role: Mapped[Role] = mapped_column(ROLE_ENUM, nullable=False)
+    # The vendor this member works for; None for the organization's own people.
+    vendor_id: Mapped[str | None] = mapped_column(ForeignKey("workforces.id", ondelete="CASCADE"), nullable=True,
+                                                  index=True)
+    # What the member is qualified for (routing rules may ask for a skill).
+    skills: Mapped[list[str]] = mapped_column(JsonDoc, nullable=False, default=list, server_default="[]")
     created_at: Mapped[dt.datetime] = created_column()
 
 
@@ -97,6 +102,7 @@ class Invitation(Base):
     role: Mapped[Role] = mapped_column(ROLE_ENUM, nullable=False)
     digest: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     invited_by_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    vendor_id: Mapped[str | None] = mapped_column(ForeignKey("workforces.id", ondelete="CASCADE"), nullable=True)
     created_at: Mapped[dt.datetime] = created_column()
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
     accepted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -68,12 +68,15 @@ def memberships_of_user(session: Session, user_id: str) -> Sequence[Membership]:
     ).all()
 
 
-def members(session: Session, organization_id: str) -> Sequence[tuple[Membership, User]]:
+def members(session: Session, organization_id: str,
+            vendor_id: str | None = None) -> Sequence[tuple[Membership, User]]:
     stmt = (
         scoped(select(Membership, User), Membership, organization_id)
         .join(User, User.id == Membership.user_id)
         .order_by(Membership.created_at)
     )
+    if vendor_id is not None:
+        stmt = stmt.where(Membership.vendor_id == vendor_id)
     return [(m, u) for m, u in session.execute(stmt).all()]
 
 
@@ -89,12 +92,14 @@ class TokenCredential(NamedTuple):
     is_active: bool
     role: Role | None  # None: the user is no longer a member of the token's organization
     scope: str
+    vendor_id: str | None
 
 
 _TOKEN_CREDENTIAL = (  # unscoped: pre-authentication, the digest is the credential; the membership joined is
     # the one in the token's own organization.
     select(ApiToken.id, ApiToken.organization_id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-           User.id, User.email, User.is_admin, User.is_active, Membership.role, ApiToken.scope)
+           User.id, User.email, User.is_admin, User.is_active, Membership.role, ApiToken.scope,
+           Membership.vendor_id)
     .join(User, User.id == ApiToken.user_id)
     .outerjoin(Membership, (Membership.organization_id == ApiToken.organization_id)
                & (Membership.user_id == ApiToken.user_id))
@@ -133,3 +138,25 @@ def browser_session_by_digest(session: Session, digest: str) -> BrowserSession |
 def invitation_by_digest(session: Session, digest: str) -> Invitation | None:
     # unscoped: pre-authentication, the link's secret is the credential.
     return session.scalars(select(Invitation).where(Invitation.digest == digest)).first()
+
+
+def memberships_of_vendor(session: Session, organization_id: str, vendor_id: str) -> Sequence[Membership]:
+    stmt = scoped(select(Membership), Membership, organization_id).where(Membership.vendor_id == vendor_id)
+    return session.scalars(stmt).all()
+
+
+def revoke_tokens_of(session: Session, organization_id: str, user_id: str, now: dt.datetime) -> None:
+    session.execute(update(ApiToken).where(ApiToken.organization_id == organization_id,
+                                           ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
+
+
+def end_browser_sessions_of(session: Session, user_id: str, now: dt.datetime) -> None:
+    session.execute(update(BrowserSession).where(BrowserSession.user_id == user_id,
+                                                 BrowserSession.ended_at.is_(None)).values(ended_at=now))
+
+
+def expire_vendor_invitations(session: Session, organization_id: str, vendor_id: str, now: dt.datetime) -> None:
+    session.execute(update(Invitation).where(Invitation.organization_id == organization_id,
+                                             Invitation.vendor_id == vendor_id, Invitation.accepted_at.is_(None),
+                                             Invitation.expires_at > now).values(expires_at=now))

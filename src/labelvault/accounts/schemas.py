@@ -59,6 +59,8 @@ class TokenCreatedOut(TokenOut):
 class InvitationIn(BaseModel):
     email: str
     role: Role = Role.annotator
+    vendor_id: str | None = Field(default=None, description="Invite to work for this vendor (a vendor's own "
+                                                            "managers always invite to their vendor).")
 
 
 class InvitationOut(BaseModel):
@@ -85,6 +87,8 @@ class MemberOut(BaseModel):
     name: str
     role: Role
     joined_at: dt.datetime
+    vendor_id: str | None = None
+    skills: list[str] = []
 
 
 class OrganizationIn(BaseModel):

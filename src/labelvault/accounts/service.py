@@ -72,13 +72,19 @@ def create_user(session: Session, email: str, password: str, *, name: str = "", 
     return user
 
 
-def add_member(session: Session, organization_id: str, user_id: str, role: Role) -> Membership:
+def add_member(session: Session, organization_id: str, user_id: str, role: Role,
+               vendor_id: str | None = None) -> Membership:
     existing = repo.membership(session, organization_id, user_id)
     if existing is not None:
+        if existing.vendor_id != vendor_id:
+            # Nobody crosses between the organization's own people and a vendor (or between vendors) by
+            # accepting an invitation: a vendor could otherwise demote or take over someone else's membership.
+            raise Conflict("This person is a member already, for someone else; remove them first.",
+                           code="member_elsewhere")
         existing.role = role
         session.flush()
         return existing
-    member = Membership(organization_id=organization_id, user_id=user_id, role=role)
+    member = Membership(organization_id=organization_id, user_id=user_id, role=role, vendor_id=vendor_id)
     session.add(member)
     session.flush()
     return member
@@ -129,6 +135,7 @@ def principal_for(session: Session, user: User, organization_id: str, **ids: str
     return Principal(
         user_id=user.id, email=user.email, organization_id=organization_id, role=member.role,
         is_admin=user.is_admin, token_id=ids.get("token_id"), session_id=ids.get("session_id"),
+        vendor_id=member.vendor_id,
     )
 
 
@@ -182,7 +189,7 @@ def principal_from_token(session: Session, secret: str) -> tuple[Principal, bool
     due = found.last_used_at is None or now - found.last_used_at > TOUCH_INTERVAL
     principal = Principal(user_id=found.user_id, email=found.email, organization_id=found.organization_id,
                           role=found.role, is_admin=found.is_admin, token_id=found.token_id,
-                          scope=Scope(found.scope))
+                          scope=Scope(found.scope), vendor_id=found.vendor_id)
     return principal, due
 
 
@@ -244,16 +251,22 @@ class InvitationCreated:
 
 
 def invite(
-    session: Session, principal: Principal, email: str, role: Role, ttl: dt.timedelta
+    session: Session, principal: Principal, email: str, role: Role, ttl: dt.timedelta,
+    vendor_id: str | None = None,
 ) -> InvitationCreated:
-    """Create a single-use, expiring invitation link for `email` with `role`."""
+    """Create a single-use, expiring invitation link for `email` with `role` (for a vendor: a vendor's people
+    invite only to their own vendor; the caller has checked that `vendor_id` is one of the organization's)."""
     email = normalize_email(email)
+    if principal.vendor_id is not None:
+        vendor_id = principal.vendor_id
+    if vendor_id is not None and role == Role.owner:
+        raise Forbidden("A vendor's people cannot be owners.", details={"field": "role"})
     if not may_grant(principal, role):
         raise Forbidden(f"You may not invite someone as {role.value}.", details={"field": "role"})
     secret = new_secret(32)
     invitation = Invitation(
         organization_id=principal.organization_id, email=email, role=role, digest=token_digest(secret),
-        invited_by_id=principal.user_id, expires_at=utcnow() + ttl,
+        invited_by_id=principal.user_id, expires_at=utcnow() + ttl, vendor_id=vendor_id,
     )
     session.add(invitation)
     session.flush()
@@ -271,7 +284,7 @@ def accept_invitation(session: Session, secret: str, password: str, name: str = 
     elif not verify_password(user.password_hash, password):
         raise NotAuthenticated("This e-mail has an account already; give its current password to join.")
     invitation.accepted_at = utcnow()
-    member = add_member(session, invitation.organization_id, user.id, invitation.role)
+    member = add_member(session, invitation.organization_id, user.id, invitation.role, invitation.vendor_id)
     session.flush()
     return member
 
@@ -289,7 +302,7 @@ def get_user(session: Session, user_id: str) -> User:
 
 def _member_to_manage(session: Session, principal: Principal, user_id: str) -> Membership:
     member = repo.membership(session, principal.organization_id, user_id)
-    if member is None:
+    if member is None or (principal.vendor_id is not None and member.vendor_id != principal.vendor_id):
         raise NotFound("member")
     if not may_grant(principal, member.role):
         raise Forbidden(f"You may not change a member who is {member.role.value}.", details={"field": "role"})
@@ -305,7 +318,7 @@ def _keep_an_owner(session: Session, principal: Principal, member: Membership) -
 def change_role(session: Session, principal: Principal, user_id: str, role: Role) -> Membership:
     """Give a member another role; nobody hands out a role above their own, and an owner always remains."""
     member = _member_to_manage(session, principal, user_id)
-    if not may_grant(principal, role):
+    if not may_grant(principal, role) or (member.vendor_id is not None and role == Role.owner):
         raise Forbidden(f"You may not make someone {role.value}.", details={"field": "role"})
     if role != Role.owner:
         _keep_an_owner(session, principal, member)
@@ -325,7 +338,41 @@ def remove_member(session: Session, principal: Principal, user_id: str) -> Membe
 
 
 def list_members(session: Session, principal: Principal) -> list[tuple[Membership, User]]:
-    return list(repo.members(session, principal.organization_id))
+    """The organization's members; a vendor's people see only their own vendor's."""
+    return list(repo.members(session, principal.organization_id, vendor_id=principal.vendor_id))
+
+
+def set_skills(session: Session, principal: Principal, user_id: str, skills: list[str]) -> Membership:
+    """Say what a member is qualified for (routing rules may ask for a skill)."""
+    member = _member_to_manage(session, principal, user_id)
+    cleaned = sorted({s.strip() for s in skills if s.strip()})
+    if any(len(s) > 64 or "/" in s for s in cleaned):
+        raise InvalidInput("A skill has at most 64 characters and no '/'.", details={"field": "skills"})
+    member.skills = cleaned
+    session.flush()
+    return member
+
+
+def vendor_memberships(session: Session, organization_id: str, vendor_id: str) -> list[Membership]:
+    return list(repo.memberships_of_vendor(session, organization_id, vendor_id))
+
+
+def end_access(session: Session, organization_id: str, user_id: str) -> None:
+    """Stop every credential of the person in the organization at once: membership gone, tokens revoked,
+    browser sessions ended; a person left without any organization is deactivated, so that signing in
+    answers as for an unknown account."""
+    member = repo.membership(session, organization_id, user_id)
+    if member is not None:
+        repo.delete_membership(session, member)
+    now = utcnow()
+    repo.revoke_tokens_of(session, organization_id, user_id, now)
+    session.flush()
+    if not repo.memberships_of_user(session, user_id):
+        repo.end_browser_sessions_of(session, user_id, now)
+        user = repo.user_by_id(session, user_id)
+        if user is not None:
+            user.is_active = False
+    session.flush()
 
 
 def list_tokens(session: Session, principal: Principal, *, all_users: bool) -> list[ApiToken]:
@@ -339,3 +386,13 @@ def list_organizations(session: Session) -> list[Organization]:
 def emails_of_organization(session: Session, organization_id: str) -> dict[str, str]:
     """user id -> e-mail of the organization's members."""
     return {user.id: user.email for _, user in repo.members(session, organization_id)}
+
+
+def membership_of(session: Session, organization_id: str, user_id: str) -> Membership | None:
+    return repo.membership(session, organization_id, user_id)
+
+
+def withdraw_vendor_invitations(session: Session, organization_id: str, vendor_id: str) -> None:
+    """Open invitations to a vendor stop working (they expire now)."""
+    repo.expire_vendor_invitations(session, organization_id, vendor_id, utcnow())
+    session.flush()

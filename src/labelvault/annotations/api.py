@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from labelvault.annotations import service
 from labelvault.annotations.models import Annotation
@@ -22,6 +23,7 @@ from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.security.policy import Principal
+from labelvault.workforce.visibility import ItemView
 
 router = APIRouter(prefix="/api/v1", tags=["annotations"])
 
@@ -35,8 +37,10 @@ def save_annotation(
     """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
     item = items.get_item(session, principal, item_id)
     project = projects.get_project(session, principal, item.project_id)
+    answers = service.answers_received(session, principal, project, items.view_of(session, principal, project, item),
+                                       body.answers)
     result = service.save_annotation(
-        session, principal, project, item, answers=body.answers, time_spent_ms=body.time_spent_ms,
+        session, principal, project, item, answers=answers, time_spent_ms=body.time_spent_ms,
         draft=body.draft, idempotency_key=idempotency_key,
     )
     if result.completed_by_others:
@@ -49,14 +53,20 @@ def save_annotation(
     if result.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
-    return AnnotationOut.model_validate(result.annotation)
+    return _shown(result.annotation, principal, project, session)
 
 
-def _shown(annotation: Annotation, principal: Principal, project: Project) -> AnnotationOut:
-    """The annotation as this person may see it: without its author for reviewers of a blind project."""
+def _shown(annotation: Annotation, principal: Principal, project: Project, session: Session,
+           view: ItemView | None = None) -> AnnotationOut:
+    """The annotation as this person may see it: without its author for reviewers of a blind project; for a
+    vendor's people, with spans on the redacted text they were shown."""
     out = AnnotationOut.model_validate(annotation)
     if service.author_hidden(principal, project, annotation):
         out.author_id = None
+    if principal.vendor_id is not None:
+        if view is None:
+            view = items.view_of(session, principal, project, items.get_item(session, principal, annotation.item_id))
+        out.answers = service.answers_shown(session, principal, project, view, annotation.answers)
     return out
 
 
@@ -66,7 +76,9 @@ def item_annotations(item_id: str, principal: CanReadItems, session: DB, ledger:
     item = items.get_item(session, principal, item_id)
     project = projects.get_project(session, principal, item.project_id)
     ledger.items(principal, item.project_id, [item], fields=["annotations"])
-    return [_shown(a, principal, project) for a in service.annotations_of_item(session, principal, item)]
+    view = items.view_of(session, principal, project, item)
+    return [_shown(a, principal, project, session, view)
+            for a in service.annotations_of_item(session, principal, item)]
 
 
 @router.get("/items/{item_id}/detail", response_model=ItemDetailOut)
@@ -74,10 +86,11 @@ def item_detail(item_id: str, principal: CanReadAllAnnotations, session: DB, led
     """The item with every annotation (drafts included) and their reviews, side by side (reviewers, managers)."""
     item = items.get_item(session, principal, item_id)
     project = projects.get_project(session, principal, item.project_id)
-    detail = service.item_detail(session, item)
-    ledger.items(principal, item.project_id, [item], fields=[*item.data, "annotations"])
-    return ItemDetailOut(item=ItemOut.model_validate(detail.item), annotations=[
-        AnnotationWithReviewsOut(**_shown(a, principal, project).model_dump(),
+    detail = service.item_detail(session, item, principal)
+    view = items.view_of(session, principal, project, item)
+    ledger.items(principal, item.project_id, [item], fields=[*items.shown_fields(item, view), "annotations"])
+    return ItemDetailOut(item=ItemOut.of(detail.item, view), annotations=[
+        AnnotationWithReviewsOut(**_shown(a, principal, project, session, view).model_dump(),
                                  reviews=[ReviewOut.model_validate(r) for r in reviews])
         for a, reviews in detail.annotations])
 
@@ -86,7 +99,7 @@ def item_detail(item_id: str, principal: CanReadAllAnnotations, session: DB, led
 def get_annotation(annotation_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> AnnotationOut:
     annotation = service.get_annotation(session, principal, annotation_id)
     ledger.ids(principal, annotation.project_id, [annotation.item_id], ["annotations"])
-    return _shown(annotation, principal, projects.get_project(session, principal, annotation.project_id))
+    return _shown(annotation, principal, projects.get_project(session, principal, annotation.project_id), session)
 
 
 @router.get("/annotations/{annotation_id}/revisions", response_model=list[RevisionOut])

@@ -35,6 +35,8 @@ class Annotation(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
     author_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # The vendor the author worked for when writing it; None for the organization's own people.
+    vendor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
     answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)

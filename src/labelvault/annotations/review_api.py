@@ -33,13 +33,15 @@ def next_review(project_id: str, principal: CanReview, session: DB) -> ReviewTas
         return Response(status_code=204)
     annotation = service.get_annotation(session, principal, claim.lease.annotation_id)
     item = items.get_item(session, principal, annotation.item_id)
+    view = items.view_of(session, principal, project, item)
     shown = ReviewAnnotationOut(
         id=annotation.id, author_id=None if project.blind_review else annotation.author_id,
-        schema_version=annotation.schema_version, answers=annotation.answers,
+        schema_version=annotation.schema_version,
+        answers=service.answers_shown(session, principal, project, view, annotation.answers),
         time_spent_ms=annotation.time_spent_ms, revision_count=annotation.revision_count,
         submitted_at=annotation.submitted_at,
     )
-    return ReviewTaskOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.model_validate(item),
+    return ReviewTaskOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.of(item, view),
                          annotation=shown)
 
 
@@ -52,8 +54,12 @@ def decide(
     annotation = service.get_annotation(session, principal, annotation_id)
     item = items.get_item(session, principal, annotation.item_id)
     project = projects.get_project(session, principal, annotation.project_id)
+    answers = body.answers
+    if answers is not None:
+        view = items.view_of(session, principal, project, item)
+        answers = service.answers_received(session, principal, project, view, answers)
     decided = review.decide(session, principal, project, item, annotation, decision=body.decision,
-                            comment=body.comment, answers=body.answers, idempotency_key=idempotency_key)
+                            comment=body.comment, answers=answers, idempotency_key=idempotency_key)
     if decided.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

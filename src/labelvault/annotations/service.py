@@ -26,6 +26,8 @@ from labelvault.kit.clock import utcnow
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.security.policy import Action, Principal, allowed
+from labelvault.workforce import visibility
+from labelvault.workforce.visibility import ItemView
 
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
 MAX_KEY = 200
@@ -96,7 +98,8 @@ def save_annotation(
     if current is None:
         current = Annotation(
             organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
-            author_id=principal.user_id, schema_version=schema_version, answers=answers, status=status,
+            author_id=principal.user_id, vendor_id=principal.vendor_id, schema_version=schema_version,
+            answers=answers, status=status,
             time_spent_ms=time_spent_ms, created_at=now, updated_at=now,
             submitted_at=None if draft else now,
         )
@@ -163,7 +166,25 @@ def get_annotation(session: Session, principal: Principal, annotation_id: str) -
         raise NotFound("annotation")
     if annotation.author_id != principal.user_id and not allowed(principal, Action.read_all_annotations):
         raise NotFound("annotation")
+    if principal.vendor_id is not None and annotation.vendor_id != principal.vendor_id:
+        raise NotFound("annotation")  # a vendor's reviewers read only their own vendor's work
     return annotation
+
+
+def answers_received(session: Session, principal: Principal, project: Project, view: ItemView | None,
+                     answers: dict[str, Any]) -> dict[str, Any]:
+    """Answers as stored: a vendor's spans on redacted text are moved to the original offsets."""
+    if view is None:
+        return answers
+    return visibility.answers_to_original(principal, projects.current_label_schema(session, project), view, answers)
+
+
+def answers_shown(session: Session, principal: Principal, project: Project, view: ItemView | None,
+                  answers: dict[str, Any]) -> dict[str, Any]:
+    """Stored answers as a vendor's person sees them (spans on the redacted text, hidden fields' answers out)."""
+    if view is None:
+        return answers
+    return visibility.answers_for_view(principal, projects.current_label_schema(session, project), view, answers)
 
 
 def refresh_review_states(session: Session, item_ids: list[str]) -> None:
@@ -181,7 +202,8 @@ def author_hidden(principal: Principal, project: Project, annotation: Annotation
 
 def annotations_of_item(session: Session, principal: Principal, item: Item) -> list[Annotation]:
     only_own = None if allowed(principal, Action.read_all_annotations) else principal.user_id
-    return list(repo.annotations_of_item(session, principal.organization_id, item.id, only_own))
+    found = repo.annotations_of_item(session, principal.organization_id, item.id, only_own)
+    return [a for a in found if principal.vendor_id is None or a.vendor_id == principal.vendor_id]
 
 
 @dataclass
@@ -190,10 +212,12 @@ class ItemDetail:
     annotations: list[tuple[Annotation, list[Review]]]
 
 
-def item_detail(session: Session, item: Item) -> ItemDetail:
+def item_detail(session: Session, item: Item, principal: Principal | None = None) -> ItemDetail:
     """The item with every annotation (drafts included) and each one's review decisions: three queries
-    whatever the number of annotations."""
-    annotations = list(repo.annotations_of_item(session, item.organization_id, item.id, None))
+    whatever the number of annotations. A vendor's reviewers get only their own vendor's annotations."""
+    vendor_id = principal.vendor_id if principal is not None else None
+    annotations = [a for a in repo.annotations_of_item(session, item.organization_id, item.id, None)
+                   if vendor_id is None or a.vendor_id == vendor_id]
     decisions: dict[str, list[Review]] = {}
     for decision in repo.reviews_of_item(session, item.organization_id, item.id):
         decisions.setdefault(decision.annotation_id, []).append(decision)

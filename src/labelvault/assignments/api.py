@@ -24,8 +24,9 @@ def next_item(project_id: str, principal: CanAnnotate, session: DB, ledger: Reco
     if claim.lease is None:
         return Response(status_code=204)
     item = claim.item or items.get_item(session, principal, claim.lease.item_id)
-    ledger.items(principal, project.id, [item])
-    return NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.model_validate(item))
+    view = items.view_of(session, principal, project, item)
+    ledger.items(principal, project.id, [item], fields=items.shown_fields(item, view))
+    return NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.of(item, view))
 
 
 @router.post("/leases/{lease_id}/heartbeat", response_model=LeaseOut)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
@@ -156,6 +157,7 @@ def _claim_statement(*order_within_priority: ColumnElement[Any] | InstrumentedAt
         scoped(select(_queued.id), _queued, bindparam("queue_organization_id"))
         .where(
             _queued.project_id == bindparam("queue_project_id"),
+            _queued.pool == bindparam("queue_pool"),
             # Written into the SQL as literals: only then can the planner see that the partial queue indexes
             # (WHERE state IN ('new', 'in_progress')) cover the query; with bound values it scans every item.
             _queued.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True,
@@ -211,12 +213,12 @@ _CLAIM_GOLD = _take_slot(_NEXT_GOLD)
 
 def claim_item(
     session: Session, organization_id: str, project_id: str, user_id: str, default_overlap: int,
-    order: str = "import",
+    order: str = "import", pool: str = "",
 ) -> Item | None:
-    """Take a slot on the next item this person may take, and return the item as it is now: one statement
-    (row lock, check and update) instead of a SELECT, an UPDATE and a reload."""
+    """Take a slot on the next item of the pool this person may take, and return the item as it is now: one
+    statement (row lock, check and update) instead of a SELECT, an UPDATE and a reload."""
     params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id,
-              "default_overlap": default_overlap}
+              "default_overlap": default_overlap, "queue_pool": pool}
     return session.scalars(_CLAIM_ITEM[order], params).first()
 
 
@@ -291,14 +293,16 @@ def skip_counts_by_user(session: Session, organization_id: str, project_id: str)
 
 
 def review_candidate(session: Session, organization_id: str, project_id: str, reviewer_id: str,
-                     now: dt.datetime) -> str | None:
-    """The oldest annotation waiting for review that is not the reviewer's own and nobody else holds."""
+                     now: dt.datetime, vendor_id: str | None = None) -> str | None:
+    """The oldest annotation waiting for review that is not the reviewer's own and nobody else holds (for a
+    vendor's reviewer: one of the vendor's own)."""
     held = exists().where(Lease.annotation_id == Annotation.id, Lease.kind == LeaseKind.review,
                           Lease.expires_at > now)
     stmt = (
         scoped(select(Annotation.id), Annotation, organization_id)
         .where(Annotation.project_id == project_id, Annotation.review_status == "pending",
                Annotation.author_id != reviewer_id, ~held)
+        .where(Annotation.vendor_id == vendor_id if vendor_id is not None else true())
         .order_by(Annotation.id)
         .limit(1)
         .with_for_update(skip_locked=True, of=Annotation)

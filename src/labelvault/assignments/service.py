@@ -27,6 +27,7 @@ from labelvault.kit.ids import new_id
 from labelvault.projects.models import Project
 from labelvault.quality import service as quality
 from labelvault.security.policy import Principal
+from labelvault.workforce import service as workforce
 
 RECLAIM_BATCH = 50
 MAX_REASON = 2000
@@ -85,8 +86,11 @@ def next_item(session: Session, principal: Principal, project: Project) -> Claim
     if gold_rate > 0 and quality.wants_gold(gold_rate):
         item = repo.claim_gold(session, project.organization_id, project.id, principal.user_id)
     if item is None:
-        item = repo.claim_item(session, project.organization_id, project.id, principal.user_id,
-                               project.default_overlap, project.queue_order)
+        for pool in workforce.pools_for(session, principal, project):
+            item = repo.claim_item(session, project.organization_id, project.id, principal.user_id,
+                                   project.default_overlap, project.queue_order, pool)
+            if item is not None:
+                break
     if item is None:
         return Claim(None, None)
     lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item.id,
@@ -236,7 +240,8 @@ def next_review(session: Session, principal: Principal, project: Project) -> Cla
     if current is not None:
         return current
     reclaim_expired(session, project, LeaseKind.review)
-    annotation_id = repo.review_candidate(session, project.organization_id, project.id, principal.user_id, now)
+    annotation_id = repo.review_candidate(session, project.organization_id, project.id, principal.user_id, now,
+                                          principal.vendor_id)
     if annotation_id is None:
         return Claim(None, None)
     annotation = repo.annotation_by_id(session, project.organization_id, annotation_id)

@@ -12,5 +12,6 @@ from labelvault.predictions import models as predictions  # noqa: F401
 from labelvault.projects import models as projects  # noqa: F401
 from labelvault.quality import models as quality  # noqa: F401
 from labelvault.security import models as security  # noqa: F401
+from labelvault.workforce import models as workforce  # noqa: F401
 
 metadata = Base.metadata

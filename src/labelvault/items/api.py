@@ -48,9 +48,11 @@ def list_items(
                          updated_after=_utc(updated_after), updated_before=_utc(updated_before),
                          metadata=_metadata_filter(meta), text=q, sort=sort)
     rows = service.list_items(session, principal, project, after=decode_cursor(cursor), limit=size, filters=filters)
-    ledger.items(principal, project.id, rows)
+    views = [service.view_of(session, principal, project, i) for i in rows]
+    ledger.items(principal, project.id, rows,
+                 fields=sorted({f for i, v in zip(rows, views, strict=True) for f in service.shown_fields(i, v)}))
     position = service.next_cursor_of(rows, size, sort)
-    return Page[ItemOut](items=[ItemOut.model_validate(i) for i in rows],
+    return Page[ItemOut](items=[ItemOut.of(i, v) for i, v in zip(rows, views, strict=True)],
                          next_cursor=encode_cursor(*position) if position is not None else None)
 
 
@@ -97,8 +99,11 @@ def bulk_action(project_id: str, body: BulkIn, principal: CanManageItems, sessio
 @router.get("/items/{item_id}", response_model=ItemOut)
 def get_item(item_id: str, principal: CanReadItems, session: DB, ledger: Recorder) -> ItemOut:
     item = service.get_item(session, principal, item_id)
-    ledger.items(principal, item.project_id, [item])
-    return ItemOut.model_validate(item)
+    view = None
+    if principal.vendor_id is not None:
+        view = service.view_of(session, principal, projects.get_project(session, principal, item.project_id), item)
+    ledger.items(principal, item.project_id, [item], fields=service.shown_fields(item, view))
+    return ItemOut.of(item, view)
 
 
 @router.delete("/items/{item_id}", response_model=ItemDeletionOut)

@@ -27,6 +27,7 @@ from labelvault.predictions import service as predictions
 from labelvault.projects import service as projects
 from labelvault.projects.label_schema import LabelSchema
 from labelvault.storage import BlobStore
+from labelvault.workforce import service as workforce
 
 MAX_RECORDED_PROBLEMS = 100_000
 STAT_KEYS = ("lines", "imported", "updated", "skipped", "rejected")
@@ -177,6 +178,7 @@ class _ImportRun:
             elif item is not None:
                 parsed[item.external_id] = (record.line, item)
         org, project_id, job_id = self.job.organization_id, self.params["project_id"], self.job.id
+        route = workforce.project_router(session, projects.project_for_job(session, org, project_id, "import"))
         existing = repo.existing_by_external_id(session, org, project_id, list(parsed))
         now = utcnow()
         inserts: list[dict[str, Any]] = []
@@ -190,7 +192,7 @@ class _ImportRun:
                     "id": new_id(), "organization_id": org, "project_id": project_id, "external_id": external_id,
                     "data": item.data, "metadata": item.meta, "overlap": item.overlap, "priority": item.priority,
                     "state": "new", "annotation_count": 0, "import_job_id": job_id, "created_at": now,
-                    "updated_at": now,
+                    "updated_at": now, "pool": route(item.meta) if route is not None else "",
                 })
             elif found[1] == job_id:
                 problems.append(self._problem_row(

@@ -35,15 +35,15 @@ class Item(Base):
         UniqueConstraint("project_id", "external_id"),
         Index("ix_items_project_id_id", "project_id", "id"),
         Index("ix_items_project_state", "project_id", "state", "priority", "id"),
-        # The queue: only items still open for annotation, in the order they are handed out.
-        Index("ix_items_queue", "project_id", text("priority DESC"), "id",
+        # The queues: only items still open for annotation, per pool, in the order they are handed out.
+        Index("ix_items_queue", "project_id", "pool", text("priority DESC"), "id",
               sqlite_where=text("state IN ('new', 'in_progress')"),
               postgresql_where=text("state IN ('new', 'in_progress')")),
         # The item browser's "highest priority, then newest first" order (read backwards), any state. Not the
         # queue's order, so that the next-item query never takes it instead of a queue index.
         Index("ix_items_browse_priority", "project_id", "priority", "id"),
         # The same queue in random order within a priority (projects with queue_order "random").
-        Index("ix_items_queue_random", "project_id", text("priority DESC"), "queue_rank", "id",
+        Index("ix_items_queue_random", "project_id", "pool", text("priority DESC"), "queue_rank", "id",
               sqlite_where=text("state IN ('new', 'in_progress')"),
               postgresql_where=text("state IN ('new', 'in_progress')")),
     )
@@ -62,6 +62,9 @@ class Item(Base):
     annotation_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Leases held on the item (live or expired but not yet reclaimed); with annotation_count it fills the overlap.
     leased: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # Who may receive the item, set by the project's routing rules: "" for the organization's own people,
+    # else a team's or vendor's id, followed by "/skill" when the rule asks for a skill.
+    pool: Mapped[str] = mapped_column(String(110), nullable=False, default="", server_default="")
     import_job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     # Drawn at random when the item is created: its place within its priority when the project hands out
     # items in random order.

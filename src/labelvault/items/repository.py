@@ -56,6 +56,7 @@ class ItemFilter:
     metadata: dict[str, str] = field(default_factory=dict)  # metadata key -> value, compared as text
     text: str | None = None  # in the external id or the item's data, ignoring case
     sort: str = "id"  # "id" (import order), "-id" (newest first) or "priority" (highest first, then newest first)
+    vendor_id: str | None = None  # only items routed to this vendor
 
 
 SORTS = ("id", "-id", "priority")
@@ -71,6 +72,8 @@ def items_page(
     stmt = scoped(select(Item), Item, organization_id).where(Item.project_id == project_id)
     if filters.state:
         stmt = stmt.where(Item.state == filters.state)
+    if filters.vendor_id is not None:
+        stmt = stmt.where((Item.pool == filters.vendor_id) | Item.pool.startswith(filters.vendor_id + "/"))
     if filters.annotator_id:
         stmt = stmt.where(Item.id.in_(select(Annotation.item_id).where(  # unscoped: inside the scoped query
             Annotation.project_id == project_id, Annotation.author_id == filters.annotator_id)))
@@ -131,16 +134,19 @@ def existing_by_external_id(
     return {ext: (item_id, job) for ext, item_id, job in session.execute(stmt).all()}
 
 ITEM_COLUMNS = ("id", "organization_id", "project_id", "external_id", "data", "metadata", "overlap", "priority",
-                "state", "annotation_count", "import_job_id", "queue_rank", "created_at", "updated_at")
+                "state", "annotation_count", "pool", "import_job_id", "queue_rank", "created_at", "updated_at")
 
 
 def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert new items; rows carry every column of ITEM_COLUMNS but `queue_rank`, drawn here when absent."""
+    """Insert new items; rows carry every column of ITEM_COLUMNS but `queue_rank`, drawn here when absent, and
+    `pool` (the organization's own people when absent)."""
     if not rows:
         return
     for row in rows:
         if "queue_rank" not in row:
             row["queue_rank"] = random_rank()
+        if "pool" not in row:
+            row["pool"] = ""
     if session.get_bind().dialect.name == "postgresql":
         _copy_items(session, rows)
     else:

@@ -23,6 +23,15 @@ class ItemOut(BaseModel):
     created_at: dt.datetime
     updated_at: dt.datetime
 
+    @classmethod
+    def of(cls, item: Any, view: Any | None) -> ItemOut:
+        """The item as shown to its reader: `view` (data and metadata a vendor may see) replaces the stored
+        ones; None shows everything."""
+        out = cls.model_validate(item)
+        if view is not None:
+            out.data, out.metadata = view.data, view.meta
+        return out
+
 
 class ItemDeletionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)

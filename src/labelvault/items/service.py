@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,9 +17,13 @@ from labelvault.items.repository import ItemFilter as ItemFilter  # the filter t
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.kit.clock import utcnow
+from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.projects.service import MAX_OVERLAP
 from labelvault.security.policy import Action, Principal, allowed
+from labelvault.workforce import service as workforce
+from labelvault.workforce import visibility
+from labelvault.workforce.visibility import ItemView
 
 IMPORT_JOB = "import"
 CONFLICT_MODES = ("skip", "update")
@@ -26,10 +31,26 @@ MAX_SEARCH = 200
 
 
 def get_item(session: Session, principal: Principal, item_id: str) -> Item:
+    """The item, if the principal may see it: a vendor's people see only items routed to their vendor
+    (any other answers as a missing one)."""
     item = repo.item(session, principal.organization_id, item_id)
-    if item is None:
+    if item is None or not workforce.may_see_pool(principal, item.pool):
         raise NotFound("item")
     return item
+
+
+def view_of(session: Session, principal: Principal, project: Project, item: Item) -> ItemView | None:
+    """What of the item a vendor's person is shown (fields, metadata, redaction); None for the organization's
+    own people, who see all of it."""
+    if principal.vendor_id is None:
+        return None
+    schema = projects.current_label_schema(session, project)
+    return visibility.view_item(principal, schema, item.data, item.meta)
+
+
+def shown_fields(item: Item, view: ItemView | None) -> list[str]:
+    """The data fields a reader was shown (what the ledger records)."""
+    return sorted(view.data if view is not None else item.data)
 
 
 def list_items(
@@ -46,6 +67,12 @@ def list_items(
     if others and not allowed(principal, Action.read_all_annotations):
         raise Forbidden("Only reviewers and managers filter by other people's work.",
                         details={"field": "annotator" if filters.annotator_id in others else "reviewer"})
+    if principal.vendor_id is not None:
+        if filters.text is not None or filters.metadata:
+            # Searching content or metadata would reveal fields not shown to the vendor.
+            raise Forbidden("A vendor's people do not search item content or metadata.",
+                            details={"field": "q" if filters.text is not None else "meta"})
+        filters = replace(filters, vendor_id=principal.vendor_id)
     if filters.text is not None and not 1 <= len(filters.text) <= MAX_SEARCH:
         raise InvalidInput(f"q must have 1 to {MAX_SEARCH} characters.", details={"field": "q"})
     expected = (int, str) if filters.sort == "priority" else (str,)

@@ -20,15 +20,21 @@ from labelvault.projects.schemas import (
     ProjectPatch,
     SchemaVersionOut,
 )
+from labelvault.security.policy import Principal
+from labelvault.workforce import visibility
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
 
 
-def _detail(session: Session, project: Project) -> ProjectDetailOut:
+def _detail(session: Session, project: Project, principal: Principal | None = None) -> ProjectDetailOut:
+    """The project with its schema and counts; a vendor's people get the schema as shown to their vendor and
+    no counts of the whole project."""
     schema = service.get_schema(session, project)
+    vendor = principal is not None and principal.vendor_id is not None
     return ProjectDetailOut(
-        **ProjectOut.model_validate(project).model_dump(), label_schema=schema.definition,
-        item_counts=items.state_counts(session, project),
+        **ProjectOut.model_validate(project).model_dump(),
+        label_schema=visibility.schema_for(principal, schema.definition) if principal else schema.definition,
+        item_counts={} if vendor else items.state_counts(session, project),
     )
 
 
@@ -54,7 +60,7 @@ def list_projects(principal: CanReadProject, session: DB, ctx: Ctx, cursor: str 
 
 @router.get("/{project_id}", response_model=ProjectDetailOut, response_model_by_alias=True)
 def get_project(project_id: str, principal: CanReadProject, session: DB) -> ProjectDetailOut:
-    return _detail(session, service.get_project(session, principal, project_id))
+    return _detail(session, service.get_project(session, principal, project_id), principal)
 
 
 @router.patch("/{project_id}", response_model=ProjectDetailOut, response_model_by_alias=True)
@@ -75,4 +81,6 @@ def change_schema(project_id: str, body: dict[str, Any], principal: CanManagePro
 @router.get("/{project_id}/schema/versions", response_model=list[SchemaVersionOut])
 def schema_versions(project_id: str, principal: CanReadProject, session: DB) -> list[SchemaVersionOut]:
     project = service.get_project(session, principal, project_id)
-    return [SchemaVersionOut.model_validate(v) for v in service.list_schema_versions(session, project)]
+    return [SchemaVersionOut(version=v.version, definition=visibility.schema_for(principal, v.definition),
+                             created_at=v.created_at, created_by_id=v.created_by_id)
+            for v in service.list_schema_versions(session, project)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,6 +29,31 @@ class FieldDef(Strict):
     kind: FieldKind
     required: bool = True
     title: str | None = None
+    # Who sees the field: everyone the item is routed to, only the organization's own people, or the
+    # organization's own people and the vendors listed (by id).
+    visible_to: Literal["all", "in_house"] | list[str] = "all"
+    # For vendors, replace personal data in this text field by typed placeholders (see `redaction`).
+    redact: bool = False
+
+
+DetectorName = Literal["email", "phone", "card", "iban", "ip"]
+
+
+class Redaction(Strict):
+    """What is redacted in fields marked `redact` before a vendor sees them."""
+
+    detectors: list[DetectorName] = Field(default_factory=lambda: list(get_args(DetectorName)))
+    patterns: dict[str, str] = Field(default_factory=dict, description="placeholder kind -> regular expression")
+    words: dict[str, list[str]] = Field(default_factory=dict, description="placeholder kind -> words")
+
+    @model_validator(mode="after")
+    def _check(self) -> Redaction:
+        for kind, pattern in self.patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"patterns.{kind}: not a regular expression ({exc})") from None
+        return self
 
 
 class Option(Strict):
@@ -269,12 +295,19 @@ class LabelSchema(Strict):
 
     fields: list[FieldDef] = Field(min_length=1)
     questions: list[Question] = Field(min_length=1)
+    redaction: Redaction | None = None
+    # Metadata keys a vendor's people see (none by default).
+    vendor_metadata: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> LabelSchema:
         problems = _duplicates([f.name for f in self.fields], "field", "fields.{}.name")
         problems += _duplicates([q.name for q in self.questions], "question", "questions.{}.name")
         kinds = {f.name: f.kind for f in self.fields}
+        for index, f in enumerate(self.fields):
+            if f.redact and f.kind != FieldKind.text:
+                problems.append((f"fields.{index}.redact", f"only text fields are redacted; {f.name!r} is "
+                                 f"{_describe(f.kind)}"))
         earlier: dict[str, Any] = {}
         for index, question in enumerate(self.questions):
             where = f"questions.{index}"

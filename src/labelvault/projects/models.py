@@ -28,6 +28,8 @@ class Project(Base):
     review_sample_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     # How items of one priority are handed out: "import" (import order) or "random".
     queue_order: Mapped[str] = mapped_column(String(16), nullable=False, default="import", server_default="import")
+    # True once the project has routing rules: only then does a claim look beyond the organization's own pool.
+    routed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     blind_review: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[dt.datetime] = created_column()

@@ -18,9 +18,11 @@ def project(session: Session, organization_id: str, project_id: str) -> Project 
 
 
 def projects_page(
-    session: Session, organization_id: str, after: str | None, limit: int
+    session: Session, organization_id: str, after: str | None, limit: int, only: set[str] | None = None
 ) -> Sequence[Project]:
     stmt = scoped(select(Project), Project, organization_id).where(Project.archived_at.is_(None))
+    if only is not None:
+        stmt = stmt.where(Project.id.in_(sorted(only)))
     if after:
         stmt = stmt.where(Project.id > after)
     return session.scalars(stmt.order_by(Project.id).limit(limit)).all()

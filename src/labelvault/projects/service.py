@@ -16,6 +16,7 @@ from labelvault.projects import repository as repo
 from labelvault.projects.label_schema import QUESTION_TYPES, LabelSchema, SchemaProblems
 from labelvault.projects.models import Project, ProjectSchema
 from labelvault.security.policy import Principal
+from labelvault.workforce import service as workforce
 
 MAX_OVERLAP = 100
 
@@ -78,8 +79,10 @@ def project_for_job(session: Session, organization_id: str, project_id: str, wor
 
 
 def get_project(session: Session, principal: Principal, project_id: str) -> Project:
+    """The project, if the principal may see it: a vendor's people see only projects routed to their vendor
+    (any other answers as a missing one)."""
     project = repo.project(session, principal.organization_id, project_id)
-    if project is None:
+    if project is None or not workforce.may_see_project(session, principal, project):
         raise NotFound("project")
     return project
 
@@ -215,7 +218,8 @@ _SCHEMAS_LOCK = threading.Lock()
 
 
 def list_projects(session: Session, principal: Principal, after: str | None, limit: int) -> list[Project]:
-    return list(repo.projects_page(session, principal.organization_id, after, limit))
+    return list(repo.projects_page(session, principal.organization_id, after, limit,
+                                   only=workforce.visible_project_ids(session, principal)))
 
 
 def list_schema_versions(session: Session, project: Project) -> list[ProjectSchema]:

@@ -40,6 +40,19 @@ class OffsetMap:
             return r.original_end if end else r.original_start
         return r.original_end + (offset - r.redacted_end)
 
+    def to_redacted(self, offset: int, *, end: bool) -> int:
+        """Where an original offset falls in the redacted text; inside a replaced value it falls at the
+        placeholder's start (or, for an end, its end)."""
+        index = bisect.bisect_right([r.original_start for r in self.replacements], offset) - 1
+        if index < 0:
+            return offset
+        r = self.replacements[index]
+        if offset == r.original_start:
+            return r.redacted_start
+        if offset < r.original_end:
+            return r.redacted_end if end else r.redacted_start
+        return r.redacted_end + (offset - r.original_end)
+
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """The original offsets of the redacted span [start, end)."""
         return self._position(start, end=False), max(self._position(end, end=True), self._position(start, end=False))

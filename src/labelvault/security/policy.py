@@ -29,6 +29,8 @@ class Principal:
     token_id: str | None = None
     session_id: str | None = None
     scope: Scope = Scope.manage
+    # The vendor the person works for here; None for the organization's own people.
+    vendor_id: str | None = None
 
 
 class Action(enum.StrEnum):
@@ -49,6 +51,8 @@ class Action(enum.StrEnum):
     read_self = "read_self"
     manage_organizations = "manage_organizations"
     read_exposure = "read_exposure"
+    read_workforce = "read_workforce"
+    manage_workforce = "manage_workforce"
 
 
 RANK = {Role.annotator: 1, Role.reviewer: 2, Role.manager: 3, Role.owner: 4}
@@ -68,11 +72,30 @@ LOWEST_ROLE: dict[Action, Role] = {
     Action.manage_items: Role.manager,
     Action.export: Role.manager,
     Action.read_exposure: Role.manager,
+    Action.read_workforce: Role.manager,
+    Action.manage_workforce: Role.manager,
     Action.manage_members: Role.owner,
     Action.manage_all_tokens: Role.owner,
 }
 
 ADMIN_ONLY = {Action.manage_organizations}
+
+# A vendor's people act only within what is routed to their vendor: they never manage projects, items, exports
+# or the organization's workforce, and never read the ledger. A vendor manager handles the vendor's own people
+# (member routes scope them to the vendor); vendor reviewers check the vendor's own work before the owner does.
+VENDOR_LOWEST_ROLE: dict[Action, Role] = {
+    Action.read_self: Role.annotator,
+    Action.read_project: Role.annotator,
+    Action.read_items: Role.annotator,
+    Action.annotate: Role.annotator,
+    Action.use_own_tokens: Role.annotator,
+    Action.read_all_annotations: Role.reviewer,
+    Action.review: Role.reviewer,
+    Action.read_members: Role.manager,
+    Action.invite_members: Role.manager,
+    Action.manage_members: Role.manager,
+    Action.read_workforce: Role.manager,
+}
 
 # Actions a narrower token keeps. No scoped token manages tokens: it could otherwise mint a wider one.
 READ_ACTIONS = frozenset({Action.read_self, Action.read_project, Action.read_items, Action.read_all_annotations,
@@ -87,6 +110,9 @@ def has_role_at_least(principal: Principal, role: Role) -> bool:
 def allowed(principal: Principal, action: Action) -> bool:
     if principal.scope is not Scope.manage and action not in SCOPE_ACTIONS[principal.scope]:
         return False
+    if principal.vendor_id is not None:
+        lowest = VENDOR_LOWEST_ROLE.get(action)
+        return lowest is not None and has_role_at_least(principal, lowest)
     if action in ADMIN_ONLY:
         return principal.is_admin
     return has_role_at_least(principal, LOWEST_ROLE[action])
@@ -106,5 +132,11 @@ def authorize(principal: Principal, action: Action) -> None:
 
 
 def may_grant(principal: Principal, role: Role) -> bool:
-    """Nobody hands out a role above their own; only owners make owners."""
+    """Nobody hands out a role above their own; only owners make owners; a vendor has no owners."""
+    if principal.vendor_id is not None:
+        return role is not Role.owner and RANK[principal.role] >= RANK[role]
     return principal.is_admin or RANK[principal.role] >= RANK[role]
+
+
+def is_vendor(principal: Principal) -> bool:
+    return principal.vendor_id is not None

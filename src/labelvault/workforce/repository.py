@@ -1,0 +1,117 @@
+"""Every query of the workforce domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from labelvault.db.scope import scoped
+from labelvault.items.models import Item
+from labelvault.workforce.models import RoutingRule, TeamMember, Workforce
+
+# Items a routing change may move: still open and held by nobody at the moment.
+PENDING_STATES = ("new", "in_progress")
+
+
+def workforce(session: Session, organization_id: str, workforce_id: str) -> Workforce | None:
+    stmt = scoped(select(Workforce), Workforce, organization_id).where(Workforce.id == workforce_id)
+    return session.scalars(stmt).first()
+
+
+def workforces(session: Session, organization_id: str, kind: str | None = None,
+               only_id: str | None = None) -> Sequence[Workforce]:
+    stmt = scoped(select(Workforce), Workforce, organization_id)
+    if kind is not None:
+        stmt = stmt.where(Workforce.kind == kind)
+    if only_id is not None:
+        stmt = stmt.where(Workforce.id == only_id)
+    return session.scalars(stmt.order_by(Workforce.kind, Workforce.name)).all()
+
+
+def add(session: Session, row: Workforce | TeamMember | RoutingRule) -> None:
+    session.add(row)
+
+
+def team_member(session: Session, organization_id: str, team_id: str, user_id: str) -> TeamMember | None:
+    stmt = scoped(select(TeamMember), TeamMember, organization_id).where(
+        TeamMember.team_id == team_id, TeamMember.user_id == user_id)
+    return session.scalars(stmt).first()
+
+
+def delete_team_member(session: Session, row: TeamMember) -> None:
+    session.delete(row)
+
+
+def team_members(session: Session, organization_id: str, team_id: str) -> list[str]:
+    stmt = scoped(select(TeamMember.user_id), TeamMember, organization_id).where(TeamMember.team_id == team_id)
+    return list(session.scalars(stmt.order_by(TeamMember.user_id)))
+
+
+def teams_of(session: Session, organization_id: str, user_id: str) -> list[str]:
+    stmt = (scoped(select(TeamMember.team_id), TeamMember, organization_id)
+            .join(Workforce, Workforce.id == TeamMember.team_id)
+            .where(TeamMember.user_id == user_id, Workforce.revoked_at.is_(None)))
+    return sorted(session.scalars(stmt))
+
+
+def rules(session: Session, organization_id: str, project_id: str) -> Sequence[RoutingRule]:
+    stmt = scoped(select(RoutingRule), RoutingRule, organization_id).where(RoutingRule.project_id == project_id)
+    return session.scalars(stmt.order_by(RoutingRule.position)).all()
+
+
+def delete_rules(session: Session, organization_id: str, project_id: str) -> None:
+    session.execute(delete(RoutingRule).where(RoutingRule.organization_id == organization_id,
+                                              RoutingRule.project_id == project_id))
+
+
+def has_rule_for(session: Session, organization_id: str, project_id: str, workforce_id: str) -> bool:
+    stmt = select(exists().where(RoutingRule.organization_id == organization_id,
+                                 RoutingRule.project_id == project_id, RoutingRule.workforce_id == workforce_id))
+    return bool(session.scalar(stmt))
+
+
+def projects_routed_to(session: Session, organization_id: str, workforce_id: str) -> set[str]:
+    stmt = scoped(select(RoutingRule.project_id), RoutingRule, organization_id).where(
+        RoutingRule.workforce_id == workforce_id)
+    return set(session.scalars(stmt))
+
+
+def pending_items(session: Session, organization_id: str, project_id: str, after: str,
+                  limit: int) -> Sequence[tuple[str, str, dict[str, object]]]:
+    """(id, pool, metadata) of open items nobody holds, by id, after `after`."""
+    stmt = (scoped(select(Item.id, Item.pool, Item.meta), Item, organization_id)
+            .where(Item.project_id == project_id, Item.state.in_(PENDING_STATES), Item.leased == 0,
+                   Item.id > after)
+            .order_by(Item.id).limit(limit))
+    return [(i, p, m) for i, p, m in session.execute(stmt).all()]
+
+
+def set_pool(session: Session, organization_id: str, pools: dict[str, list[str]]) -> None:
+    """Move items to pools: pool -> item ids."""
+    for pool, item_ids in pools.items():
+        session.execute(update(Item).where(Item.organization_id == organization_id, Item.id.in_(item_ids))
+                        .values(pool=pool).execution_options(synchronize_session=False))
+
+
+def move_pending(session: Session, organization_id: str, project_id: str, source_pools: list[str],
+                 target: str) -> int:
+    """Move the open items nobody holds from the source pools to `target`; how many moved."""
+    result = session.execute(
+        update(Item).where(Item.organization_id == organization_id, Item.project_id == project_id,
+                           Item.pool.in_(source_pools), Item.state.in_(PENDING_STATES), Item.leased == 0)
+        .values(pool=target).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def pools_in_use(session: Session, organization_id: str, project_id: str, workforce_id: str) -> list[str]:
+    stmt = (scoped(select(Item.pool).distinct(), Item, organization_id)
+            .where(Item.project_id == project_id, Item.state.in_(PENDING_STATES),
+                   (Item.pool == workforce_id) | Item.pool.startswith(workforce_id + "/")))
+    return list(session.scalars(stmt))
+
+
+def delete_vendor_rules(session: Session, organization_id: str, vendor_id: str) -> None:
+    session.execute(delete(RoutingRule).where(RoutingRule.organization_id == organization_id,
+                                              RoutingRule.workforce_id == vendor_id))
