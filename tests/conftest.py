@@ -95,9 +95,9 @@ def owner(factory: sessionmaker[Session]) -> Actor:
 
 @pytest.fixture
 def member_of(factory: sessionmaker[Session]):  # type: ignore[no-untyped-def]
-    """member_of(actor, role) -> a new member of actor's organization."""
+    """member_of(actor, role, vendor_id=None) -> a new member of actor's organization (working for the vendor)."""
 
-    def make(actor: Actor, role: Role) -> Actor:
-        return make_actor(factory, role, organization_id=actor.organization_id)
+    def make(actor: Actor, role: Role, vendor_id: str | None = None) -> Actor:
+        return make_actor(factory, role, organization_id=actor.organization_id, vendor_id=vendor_id)
 
     return make

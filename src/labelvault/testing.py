@@ -92,16 +92,17 @@ class Actor:
 
 def make_actor(
     factory: sessionmaker[Session], role: Role = Role.owner, *, organization_id: str | None = None,
-    email: str | None = None, is_admin: bool = False,
+    email: str | None = None, is_admin: bool = False, vendor_id: str | None = None,
 ) -> Actor:
-    """A user (new organization unless one is given) with `role` and a fresh API token."""
+    """A user (new organization unless one is given) with `role` and a fresh API token; with `vendor_id`, a
+    member who works for that vendor."""
     password = secrets.token_urlsafe(16)
     email = email or f"{role.value}-{secrets.token_hex(4)}@example.test"
     with transaction(factory) as session:
         if organization_id is None:
             organization_id = accounts.create_organization(session, f"Org {secrets.token_hex(3)}").id
         user = accounts.create_user(session, email, password, is_admin=is_admin)
-        accounts.add_member(session, organization_id, user.id, role)
+        accounts.add_member(session, organization_id, user.id, role, vendor_id)
         principal = accounts.principal_for(session, user, organization_id)
         token = accounts.create_token(session, principal, "test").secret
     return Actor(user.id, email, organization_id, role, token, password)
@@ -368,3 +369,61 @@ def render_export(name: str, content: bytes) -> bytes:
                               "user_data": {str(k): v for k, v in d.user_data.items()}} for d in docs],
                             option=orjson.OPT_INDENT_2) + b"\n"
     return content
+
+
+# ---- vendors and routing (tests of the workforce domain and of the security suite) ----
+
+VENDOR_SCHEMA: dict[str, Any] = {
+    "fields": [
+        {"name": "text", "kind": "text", "redact": True},
+        {"name": "notes", "kind": "text", "required": False, "visible_to": "in_house"},
+    ],
+    "questions": [
+        {"name": "sentiment", "type": "single_choice", "options": [{"value": "pos"}, {"value": "neg"}]},
+        {"name": "entities", "type": "spans", "field": "text", "required": False, "labels": [{"value": "PER"}]},
+    ],
+    "vendor_metadata": ["lang"],
+}
+
+
+def vendor_items() -> list[dict[str, Any]]:
+    rows = []
+    for n in range(6):
+        lang = ("de", "en", "fr")[n % 3]
+        rows.append({"external_id": f"{lang}{n}", "metadata": {"lang": lang, "customer": f"c{n}"},
+                     "data": {"text": f"Mail ann{n}@example.com now", "notes": f"internal {n}"}})
+    return rows
+
+
+def api_vendor(client: Any, owner: Actor, name: str) -> str:
+    made = client.post("/api/v1/vendors", json={"name": name}, headers=owner.headers)
+    assert made.status_code == 201, made.text
+    return str(made.json()["id"])
+
+
+def api_route(client: Any, owner: Actor, project_id: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    answer = client.put(f"/api/v1/projects/{project_id}/routing", json={"rules": rules}, headers=owner.headers)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def api_item_ids(client: Any, actor: Actor, project_id: str) -> dict[str, str]:
+    page = client.get(f"/api/v1/projects/{project_id}/items", params={"limit": 500}, headers=actor.headers)
+    assert page.status_code == 200, page.text
+    return {i["external_id"]: i["id"] for i in page.json()["items"]}
+
+
+def api_drain(client: Any, actor: Actor, project_id: str) -> list[str]:
+    """Every external id the actor receives, submitting each."""
+    got = []
+    for _ in range(50):
+        answer = client.post(f"/api/v1/projects/{project_id}/next", headers=actor.headers)
+        if answer.status_code == 204:
+            return got
+        assert answer.status_code == 200, answer.text
+        item = answer.json()["item"]
+        got.append(item["external_id"])
+        saved = client.post(f"/api/v1/items/{item['id']}/annotations", json={"answers": {"sentiment": "pos"}},
+                            headers=actor.headers)
+        assert saved.status_code == 201, saved.text
+    raise AssertionError("the queue never ended")

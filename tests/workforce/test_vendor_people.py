@@ -1,0 +1,82 @@
+"""A vendor's managers handle their own people and nothing else; revoking a vendor ends its access at once."""
+
+from __future__ import annotations
+
+from labelvault.accounts.models import Role
+from labelvault.testing import api_drain
+
+
+def test_a_vendor_manager_sees_and_manages_only_their_own_people(client, owner, routed, member_of):
+    manager = member_of(owner, Role.manager, routed.vendor_a)
+    members = client.get("/api/v1/members", headers=manager.headers).json()
+    assert {m["user_id"] for m in members} == {manager.user_id, routed.a_annotator.user_id}
+    assert all(m["vendor_id"] == routed.vendor_a for m in members)
+    vendors = client.get("/api/v1/vendors", headers=manager.headers).json()
+    assert [v["id"] for v in vendors] == [routed.vendor_a]  # no other vendor's existence
+    # Invitations go to the manager's own vendor, whatever is asked for.
+    invited = client.post("/api/v1/invitations", json={"email": "new@vendor.test", "role": "annotator",
+                                                       "vendor_id": routed.vendor_b}, headers=manager.headers)
+    assert invited.status_code == 201, invited.text
+    accepted = client.post(f"/api/v1/invitations/{invited.json()['link'].rsplit('/', 1)[1]}/accept",
+                           json={"password": "a long enough passphrase", "name": "New"})
+    assert accepted.status_code in (200, 201), accepted.text
+    assert accepted.json()["vendor_id"] == routed.vendor_a
+    assert client.post("/api/v1/invitations", json={"email": "boss@vendor.test", "role": "owner"},
+                       headers=manager.headers).status_code == 403
+    # Someone else's people answer as unknown.
+    for other in (routed.b_annotator, routed.in_house, owner):
+        assert client.patch(f"/api/v1/members/{other.user_id}", json={"role": "reviewer"},
+                            headers=manager.headers).status_code == 404
+        assert client.delete(f"/api/v1/members/{other.user_id}", headers=manager.headers).status_code == 404
+    assert client.patch(f"/api/v1/members/{routed.a_annotator.user_id}", json={"role": "reviewer"},
+                        headers=manager.headers).status_code == 200
+    assert client.put(f"/api/v1/members/{routed.a_annotator.user_id}/skills", json={"skills": ["german"]},
+                      headers=manager.headers).status_code == 200
+
+
+def test_a_vendors_people_never_manage_the_owners_things(client, owner, routed, member_of):
+    manager = member_of(owner, Role.manager, routed.vendor_a)
+    p = routed.project_id
+    refused = [
+        client.post("/api/v1/projects", json={"name": "x", "schema": {}}, headers=manager.headers),
+        client.patch(f"/api/v1/projects/{p}", json={"name": "x"}, headers=manager.headers),
+        client.get(f"/api/v1/projects/{p}/export", headers=manager.headers),
+        client.get(f"/api/v1/projects/{p}/routing", headers=manager.headers),
+        client.post("/api/v1/vendors", json={"name": "x"}, headers=manager.headers),
+        client.get("/api/v1/teams", headers=manager.headers),
+        client.get(f"/api/v1/exposure/vendors/{routed.vendor_a}", headers=manager.headers),
+        client.get(f"/api/v1/projects/{p}/gold", headers=manager.headers),
+        client.post(f"/api/v1/vendors/{routed.vendor_b}/revoke", headers=manager.headers),
+    ]
+    assert [r.status_code for r in refused] == [403] * len(refused)
+
+
+def test_revoking_a_vendor_ends_access_returns_work_and_keeps_drafts(client, owner, routed):
+    a = routed.a_annotator
+    held = client.post(f"/api/v1/projects/{routed.project_id}/next", headers=a.headers).json()["item"]
+    draft = client.post(f"/api/v1/items/{held['id']}/annotations", json={"answers": {"sentiment": "neg"},
+                                                                         "draft": True}, headers=a.headers)
+    assert draft.status_code == 201, draft.text
+    unknown_token = client.get("/api/v1/me", headers={"Authorization": "Bearer lv_unknown"})
+    unknown_login = client.post("/api/v1/auth/login", json={"email": "nobody@example.test", "password": "x" * 12})
+
+    done = client.post(f"/api/v1/vendors/{routed.vendor_a}/revoke", headers=owner.headers)
+    assert done.status_code == 200, done.text
+    report = done.json()
+    assert report["people"] == 1 and report["leases_released"] == 1 and report["items_returned"] == 2
+    assert report["exposure_items"] == 1 and report["vendor"]["revoked_at"]
+
+    # The revoked person gets exactly what an unknown one gets.
+    after = client.get("/api/v1/me", headers=a.headers)
+    assert (after.status_code, after.json()) == (unknown_token.status_code, unknown_token.json())
+    login = client.post("/api/v1/auth/login", json={"email": a.email, "password": a.password})
+    assert (login.status_code, login.json()) == (unknown_login.status_code, unknown_login.json())
+    # The draft stays with the owner; the items come back to the organization's own people.
+    kept = client.get(f"/api/v1/items/{held['id']}/annotations", headers=owner.headers).json()
+    assert [k["status"] for k in kept] == ["draft"] and kept[0]["answers"] == {"sentiment": "neg"}
+    assert sorted(api_drain(client, routed.in_house, routed.project_id)) == ["de0", "de3", "fr2", "fr5"]
+    # The exposure report names what the vendor's people saw.
+    csv = client.get(report["exposure_report"], headers=owner.headers)
+    assert csv.status_code == 200 and held["id"] in csv.text
+    again = client.post(f"/api/v1/vendors/{routed.vendor_a}/revoke", headers=owner.headers)
+    assert again.status_code == 409 and again.json()["code"] == "vendor_revoked"

@@ -1,0 +1,82 @@
+"""Vendors see only the fields shown to them, with personal data redacted; their spans map back."""
+
+from __future__ import annotations
+
+from labelvault.accounts.models import Role
+from labelvault.testing import VENDOR_SCHEMA
+
+
+def _next(client, actor, project_id):
+    answer = client.post(f"/api/v1/projects/{project_id}/next", headers=actor.headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["item"]
+
+
+def test_a_vendor_gets_redacted_visible_fields_and_routed_metadata_only(client, routed):
+    item = _next(client, routed.a_annotator, routed.project_id)
+    n = item["external_id"][-1]
+    assert item["data"] == {"text": "Mail [EMAIL] now"}
+    assert item["metadata"] == {"lang": "de"}
+    again = client.get(f"/api/v1/items/{item['id']}", headers=routed.a_annotator.headers).json()
+    assert again["data"] == item["data"] and "internal" not in str(again)
+    # The organization's own people see everything.
+    full = _next(client, routed.in_house, routed.project_id)
+    assert full["data"]["notes"].startswith("internal") and "@example.com" in full["data"]["text"]
+    assert full["metadata"]["customer"].startswith("c")
+    # The schema a vendor gets names no vendor, no hidden field and no redaction settings.
+    project = client.get(f"/api/v1/projects/{routed.project_id}", headers=routed.a_annotator.headers).json()
+    shown = str(project["schema"])
+    assert "notes" not in shown and "visible_to" not in shown and "redact" not in shown
+    assert project["item_counts"] == {}
+    assert n in "03"
+
+
+def test_spans_on_redacted_text_are_stored_at_original_offsets(client, owner, routed):
+    a = routed.a_annotator
+    item = _next(client, a, routed.project_id)
+    text = item["data"]["text"]  # "Mail [EMAIL] now"
+    start = text.index("now")
+    placeholder = text.index("[EMAIL]")
+    spans = [{"start": start, "end": start + 3, "label": "PER"},
+             {"start": placeholder, "end": placeholder + len("[EMAIL]"), "label": "PER"}]
+    saved = client.post(f"/api/v1/items/{item['id']}/annotations",
+                        json={"answers": {"sentiment": "pos", "entities": spans}}, headers=a.headers)
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["answers"]["entities"] == spans  # shown back as the vendor sent them
+    stored = client.get(f"/api/v1/items/{item['id']}/annotations", headers=owner.headers).json()[0]
+    original = client.get(f"/api/v1/items/{item['id']}", headers=owner.headers).json()["data"]["text"]
+    by_text = sorted(original[s["start"]:s["end"]] for s in stored["answers"]["entities"])
+    assert by_text == sorted(["now", original.split()[1]])  # "now" and the whole e-mail address
+    mine = client.get(f"/api/v1/items/{item['id']}/annotations", headers=a.headers).json()[0]
+    assert mine["answers"]["entities"] == spans
+
+
+def test_fields_can_be_shown_to_named_vendors(client, owner, routed):
+    schema = dict(VENDOR_SCHEMA)
+    schema["fields"] = [{"name": "text", "kind": "text"},
+                        {"name": "notes", "kind": "text", "required": False, "visible_to": [routed.vendor_b]}]
+    changed = client.put(f"/api/v1/projects/{routed.project_id}/schema", json=schema, headers=owner.headers)
+    assert changed.status_code == 201, changed.text
+    a_item = _next(client, routed.a_annotator, routed.project_id)
+    b_item = _next(client, routed.b_annotator, routed.project_id)
+    assert "notes" not in a_item["data"] and b_item["data"]["notes"].startswith("internal")
+    assert "@example.com" in a_item["data"]["text"]  # no longer redacted
+
+
+def test_vendor_reviewers_review_only_their_own_vendors_work(client, owner, routed, member_of):
+    client.patch(f"/api/v1/projects/{routed.project_id}", json={"review_mode": "all"}, headers=owner.headers)
+    for actor in (routed.a_annotator, routed.b_annotator):
+        item = _next(client, actor, routed.project_id)
+        assert client.post(f"/api/v1/items/{item['id']}/annotations", json={"answers": {"sentiment": "pos"}},
+                           headers=actor.headers).status_code == 201
+    reviewer = member_of(owner, Role.reviewer, routed.vendor_a)
+    task = client.post(f"/api/v1/projects/{routed.project_id}/review/next", headers=reviewer.headers)
+    assert task.status_code == 200, task.text
+    assert task.json()["item"]["metadata"] == {"lang": "de"}
+    decided = client.post(f"/api/v1/annotations/{task.json()['annotation']['id']}/review",
+                          json={"decision": "accept"}, headers=reviewer.headers)
+    assert decided.status_code == 201, decided.text
+    assert client.post(f"/api/v1/projects/{routed.project_id}/review/next", headers=reviewer.headers).status_code == 204
+    b_work = client.get(f"/api/v1/items/{routed.ids['en1']}/annotations", headers=owner.headers).json()
+    for annotation in b_work:
+        assert client.get(f"/api/v1/annotations/{annotation['id']}", headers=reviewer.headers).status_code == 404
