@@ -415,7 +415,7 @@ def api_item_ids(client: Any, actor: Actor, project_id: str) -> dict[str, str]:
 
 def api_drain(client: Any, actor: Actor, project_id: str) -> list[str]:
     """Every external id the actor receives, submitting each."""
-    got = []
+    got: list[str] = []
     for _ in range(50):
         answer = client.post(f"/api/v1/projects/{project_id}/next", headers=actor.headers)
         if answer.status_code == 204:

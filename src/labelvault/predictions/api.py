@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
+from labelvault.annotations import service as answers
 from labelvault.api.deps import DB, CanManageItems, CanReadItems, Ctx, after_commit
 from labelvault.api.upload import receive_body
 from labelvault.errors import InvalidInput
@@ -45,4 +46,10 @@ def item_predictions(item_id: str, principal: CanReadItems, session: DB, ledger:
     """A model's pre-labels for the item, by model name and version."""
     item = items.get_item(session, principal, item_id)
     ledger.ids(principal, item.project_id, [item.id], ["predictions"])
-    return [PredictionOut.model_validate(p) for p in service.item_predictions(session, principal, item)]
+    shown = [PredictionOut.model_validate(p) for p in service.item_predictions(session, principal, item)]
+    if principal.vendor_id is not None:  # on the vendor's view of the item: redacted offsets, hidden fields out
+        project = projects.get_project(session, principal, item.project_id)
+        view = items.view_of(session, principal, project, item)
+        for prediction in shown:
+            prediction.answers = answers.answers_shown(session, principal, project, view, prediction.answers)
+    return shown

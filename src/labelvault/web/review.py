@@ -13,6 +13,7 @@ from labelvault.api.deps import DB, CanAnnotate, CanReview
 from labelvault.projects import service as projects
 from labelvault.security.policy import Principal
 from labelvault.web.frame import render, safe_markdown, viewer
+from labelvault.workforce import visibility
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -21,7 +22,7 @@ def project_page(template: str, title: str, session: Session, principal: Princip
     project = projects.get_project(session, principal, project_id)
     schema = projects.current_label_schema(session, project)
     config: dict[str, Any] = {"projectId": project.id, "userId": principal.user_id,
-                              "schema": schema.model_dump(mode="json")}
+                              "schema": visibility.schema_for(principal, schema.model_dump(mode="json"))}
     return render(template, {"title": f"{title} · {project.name}", "viewer": viewer(session, principal),
                              "project": project, "config": config,
                              "guidelines_html": safe_markdown(project.guidelines)})
