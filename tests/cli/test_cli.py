@@ -330,3 +330,39 @@ def test_predictions_format_export_bundle_and_restore(remote, manager, tmp_path,
         assert restored.exit_code == 0, restored.output
         assert restored.stdout.strip().splitlines()[-1] == project_id
         assert "3 items" in text(restored.output)
+
+
+def test_vendor_team_routing_reroute_and_revoke(remote, manager, tmp_path):
+    project_id = create_project(remote, manager, tmp_path)
+    items = tmp_path / "items.jsonl"
+    items.write_bytes(b"".join(orjson.dumps({"external_id": f"v{i}", "metadata": {"lang": "de" if i % 2 else "en"},
+                                             "data": {"text": f"t{i}"}}) + b"\n" for i in range(4)))
+    assert run(remote, manager, "import", project_id, str(items)).exit_code == 0
+    first = run(remote, manager, "vendor", "create", "Acme").stdout.strip().splitlines()[-1]
+    second = run(remote, manager, "vendor", "create", "Beta").stdout.strip().splitlines()[-1]
+    listed = run(remote, manager, "vendor", "list")
+    assert "Acme" in listed.stdout and "Beta" in listed.stdout
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([{"workforce_id": first, "match": {"metadata": {"lang": "de"}}}]))
+    routed = run(remote, manager, "project", "routing", project_id, "--rules", str(rules))
+    assert routed.exit_code == 0 and "1 rules set; 2 pending items changed pool." in text(routed.output)
+    shown = run(remote, manager, "project", "routing", project_id)
+    assert first in shown.stdout
+    moved = run(remote, manager, "project", "reroute", project_id, "--from", first, "--to", second)
+    assert moved.exit_code == 0 and "2 pending items moved." in text(moved.output)
+    team = run(remote, manager, "team", "create", "Experts").stdout.strip().splitlines()[-1]
+    colleague = make_actor(remote[1], Role.annotator, organization_id=manager.organization_id)
+    assert run(remote, manager, "team", "add", team, colleague.user_id).exit_code == 0
+    skilled = run(remote, manager, "member", "skills", colleague.user_id, "german", "legal")
+    assert skilled.exit_code == 0 and "german, legal" in text(skilled.output)
+    vendor_person = make_actor(remote[1], Role.annotator, organization_id=manager.organization_id,
+                               vendor_id=second)
+    report = tmp_path / "exposure.csv"
+    revoked = run(remote, manager, "vendor", "revoke", second, "--report", str(report))
+    assert revoked.exit_code == 0, revoked.output
+    assert "1 people lost access" in text(revoked.output) and report.read_text().startswith("item_id")
+    gone = invoke(["project", "list", "--url", remote[0].url, "--token", vendor_person.token])
+    assert gone.exit_code != 0
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert run(remote, manager, "project", "routing", project_id, "--rules", str(bad)).exit_code == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from labelvault.cli import local, portability, remote
+from labelvault.cli import local, portability, remote, workforce
 from labelvault.cli.demo import run_demo
 from labelvault.cli.ledger import ledger_app
 from labelvault.cli.quality import quality_app
@@ -21,6 +21,8 @@ app.add_typer(remote.org_app, name="org")
 app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")
 app.add_typer(remote.member_app, name="member")
+app.add_typer(workforce.vendor_app, name="vendor")
+app.add_typer(workforce.team_app, name="team")
 app.add_typer(quality_app, name="quality")
 app.add_typer(portability.predictions_app, name="predictions")
 remote.project_app.command("export")(portability.project_export)

@@ -27,7 +27,7 @@ member_app = typer.Typer(help="Members of your organization and their roles.", n
 ROLES = ("owner", "manager", "reviewer", "annotator")
 
 
-def _read_json_file(path: Path, what: str) -> Any:
+def read_json_file(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
@@ -68,7 +68,7 @@ def project_create(
     url: UrlOption = DEFAULT_URL, token: TokenOption = "",
 ) -> None:
     """Create a project from a schema file."""
-    definition = _read_json_file(schema, "schema")
+    definition = read_json_file(schema, "schema")
     text = guidelines.read_text() if guidelines else ""
     with api(url, token) as client:
         project = client.create_project(name, definition, guidelines=text, default_overlap=overlap)
@@ -228,10 +228,12 @@ def member_list(url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
 
 @member_app.command("invite")
 def member_invite(email: str, role: Annotated[str, typer.Option(help="owner, manager, reviewer or annotator.")]
-                  = "annotator", url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+                  = "annotator",
+                  vendor: Annotated[str | None, typer.Option(help="Invite to work for this vendor (id).")] = None,
+                  url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
     """Invite someone by e-mail; prints the single-use link (also e-mailed when SMTP is configured)."""
     with api(url, token) as client:
-        created = client.invite(email, _check_role(role))
+        created = client.invite(email, _check_role(role), vendor)
     console.print(f"Invited {escape(created['email'])} as {created['role']} until {created['expires_at']}.")
     out.print(created["link"])
 
@@ -250,3 +252,13 @@ def member_remove(user_id: str, url: UrlOption = DEFAULT_URL, token: TokenOption
     with api(url, token) as client:
         client.remove_member(user_id)
     console.print(f"Member {user_id} removed; the items they held are back in the queue.")
+
+
+@member_app.command("skills")
+def member_skills(user_id: str, skills: Annotated[list[str] | None, typer.Argument(help="The member's skills "
+                                                                                        "(none: clear them).")]
+                  = None, url: UrlOption = DEFAULT_URL, token: TokenOption = "") -> None:
+    """Say what a member is qualified for (routing rules may ask for a skill)."""
+    with api(url, token) as client:
+        done = client.set_skills(user_id, skills or [])
+    console.print(f"Skills of {user_id}: {', '.join(done['skills']) or 'none'}.")

@@ -63,6 +63,12 @@ class Client:
             return None
         return response.json()
 
+    def request_bytes(self, method: str, path: str, **kwargs: Any) -> bytes:
+        """A request whose answer is a download (a file, a CSV report)."""
+        response = self.http.request(method, path, **kwargs)
+        self._raise_for(response)
+        return response.content
+
     def _pages(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         while True:
@@ -86,9 +92,53 @@ class Client:
     def revoke_token(self, token_id: str) -> dict[str, Any]:
         return self.request("DELETE", f"/api/v1/tokens/{token_id}")  # type: ignore[no-any-return]
 
-    def invite(self, email: str, role: str = "annotator") -> dict[str, Any]:
-        return self.request("POST", "/api/v1/invitations",  # type: ignore[no-any-return]
-                            json={"email": email, "role": role})
+    def invite(self, email: str, role: str = "annotator", vendor_id: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"email": email, "role": role}
+        if vendor_id is not None:
+            body["vendor_id"] = vendor_id
+        return self.request("POST", "/api/v1/invitations", json=body)  # type: ignore[no-any-return]
+
+    # ---- teams, vendors, routing ----
+
+    def vendors(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/vendors")  # type: ignore[no-any-return]
+
+    def create_vendor(self, name: str) -> dict[str, Any]:
+        return self.request("POST", "/api/v1/vendors", json={"name": name})  # type: ignore[no-any-return]
+
+    def revoke_vendor(self, vendor_id: str) -> dict[str, Any]:
+        """Drop a vendor at once; the answer says what happened and where its exposure report is."""
+        return self.request("POST", f"/api/v1/vendors/{vendor_id}/revoke")  # type: ignore[no-any-return]
+
+    def vendor_exposure_csv(self, vendor_id: str) -> bytes:
+        return self.request_bytes("GET", f"/api/v1/exposure/vendors/{vendor_id}", params={"format": "csv"})
+
+    def teams(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/api/v1/teams")  # type: ignore[no-any-return]
+
+    def create_team(self, name: str) -> dict[str, Any]:
+        return self.request("POST", "/api/v1/teams", json={"name": name})  # type: ignore[no-any-return]
+
+    def add_to_team(self, team_id: str, user_id: str) -> None:
+        self.request("PUT", f"/api/v1/teams/{team_id}/members/{user_id}")
+
+    def remove_from_team(self, team_id: str, user_id: str) -> None:
+        self.request("DELETE", f"/api/v1/teams/{team_id}/members/{user_id}")
+
+    def set_skills(self, user_id: str, skills: list[str]) -> dict[str, Any]:
+        return self.request("PUT", f"/api/v1/members/{user_id}/skills",  # type: ignore[no-any-return]
+                            json={"skills": skills})
+
+    def routing(self, project_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/api/v1/projects/{project_id}/routing")  # type: ignore[no-any-return]
+
+    def set_routing(self, project_id: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.request("PUT", f"/api/v1/projects/{project_id}/routing",  # type: ignore[no-any-return]
+                            json={"rules": rules})
+
+    def reroute(self, project_id: str, source: str, target: str | None) -> dict[str, Any]:
+        return self.request("POST", f"/api/v1/projects/{project_id}/reroute",  # type: ignore[no-any-return]
+                            json={"from": source, "to": target})
 
     def members(self) -> list[dict[str, Any]]:
         return self.request("GET", "/api/v1/members")  # type: ignore[no-any-return]
