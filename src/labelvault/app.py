@@ -50,6 +50,7 @@ from labelvault.web.labeling import router as labeling_page
 from labelvault.web.manage import router as manager_pages
 from labelvault.web.overview import router as overview_page
 from labelvault.web.review import router as review_pages
+from labelvault.web.workforce import router as workforce_pages
 from labelvault.workforce.api import router as workforce_router
 
 
@@ -152,7 +153,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
                review_router, exports_router, format_exports_router, predictions_router, jobs_router,
                quality_router, ledger_router, workforce_router, invitations_page, account_pages, home_page,
-               labeling_page, review_pages, manager_pages, overview_page)
+               labeling_page, review_pages, manager_pages, overview_page, workforce_pages)
     for router in routers:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
