@@ -98,3 +98,17 @@ def test_tags_and_split_route_too(client, ctx, owner, member_of):
     api_route(client, owner, project_id, [{"workforce_id": v, "match": {"tags": ["medical"]}},
                                       {"workforce_id": v, "match": {"split": "test"}}])
     assert sorted(api_drain(client, member_of(owner, Role.annotator, v), project_id)) == ["s", "t"]
+
+
+def test_a_teams_items_are_not_shown_to_annotators_outside_it(client, owner, routed, member_of):
+    team = client.post("/api/v1/teams", json={"name": "Inner circle"}, headers=owner.headers).json()
+    insider, outsider = member_of(owner, Role.annotator), member_of(owner, Role.annotator)
+    client.put(f"/api/v1/teams/{team['id']}/members/{insider.user_id}", headers=owner.headers)
+    api_route(client, owner, routed.project_id, [{"workforce_id": team["id"], "match": {"metadata": {"lang": "fr"}}}])
+    french = routed.ids["fr2"]
+    assert client.get(f"/api/v1/items/{french}", headers=outsider.headers).status_code == 404
+    assert client.get(f"/api/v1/items/{french}", headers=insider.headers).status_code == 200
+    reviewer = member_of(owner, Role.reviewer)
+    assert client.get(f"/api/v1/items/{french}", headers=reviewer.headers).status_code == 200
+    assert sorted(api_item_ids(client, outsider, routed.project_id)) == ["de0", "de3", "en1", "en4"]
+    assert sorted(api_item_ids(client, insider, routed.project_id)) == ["de0", "de3", "en1", "en4", "fr2", "fr5"]

@@ -18,6 +18,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -57,6 +58,7 @@ class ItemFilter:
     text: str | None = None  # in the external id or the item's data, ignoring case
     sort: str = "id"  # "id" (import order), "-id" (newest first) or "priority" (highest first, then newest first)
     vendor_id: str | None = None  # only items routed to this vendor
+    team_ids: list[str] | None = None  # only the general pool's items and these teams'
 
 
 SORTS = ("id", "-id", "priority")
@@ -74,6 +76,9 @@ def items_page(
         stmt = stmt.where(Item.state == filters.state)
     if filters.vendor_id is not None:
         stmt = stmt.where((Item.pool == filters.vendor_id) | Item.pool.startswith(filters.vendor_id + "/"))
+    if filters.team_ids is not None:
+        stmt = stmt.where(or_(Item.pool == "", Item.pool.startswith("/"), Item.pool.in_(filters.team_ids),
+                              *[Item.pool.startswith(team + "/") for team in filters.team_ids]))
     if filters.annotator_id:
         stmt = stmt.where(Item.id.in_(select(Annotation.item_id).where(  # unscoped: inside the scoped query
             Annotation.project_id == project_id, Annotation.author_id == filters.annotator_id)))

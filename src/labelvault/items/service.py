@@ -34,7 +34,7 @@ def get_item(session: Session, principal: Principal, item_id: str) -> Item:
     """The item, if the principal may see it: a vendor's people see only items routed to their vendor
     (any other answers as a missing one)."""
     item = repo.item(session, principal.organization_id, item_id)
-    if item is None or not workforce.may_see_pool(principal, item.pool):
+    if item is None or not workforce.may_see_pool(session, principal, item.pool):
         raise NotFound("item")
     return item
 
@@ -73,6 +73,10 @@ def list_items(
             raise Forbidden("A vendor's people do not search item content or metadata.",
                             details={"field": "q" if filters.text is not None else "meta"})
         filters = replace(filters, vendor_id=principal.vendor_id)
+    elif project.routed:
+        teams = workforce.team_scope(session, principal)
+        if teams is not None:
+            filters = replace(filters, team_ids=teams)
     if filters.text is not None and not 1 <= len(filters.text) <= MAX_SEARCH:
         raise InvalidInput(f"q must have 1 to {MAX_SEARCH} characters.", details={"field": "q"})
     expected = (int, str) if filters.sort == "priority" else (str,)

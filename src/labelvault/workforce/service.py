@@ -17,7 +17,7 @@ from labelvault.accounts import service as accounts
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.kit.clock import utcnow
 from labelvault.projects.models import Project
-from labelvault.security.policy import Principal
+from labelvault.security.policy import Action, Principal, allowed
 from labelvault.workforce import repository as repo
 from labelvault.workforce.models import RoutingRule, TeamMember, Workforce, WorkforceKind
 
@@ -268,8 +268,23 @@ def visible_project_ids(session: Session, principal: Principal) -> set[str] | No
     return repo.projects_routed_to(session, principal.organization_id, principal.vendor_id)
 
 
-def may_see_pool(principal: Principal, pool: str) -> bool:
-    return principal.vendor_id is None or in_pool_of(pool, principal.vendor_id)
+def may_see_pool(session: Session, principal: Principal, pool: str) -> bool:
+    """Whether the person may see an item of this pool: a vendor's people only their vendor's; the
+    organization's own annotators the general pool and their teams' (reviewers and managers all)."""
+    if principal.vendor_id is not None:
+        return in_pool_of(pool, principal.vendor_id)
+    owner = pool.partition("/")[0]
+    if owner == IN_HOUSE or allowed(principal, Action.read_all_annotations):
+        return True
+    return owner in repo.teams_of(session, principal.organization_id, principal.user_id)
+
+
+def team_scope(session: Session, principal: Principal) -> list[str] | None:
+    """For an in-house annotator, the teams whose items they may list (besides the general pool); None when
+    the person may see every in-house pool."""
+    if principal.vendor_id is not None or allowed(principal, Action.read_all_annotations):
+        return None
+    return repo.teams_of(session, principal.organization_id, principal.user_id)
 
 
 def pools_for(session: Session, principal: Principal, project: Project) -> list[str]:
