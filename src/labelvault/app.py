@@ -150,7 +150,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     app.add_middleware(ObserveRequests)
 
-    routers = (ops_router, accounts_router, projects_router, items_router, annotations_router, assignments_router,
+    # Routes are matched in order: the labeling loop's (next item, submit) come first.
+    routers = (assignments_router, annotations_router, ops_router, accounts_router, projects_router, items_router,
                review_router, exports_router, format_exports_router, predictions_router, jobs_router,
                quality_router, ledger_router, workforce_router, invitations_page, account_pages, home_page,
                labeling_page, review_pages, manager_pages, overview_page, workforce_pages)
