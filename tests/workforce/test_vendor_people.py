@@ -80,3 +80,15 @@ def test_revoking_a_vendor_ends_access_returns_work_and_keeps_drafts(client, own
     assert csv.status_code == 200 and held["id"] in csv.text
     again = client.post(f"/api/v1/vendors/{routed.vendor_a}/revoke", headers=owner.headers)
     assert again.status_code == 409 and again.json()["code"] == "vendor_revoked"
+
+
+def test_queue_status_shows_a_vendor_only_its_own_people(client, owner, routed, member_of):
+    for actor in (routed.a_annotator, routed.b_annotator, routed.in_house):
+        client.post(f"/api/v1/projects/{routed.project_id}/next", headers=actor.headers)
+    reviewer = member_of(owner, Role.reviewer, routed.vendor_a)
+    status = client.get(f"/api/v1/projects/{routed.project_id}/status", headers=reviewer.headers)
+    assert status.status_code == 200, status.text
+    assert [p["user_id"] for p in status.json()["annotators"]] == [routed.a_annotator.user_id]
+    assert status.json()["items"] == {}
+    full = client.get(f"/api/v1/projects/{routed.project_id}/status", headers=owner.headers).json()
+    assert len(full["annotators"]) == 3 and sum(full["items"].values()) == 6

@@ -383,9 +383,9 @@ def list_organizations(session: Session) -> list[Organization]:
     return list(repo.organizations(session))
 
 
-def emails_of_organization(session: Session, organization_id: str) -> dict[str, str]:
-    """user id -> e-mail of the organization's members."""
-    return {user.id: user.email for _, user in repo.members(session, organization_id)}
+def emails_of_organization(session: Session, organization_id: str, vendor_id: str | None = None) -> dict[str, str]:
+    """user id -> e-mail of the organization's members (of one vendor's, when given)."""
+    return {user.id: user.email for _, user in repo.members(session, organization_id, vendor_id)}
 
 
 def membership_of(session: Session, organization_id: str, user_id: str) -> Membership | None:

@@ -55,6 +55,6 @@ def skip(item_id: str, body: SkipIn, principal: CanAnnotate, session: DB) -> Ski
 def project_status(project_id: str, principal: CanReadAllAnnotations, session: DB) -> ProjectStatusOut:
     """Items per state and, per annotator, submitted, drafts, skipped and live leases."""
     project = projects.get_project(session, principal, project_id)
-    counts, people = service.project_status(session, project)
+    counts, people = service.project_status(session, project, principal)
     return ProjectStatusOut(project_id=project.id, items=counts,
                             annotators=[AnnotatorStatus(**vars(p)) for p in people])

@@ -217,15 +217,20 @@ class AnnotatorProgress:
     leased: int
 
 
-def project_status(session: Session, project: Project) -> tuple[dict[str, int], list[AnnotatorProgress]]:
-    """Items per state and each annotator's progress in the project."""
+def project_status(session: Session, project: Project,
+                   principal: Principal | None = None) -> tuple[dict[str, int], list[AnnotatorProgress]]:
+    """Items per state and each annotator's progress in the project; a vendor's people get only their own
+    vendor's people, and no counts of the whole project."""
     org = project.organization_id
-    counts = items_service.state_counts(session, project)
+    vendor_id = principal.vendor_id if principal is not None else None
+    counts = items_service.state_counts(session, project) if vendor_id is None else {}
     by_author = repo.annotation_counts_by_author(session, org, project.id)
     skipped = repo.skip_counts_by_user(session, org, project.id)
     leased = repo.active_leases_by_user(session, org, project.id, utcnow())
-    emails = accounts.emails_of_organization(session, org)
+    emails = accounts.emails_of_organization(session, org, vendor_id)
     people = sorted(set(by_author) | set(skipped) | set(leased), key=lambda uid: emails.get(uid, uid))
+    if vendor_id is not None:
+        people = [uid for uid in people if uid in emails]
     return counts, [
         AnnotatorProgress(uid, emails.get(uid, ""), by_author.get(uid, {}).get("submitted", 0),
                           by_author.get(uid, {}).get("draft", 0), skipped.get(uid, 0), leased.get(uid, 0))
