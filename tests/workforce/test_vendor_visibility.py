@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import orjson
+
 from labelvault.accounts.models import Role
-from labelvault.testing import VENDOR_SCHEMA
+from labelvault.testing import VENDOR_SCHEMA, api_project, api_route, api_vendor
 
 
 def _next(client, actor, project_id):
@@ -80,3 +82,28 @@ def test_vendor_reviewers_review_only_their_own_vendors_work(client, owner, rout
     b_work = client.get(f"/api/v1/items/{routed.ids['en1']}/annotations", headers=owner.headers).json()
     for annotation in b_work:
         assert client.get(f"/api/v1/annotations/{annotation['id']}", headers=reviewer.headers).status_code == 404
+
+
+def test_a_vendor_gets_a_media_file_only_with_an_item_it_holds(client, ctx, owner, member_of):
+    schema = {"fields": [{"name": "image", "kind": "image"}],
+              "questions": [{"name": "ok", "type": "single_choice", "options": [{"value": "y"}, {"value": "n"}]}]}
+    rows = [{"external_id": name, "metadata": {"lang": lang}, "data": {"image": f"{name}.png"}}
+            for name, lang in (("a", "de"), ("b", "en"))]
+    project_id = api_project(client, owner, schema, [], ctx.runner)
+    for name in ("a", "b"):
+        stored = client.put(f"/api/v1/projects/{project_id}/media/{name}.png", content=b"\x89PNG fake " + name.encode(),
+                            headers=owner.headers)
+        assert stored.status_code in (200, 201), stored.text
+    body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+    client.post(f"/api/v1/projects/{project_id}/imports", params={"filename": "x.jsonl"}, content=body,
+                headers=owner.headers)
+    ctx.runner.run_until_idle()
+    vendor = api_vendor(client, owner, "Pixels")
+    api_route(client, owner, project_id, [{"workforce_id": vendor, "match": {"metadata": {"lang": "de"}}}])
+    worker = member_of(owner, Role.annotator, vendor)
+    media = f"/api/v1/projects/{project_id}/media"
+    assert client.get(f"{media}/a.png", headers=worker.headers).status_code == 404  # not held yet
+    assert _next(client, worker, project_id)["data"] == {"image": "a.png"}
+    assert client.get(f"{media}/a.png", headers=worker.headers).content.endswith(b"a")
+    assert client.get(f"{media}/b.png", headers=worker.headers).status_code == 404
+    assert client.get(f"{media}/b.png", headers=owner.headers).status_code == 200

@@ -65,6 +65,13 @@ def leases_of_user(session: Session, organization_id: str, user_id: str) -> Sequ
     return [(lease_id, kind) for lease_id, kind in session.execute(stmt).all()]
 
 
+def held_item_ids(session: Session, organization_id: str, project_id: str, user_id: str) -> list[str]:
+    """The items of every lease (annotation or review) the person holds in the project."""
+    stmt = scoped(select(Lease.item_id), Lease, organization_id).where(Lease.project_id == project_id,
+                                                                        Lease.user_id == user_id)
+    return list(session.scalars(stmt))
+
+
 def leases_on_items(session: Session, organization_id: str, item_ids: list[str]) -> Sequence[tuple[str, str]]:
     """(lease id, kind) of every lease on the items."""
     stmt = scoped(select(Lease.id, Lease.kind), Lease, organization_id).where(Lease.item_id.in_(item_ids))

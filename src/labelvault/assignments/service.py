@@ -136,6 +136,10 @@ def release_everything_of(session: Session, organization_id: str, user_id: str) 
     return _release(session, organization_id, repo.leases_of_user(session, organization_id, user_id))
 
 
+def held_item_ids(session: Session, principal: Principal, project: Project) -> list[str]:
+    return repo.held_item_ids(session, project.organization_id, project.id, principal.user_id)
+
+
 def release_items(session: Session, organization_id: str, item_ids: list[str]) -> int:
     """Return items to their queue at once, whoever holds them (for annotation or review); how many leases
     there were. The people who held them get `lease_expired` on their next heartbeat."""

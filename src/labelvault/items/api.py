@@ -8,6 +8,7 @@ import mimetypes
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from labelvault.annotations import review
 from labelvault.annotations import service as annotations_service
 from labelvault.api.deps import DB, CanManageItems, CanReadItems, Ctx, after_commit
 from labelvault.api.paging import Page, page_size
@@ -157,6 +158,12 @@ def get_media(project_id: str, path: str, principal: CanReadItems, session: DB, 
               ledger: Recorder) -> Response:
     project = projects.get_project(session, principal, project_id)
     key = _media_key(project.organization_id, project.id, path)
+    if principal.vendor_id is not None:
+        # A vendor's people get a file only as part of an item they hold or must fix, in a field shown to them.
+        held = [*assignments.held_item_ids(session, principal, project),
+                *(a.item_id for a in review.returned_to(session, principal, project))]
+        if not service.media_shown(session, principal, project, held, path):
+            raise NotFound("media file")
     if not ctx.media.exists(key):
         raise NotFound("media file")
     ledger.items(principal, project.id, [], fields=[f"media:{safe_key(path)}"])

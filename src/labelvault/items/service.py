@@ -48,6 +48,20 @@ def view_of(session: Session, principal: Principal, project: Project, item: Item
     return visibility.view_item(principal, schema, item.data, item.meta)
 
 
+def media_shown(session: Session, principal: Principal, project: Project, item_ids: list[str], path: str) -> bool:
+    """Whether one of these items shows the media file `path` to the principal (in a field they may see)."""
+    schema = projects.current_label_schema(session, project)
+    images = {f.name for f in schema.fields if f.kind == "image"}
+    for item_id in dict.fromkeys(item_ids):
+        item = repo.item(session, principal.organization_id, item_id)
+        if item is None or item.project_id != project.id:
+            continue
+        view = visibility.view_item(principal, schema, item.data, item.meta)
+        if any(view.data.get(name) == path for name in images):
+            return True
+    return False
+
+
 def shown_fields(item: Item, view: ItemView | None) -> list[str]:
     """The data fields a reader was shown (what the ledger records)."""
     return sorted(view.data if view is not None else item.data)
