@@ -10,6 +10,7 @@ from labelvault.annotations.schemas import AnnotationOut, ReviewAnnotationOut, R
 from labelvault.api.deps import DB, CanAnnotate, CanReadItems, CanReview
 from labelvault.assignments import service as assignments
 from labelvault.assignments.schemas import LeaseOut
+from labelvault.errors import NotFound
 from labelvault.items import service as items
 from labelvault.items.schemas import ItemOut
 from labelvault.projects import service as projects
@@ -77,4 +78,15 @@ def reviews(annotation_id: str, principal: CanReadItems, session: DB) -> list[Re
 def returned(project_id: str, principal: CanAnnotate, session: DB) -> list[AnnotationOut]:
     """Your annotations rejected by review, with the reviewer's comment: fix and submit them again."""
     project = projects.get_project(session, principal, project_id)
-    return [AnnotationOut.model_validate(a) for a in review.returned_to(session, principal, project)]
+    shown = []
+    for annotation in review.returned_to(session, principal, project):
+        out = AnnotationOut.model_validate(annotation)
+        if principal.vendor_id is not None:  # spans on the redacted text the vendor's person was shown
+            try:
+                item = items.get_item(session, principal, annotation.item_id)
+            except NotFound:
+                continue  # routed away from the vendor since: the owner's people take it from here
+            view = items.view_of(session, principal, project, item)
+            out.answers = service.answers_shown(session, principal, project, view, annotation.answers)
+        shown.append(out)
+    return shown
