@@ -48,7 +48,8 @@ async function load(more = false) {
 }
 
 function reviewLine(review) {
-  return el("li", {}, el("strong", { text: review.decision }), el("span", { text: ` · ${review.created_at.slice(0, 19)}` }),
+  return el("li", {}, el("strong", { text: review.decision }),
+            el("span", { text: ` · ${review.reviewer_name ?? review.reviewer_id} · ${review.created_at.slice(0, 19)}` }),
             review.comment ? el("p", { text: review.comment }) : null);
 }
 
@@ -59,7 +60,7 @@ async function openItem(itemId) {
   for (const tr of $("rows").children) tr.classList.toggle("open", tr.dataset.item === itemId);
   const columns = annotations.map((a) => el("article", { class: "annotation", "data-annotation": a.id },
     el("h3", { text: `${a.status}${a.review_status ? ` · review ${a.review_status}` : ""}` }),
-    el("p", { class: "help", text: `by ${a.author_id ?? "hidden"} · ${a.time_spent_ms} ms · ${a.revision_count} earlier revisions` }),
+    el("p", { class: "help", text: `by ${a.author_name ?? a.author_id ?? "hidden"} · ${a.time_spent_ms} ms · ${a.revision_count} earlier revisions` }),
     ...answerViews(schema, item, a.answers, { readOnly: true }).parts,
     el("h4", { text: "Reviews" }),
     a.reviews.length ? el("ul", {}, ...a.reviews.map(reviewLine)) : el("p", { text: "None yet." })));
