@@ -18,7 +18,7 @@ def test_owner_invites_changes_a_role_and_removes_a_member(page, seed, web_facto
     other = make_actor(web_factory, Role.annotator, organization_id=seeded.owner.organization_id)
     sign_in_as(page, seeded.url, seeded.owner, "/members")
     members = page.locator("#members")
-    assert members.get_by_role("cell", name=seeded.annotator.email).is_visible()
+    assert members.get_by_role("cell", name=seeded.annotator.email, exact=True).is_visible()
 
     page.get_by_label("E-mail").fill("newcomer@example.test")
     page.locator("#invite-role").select_option("reviewer")

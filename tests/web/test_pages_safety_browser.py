@@ -71,6 +71,7 @@ def test_hostile_content_runs_nothing_on_import_export_schema_and_members_pages(
 
     page.goto(f"{seeded.url}{project}/export")
     page.wait_for_function("() => Number(document.body.dataset.formats) > 1")
+    page.locator("#format").select_option("hf_jsonl")
     page.get_by_label("Split (metadata.split)").fill(HOSTILE[:100])
     page.get_by_role("button", name="Export", exact=True).click()
     page.wait_for_function("() => !!document.body.dataset.exportState")

@@ -42,9 +42,9 @@ def test_manager_edits_the_schema_with_a_live_preview(page, seed):
     assert page.get_by_role("button", name="Save as a new version").is_disabled()
     screenshot(page, "schema-editor-problem")
 
-    _type(page, '{"fields": [')
+    _type(page, '{"fields": [\n  {"name": }\n]}')
     page.wait_for_selector("#json-problem:text('Not valid JSON')")
-    assert "line" in page.locator("#json-problem").inner_text()
+    assert "line 2, column 12" in page.locator("#json-problem").inner_text()  # where, not only what
 
     _type(page, schema)
     page.wait_for_function("() => document.body.dataset.checked === 'valid'")

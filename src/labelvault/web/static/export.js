@@ -1,11 +1,15 @@
 // The export page: the formats come from the API; the chosen filters queue an export job (or the exit bundle),
-// whose progress is polled until its file can be downloaded.
+// whose progress is polled until its file can be downloaded. labelvault's own JSONL (every item with its
+// annotations, the full record) needs no job: the server streams it as it is downloaded.
 import { api } from "./frame.js";
 import { el } from "./widgets.js";
 
 const config = JSON.parse(document.getElementById("lv-config").textContent);
 const $ = (id) => document.getElementById(id);
-const formats = new Map();
+const NATIVE = { name: "jsonl", extension: "jsonl", native: true, importable: true,
+  description: "labelvault JSONL: every item with its annotations, the full record; streamed while it downloads." };
+const STREAM_FILTERS = ["states", "since", "until", "include_drafts", "only_annotated"];
+const formats = new Map([[NATIVE.name, NATIVE]]);
 const setStatus = (text) => { $("status").textContent = text; };
 const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
@@ -30,6 +34,28 @@ function request() {
     if (form.get(name)) body[name] = true;
   }
   return body;
+}
+
+// The streamed export takes its filters in the link; the filters it has not are refused here, by name.
+function stream(body) {
+  const unknown = Object.keys(body).filter((name) => name !== "format" && !STREAM_FILTERS.includes(name));
+  if (unknown.length) {
+    $("form-problem").textContent = `labelvault JSONL has no ${unknown.join(", ")} filter; choose another format or leave it out.`;
+    return;
+  }
+  $("form-problem").textContent = "";
+  const params = new URLSearchParams({ format: "jsonl" });
+  for (const state of body.states ?? []) params.append("state", state);
+  for (const name of ["since", "until"]) if (body[name]) params.set(name, body[name]);
+  for (const name of ["include_drafts", "only_annotated"]) if (body[name]) params.set(name, "true");
+  const link = $("download");
+  link.setAttribute("href", `/api/v1/projects/${config.projectId}/export?${params}`);
+  link.textContent = "Download labelvault JSONL";
+  link.classList.remove("hidden");
+  $("job-progress").value = 100;
+  $("job-text").textContent = "streamed while it downloads";
+  setStatus("Ready: the file is made while it downloads.");
+  document.body.dataset.exportState = "succeeded";
 }
 
 async function run(path, body, what) {
@@ -75,8 +101,8 @@ async function run(path, body, what) {
 async function loadFormats() {
   const result = await api("GET", "/api/v1/export-formats");
   if (!result.ok) { setStatus(result.data?.message ?? "Could not read the formats."); return; }
-  for (const format of result.data) formats.set(format.name, format);
-  $("format").replaceChildren(...result.data.map((f) => el("option", { value: f.name, text: `${f.name} (.${f.extension})` })));
+  for (const format of result.data) formats.set(format.name, format);  // a job format of the same name wins
+  $("format").replaceChildren(...[...formats.values()].map((f) => el("option", { value: f.name, text: `${f.name} (.${f.extension})` })));
   if (formats.has("jsonl")) $("format").value = "jsonl";
   showHelp();
   document.body.dataset.formats = String(formats.size);
@@ -90,7 +116,9 @@ function showHelp() {
 $("format").addEventListener("change", showHelp);
 $("export-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  run(`/api/v1/projects/${config.projectId}/exports`, request(), "The export");
+  delete document.body.dataset.exportState;
+  if (formats.get($("format").value)?.native) stream(request());
+  else run(`/api/v1/projects/${config.projectId}/exports`, request(), "The export");
 });
 $("bundle").addEventListener("click", () => run(`/api/v1/projects/${config.projectId}/bundles`, undefined, "The exit bundle"));
 loadFormats();

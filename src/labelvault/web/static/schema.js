@@ -80,12 +80,70 @@ function preview(schema) {
   }
 }
 
-// A JSON syntax error as "line L, column C" where the browser says at which position.
+// Where the first syntax error of `text` is (an offset), by a small JSON reader: the browser's own message
+// often does not say where.
+const NUMBER = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
+function errorOffset(text) {
+  let i = 0;
+  const fail = () => { throw new RangeError(String(i)); };
+  const space = () => { while (i < text.length && " \t\n\r".includes(text[i])) i += 1; };
+  const word = (w) => { if (text.startsWith(w, i)) i += w.length; else fail(); };
+  const string = () => {
+    i += 1;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === "\\") {
+        i += 1;
+        if (text[i] === "u") { if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(); i += 4; }
+        else if (!'"\\/bfnrt'.includes(text[i] ?? "?")) fail();
+      }
+      i += 1;
+    }
+    if (i >= text.length) fail();
+    i += 1;
+  };
+  const value = () => {
+    space();
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      i += 1;
+      space();
+      if (text[i] === close) { i += 1; return; }
+      for (;;) {
+        if (c === "{") { space(); if (text[i] !== '"') fail(); string(); space(); if (text[i] !== ":") fail(); i += 1; }
+        value();
+        space();
+        if (text[i] === ",") { i += 1; continue; }
+        if (text[i] === close) { i += 1; return; }
+        fail();
+      }
+    }
+    if (c === '"') { string(); return; }
+    if (c === "t" || c === "f" || c === "n") { word({ t: "true", f: "false", n: "null" }[c]); return; }
+    NUMBER.lastIndex = i;
+    const found = NUMBER.exec(text);
+    if (!found) fail();
+    i += found[0].length;
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail();
+    return -1;
+  } catch (error) {
+    if (error instanceof RangeError) return Number(error.message);
+    throw error;
+  }
+}
+
 function syntaxProblem(text, error) {
-  const at = /position (\d+)/.exec(error.message);
-  if (!at) return error.message;
-  const before = text.slice(0, Number(at[1])).split("\n");
-  return `${error.message.replace(/ in JSON at position \d+.*$/, "")} at line ${before.length}, column ${before.at(-1).length + 1}.`;
+  const reason = error.message.split(', "')[0].replace(/ in JSON at position \d+.*$/, "");
+  const at = errorOffset(text);
+  if (at < 0) return reason;
+  const before = text.slice(0, at).split("\n");
+  return `line ${before.length}, column ${before.at(-1).length + 1}: ${reason}.`;
 }
 
 async function check() {
