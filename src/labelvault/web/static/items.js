@@ -10,11 +10,27 @@ const $ = (id) => document.getElementById(id);
 const state = { cursor: null, selected: new Set(), open: null };
 const setStatus = (text) => { $("status").textContent = text; };
 
+// People are chosen by name or e-mail (the members list fills the suggestions); the API filters by user id.
+const people = new Map();
+
+async function loadPeople() {
+  const result = await api("GET", "/api/v1/members");
+  if (!result.ok) return;
+  const options = [];
+  for (const member of result.data) {
+    people.set(member.email.toLowerCase(), member.user_id);
+    if (member.name) people.set(member.name.toLowerCase(), member.user_id);
+    options.push(el("option", { value: member.email, label: member.name || member.email }));
+  }
+  $("people").replaceChildren(...options);
+}
+
 function query() {
   const params = new URLSearchParams({ limit: "50" });
   for (const [name, value] of new FormData($("filters"))) {
-    const text = String(value).trim();
+    let text = String(value).trim();
     if (!text) continue;
+    if (name === "annotator" || name === "reviewer") text = people.get(text.toLowerCase()) ?? text;
     params.append(name, name.startsWith("updated_") ? `${text}T00:00:00Z` : text);
   }
   return params;
@@ -104,4 +120,5 @@ $("delete-form").addEventListener("submit", async (event) => {
   await bulk("delete", { confirm: true });
 });
 $("delete-cancel").addEventListener("click", () => $("delete-dialog").close());
+loadPeople();
 load();
