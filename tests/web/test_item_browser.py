@@ -29,6 +29,10 @@ def test_manager_filters_opens_and_bulk_deletes(page, seed, web_factory):
 
     page.get_by_label("Text").fill("")
     page.get_by_label("Metadata (key:value)").fill("")
+    page.locator("input[name=annotator]").fill(seeded.annotator.email)  # a person by e-mail, not by id
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_function("() => document.body.dataset.shown === '1'")
+    page.locator("input[name=annotator]").fill("")
     with seeded.sdk() as client:
         annotated_state = client.item(work["item"]["id"])["state"]
     assert annotated_state != "new"
@@ -39,6 +43,7 @@ def test_manager_filters_opens_and_bulk_deletes(page, seed, web_factory):
     page.wait_for_selector("#detail article.annotation")
     detail = page.locator("#detail")
     assert work["item"]["data"]["text"] in detail.inner_text()
+    assert f"by {seeded.annotator.email}" in detail.inner_text()  # named, not by user id
     assert detail.get_by_role("radio", name="negative", exact=True).is_checked()
     screenshot(page, "item-browser")
 

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from labelvault.accounts.models import Role
 
 XSS = "<img src=x onerror=alert(1)></script><script>window.pwned=1</script>"
-MANAGER_PAGES = ("items", "overview")
+MANAGER_PAGES = ("items", "overview", "import", "export", "schema")
 ALL_PAGES = ("review", "returned", *MANAGER_PAGES)
 SCHEMA = {"fields": [{"name": "text", "kind": "text"}], "questions": [
     {"name": "q", "type": "single_choice", "title": XSS, "options": [{"value": "a", "label": XSS}, {"value": "b"}]}]}
@@ -69,11 +69,14 @@ def test_only_managers_open_manager_pages(client, ctx, owner, member_of):
             response = client.get(f"/projects/{project_id}/{path}", headers={"accept": "text/html"})
             assert response.status_code in (403, 404), (role, path)
         assert f"/projects/{project_id}/overview" not in client.get("/").text  # no link to what is refused
+        assert client.get("/members", headers={"accept": "text/html"}).status_code in (403, 404), role
+        assert 'href="/members"' not in client.get("/").text
     client.cookies.clear()
     _sign_in(client, member_of(owner, Role.manager))
     for path in MANAGER_PAGES:
         assert client.get(f"/projects/{project_id}/{path}").status_code == 200
         assert f'href="/projects/{project_id}/{path}"' in client.get("/").text
+    assert client.get("/members").status_code == 200 and 'href="/members"' in client.get("/").text
 
 
 def test_pages_escape_and_embed_the_schema_inert(client, ctx, owner):
@@ -100,3 +103,30 @@ def test_pages_make_the_same_queries_for_one_item_or_many(client, ctx, owner, en
             counts.append(len(statements))
         assert counts[0] == counts[1] and counts[0] <= 12, (path, counts)
         assert not any("count(" in s.lower() for s in statements)
+
+
+def test_members_page_escapes_names_and_costs_the_same_for_any_number_of_members(client, owner, member_of, engine):
+    _sign_in(client, owner)
+    counts = []
+    for _ in range(2):
+        with counting(engine) as statements:
+            page = client.get("/members")
+        assert page.status_code == 200
+        counts.append(len(statements))
+        for _ in range(5):
+            member_of(owner, Role.annotator)
+        client.post("/api/v1/tokens", headers=owner.headers, json={"name": XSS})
+    assert counts[0] == counts[1] and counts[0] <= 8, counts
+    page = client.get("/members")
+    assert page.text.count("<tr data-user=") == 11 and page.text.count("<tr data-token=") == 13  # every token (owner)
+    assert "<script>window.pwned" not in page.text and "<img" not in page.text and "&lt;img" in page.text
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+
+
+def test_managers_see_no_owner_actions_and_only_their_own_tokens(client, owner, member_of):
+    manager = member_of(owner, Role.manager)
+    _sign_in(client, manager)
+    page = client.get("/members")
+    assert page.status_code == 200
+    assert 'class="role"' not in page.text and "Remove…" not in page.text and "Invite" in page.text
+    assert page.text.count("<tr data-token=") == 1  # the manager's own test token, not the owner's

@@ -33,9 +33,9 @@ def test_overview_shows_states_annotators_and_chart(client, ctx, owner, member_o
     refresh(client, ctx, owner, project_id)
     page = client.get(f"/projects/{project_id}/overview")
     assert page.status_code == 200
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>([^<]+)</td>", page.text)
-    assert {(user, int(n), seconds) for user, n, seconds in rows} == {
-        (fast.user_id, 3, "10.0"), (slow.user_id, 1, "50.0")}
+    rows = re.findall(r'<tr><td title="([^"]+)">([^<]+)</td><td>(\d+)</td><td>([^<]+)</td>', page.text)
+    assert {(user, name, int(n), seconds) for user, name, n, seconds in rows} == {  # named, not by id
+        (fast.user_id, fast.email, 3, "10.0"), (slow.user_id, slow.email, 1, "50.0")}
     assert re.search(r'<svg id="chart" role="img"', page.text) and page.text.count('class="bar"') >= 1
     assert "4 in all" in page.text
     total = sum(int(n) for n in re.findall(r'<td data-state="[a-z_]+">(\d+)</td>', page.text))

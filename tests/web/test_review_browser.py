@@ -90,6 +90,7 @@ def test_reviewer_rejects_and_the_annotator_fixes(page, browser, seed, web_facto
     chosen = page.get_by_role("radio", name="negative", exact=True)
     assert chosen.is_checked() and chosen.is_disabled()  # drawn read-only
     assert work["item"]["data"]["text"] in page.locator("#item").inner_text()
+    assert f"by {seeded.annotator.email}" in page.locator("#item-id").inner_text()  # named (not a blind review)
     page.keyboard.press("h")
     page.wait_for_selector("#history-list p:text('No earlier revisions')")
     page.keyboard.press("r")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
@@ -78,6 +78,18 @@ def members(session: Session, organization_id: str,
     if vendor_id is not None:
         stmt = stmt.where(Membership.vendor_id == vendor_id)
     return [(m, u) for m, u in session.execute(stmt).all()]
+
+
+def member_names(session: Session, organization_id: str, user_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+    """user id -> (name, e-mail) of those of `user_ids` who are members, in one query."""
+    if not user_ids:
+        return {}
+    stmt = (
+        scoped(select(Membership.user_id, User.name, User.email), Membership, organization_id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.user_id.in_(sorted(set(user_ids))))
+    )
+    return {user_id: (name, email) for user_id, name, email in session.execute(stmt).all()}
 
 
 class TokenCredential(NamedTuple):

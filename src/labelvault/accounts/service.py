@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -381,6 +382,13 @@ def list_tokens(session: Session, principal: Principal, *, all_users: bool) -> l
 
 def list_organizations(session: Session) -> list[Organization]:
     return list(repo.organizations(session))
+
+
+def names_of(session: Session, organization_id: str, user_ids: Collection[str]) -> dict[str, str]:
+    """user id -> how pages name a person (the name, else the e-mail), in one query; former members are left
+    out (a page shows their id)."""
+    return {user_id: name or email
+            for user_id, (name, email) in repo.member_names(session, organization_id, user_ids).items()}
 
 
 def emails_of_organization(session: Session, organization_id: str, vendor_id: str | None = None) -> dict[str, str]:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from labelvault.accounts import service as accounts
 from labelvault.annotations import service
 from labelvault.annotations.models import Annotation
 from labelvault.annotations.schemas import (
@@ -89,10 +90,14 @@ def item_detail(item_id: str, principal: CanReadAllAnnotations, session: DB, led
     detail = service.item_detail(session, item, principal)
     view = items.view_of(session, principal, project, item)
     ledger.items(principal, item.project_id, [item], fields=[*items.shown_fields(item, view), "annotations"])
+    shown = [(_shown(a, principal, project, session, view), reviews) for a, reviews in detail.annotations]
+    people = {a.author_id for a, _ in shown if a.author_id} | {r.reviewer_id for _, rs in shown for r in rs}
+    names = accounts.names_of(session, principal.organization_id, people)
     return ItemDetailOut(item=ItemOut.of(detail.item, view), annotations=[
-        AnnotationWithReviewsOut(**_shown(a, principal, project, session, view).model_dump(),
-                                 reviews=[ReviewOut.model_validate(r) for r in reviews])
-        for a, reviews in detail.annotations])
+        AnnotationWithReviewsOut(**a.model_dump(), author_name=names.get(a.author_id or ""), reviews=[
+            ReviewOut.model_validate(r).model_copy(update={"reviewer_name": names.get(r.reviewer_id)})
+            for r in reviews])
+        for a, reviews in shown])
 
 
 @router.get("/annotations/{annotation_id}", response_model=AnnotationOut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Response
 from pydantic import BaseModel
 
+from labelvault.accounts import service as accounts
 from labelvault.annotations import review, service
 from labelvault.annotations.schemas import AnnotationOut, ReviewAnnotationOut, ReviewIn, ReviewOut
 from labelvault.api.deps import DB, CanAnnotate, CanReadItems, CanReview
@@ -35,8 +36,10 @@ def next_review(project_id: str, principal: CanReview, session: DB) -> ReviewTas
     annotation = service.get_annotation(session, principal, claim.lease.annotation_id)
     item = items.get_item(session, principal, annotation.item_id)
     view = items.view_of(session, principal, project, item)
+    author = None if project.blind_review else annotation.author_id
     shown = ReviewAnnotationOut(
-        id=annotation.id, author_id=None if project.blind_review else annotation.author_id,
+        id=annotation.id, author_id=author,
+        author_name=accounts.names_of(session, principal.organization_id, [author]).get(author) if author else None,
         schema_version=annotation.schema_version,
         answers=service.answers_shown(session, principal, project, view, annotation.answers),
         time_spent_ms=annotation.time_spent_ms, revision_count=annotation.revision_count,

@@ -66,6 +66,7 @@ class ReviewOut(BaseModel):
     comment: str
     answers: dict[str, Any] | None
     created_at: dt.datetime
+    reviewer_name: str | None = Field(default=None, description="Filled where a page names people.")
 
 
 class ReviewAnnotationOut(BaseModel):
@@ -73,6 +74,7 @@ class ReviewAnnotationOut(BaseModel):
 
     id: str
     author_id: str | None
+    author_name: str | None = Field(default=None, description="Hidden (null) with the author's id.")
     schema_version: int
     answers: dict[str, Any]
     time_spent_ms: int
@@ -81,6 +83,7 @@ class ReviewAnnotationOut(BaseModel):
 
 
 class AnnotationWithReviewsOut(AnnotationOut):
+    author_name: str | None = Field(default=None, description="Hidden (null) with the author's id.")
     reviews: list[ReviewOut]
 
 

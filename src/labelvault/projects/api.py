@@ -18,6 +18,7 @@ from labelvault.projects.schemas import (
     ProjectIn,
     ProjectOut,
     ProjectPatch,
+    SchemaCheckOut,
     SchemaVersionOut,
 )
 from labelvault.security.policy import Principal
@@ -76,6 +77,15 @@ def change_schema(project_id: str, body: dict[str, Any], principal: CanManagePro
                   session: DB) -> SchemaVersionOut:
     project = service.get_project(session, principal, project_id)
     return SchemaVersionOut.model_validate(service.change_schema(session, principal, project, body))
+
+
+@router.post("/{project_id}/schema/validate", response_model=SchemaCheckOut)
+def validate_schema(project_id: str, body: dict[str, Any], principal: CanManageProject,
+                    session: DB) -> SchemaCheckOut:
+    """A dry run of PUT /schema: the same checks, each problem with its path; nothing is saved."""
+    service.get_project(session, principal, project_id)
+    problems = service.check_schema(body)
+    return SchemaCheckOut(valid=not problems, problems=problems)
 
 
 @router.get("/{project_id}/schema/versions", response_model=list[SchemaVersionOut])

@@ -59,6 +59,16 @@ class ProjectDetailOut(ProjectOut):
     item_counts: dict[str, int]
 
 
+class SchemaProblemOut(BaseModel):
+    field: str = Field(description="Where in the schema, e.g. `questions.2.options.1.value`.")
+    reason: str
+
+
+class SchemaCheckOut(BaseModel):
+    valid: bool
+    problems: list[SchemaProblemOut]
+
+
 class SchemaVersionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

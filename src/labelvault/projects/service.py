@@ -59,6 +59,15 @@ def parse_schema(definition: Any) -> LabelSchema:
         ) from None
 
 
+def check_schema(definition: Any) -> list[dict[str, str]]:
+    """The problems `change_schema` would refuse `definition` for (none when it would be saved), saving nothing."""
+    try:
+        LabelSchema.model_validate(definition)
+    except ValidationError as exc:
+        return schema_problems(exc)
+    return []
+
+
 @lru_cache(maxsize=256)
 def _cached_schema(raw: bytes) -> LabelSchema:
     return LabelSchema.model_validate_json(raw)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from labelvault.accounts import service as accounts
 from labelvault.api.deps import DB, CanManageProject
 from labelvault.errors import NotFound
 from labelvault.items import service as items
@@ -74,9 +75,10 @@ def overview(project_id: str, principal: CanManageProject, session: DB) -> HTMLR
     except NotFound:
         report, computed_at = None, ""
     scorecards = (report or {}).get("scorecards", [])
+    names = accounts.names_of(session, principal.organization_id, [str(c.get("user_id")) for c in scorecards])
     return render("overview.html", {
         "title": f"Overview · {project.name}", "viewer": viewer(session, principal), "project": project,
         "counts": counts, "total": sum(counts.values()), "report": report, "scorecards": scorecards,
-        "chart": weekly_chart(scorecards), "size": {"width": WIDTH, "height": HEIGHT, "pad": PAD},
+        "names": names, "chart": weekly_chart(scorecards), "size": {"width": WIDTH, "height": HEIGHT, "pad": PAD},
         "report_time": computed_at,
     })

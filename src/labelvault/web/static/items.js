@@ -10,11 +10,27 @@ const $ = (id) => document.getElementById(id);
 const state = { cursor: null, selected: new Set(), open: null };
 const setStatus = (text) => { $("status").textContent = text; };
 
+// People are chosen by name or e-mail (the members list fills the suggestions); the API filters by user id.
+const people = new Map();
+
+async function loadPeople() {
+  const result = await api("GET", "/api/v1/members");
+  if (!result.ok) return;
+  const options = [];
+  for (const member of result.data) {
+    people.set(member.email.toLowerCase(), member.user_id);
+    if (member.name) people.set(member.name.toLowerCase(), member.user_id);
+    options.push(el("option", { value: member.email, label: member.name || member.email }));
+  }
+  $("people").replaceChildren(...options);
+}
+
 function query() {
   const params = new URLSearchParams({ limit: "50" });
   for (const [name, value] of new FormData($("filters"))) {
-    const text = String(value).trim();
+    let text = String(value).trim();
     if (!text) continue;
+    if (name === "annotator" || name === "reviewer") text = people.get(text.toLowerCase()) ?? text;
     params.append(name, name.startsWith("updated_") ? `${text}T00:00:00Z` : text);
   }
   return params;
@@ -48,7 +64,8 @@ async function load(more = false) {
 }
 
 function reviewLine(review) {
-  return el("li", {}, el("strong", { text: review.decision }), el("span", { text: ` · ${review.created_at.slice(0, 19)}` }),
+  return el("li", {}, el("strong", { text: review.decision }),
+            el("span", { text: ` · ${review.reviewer_name ?? review.reviewer_id} · ${review.created_at.slice(0, 19)}` }),
             review.comment ? el("p", { text: review.comment }) : null);
 }
 
@@ -59,7 +76,7 @@ async function openItem(itemId) {
   for (const tr of $("rows").children) tr.classList.toggle("open", tr.dataset.item === itemId);
   const columns = annotations.map((a) => el("article", { class: "annotation", "data-annotation": a.id },
     el("h3", { text: `${a.status}${a.review_status ? ` · review ${a.review_status}` : ""}` }),
-    el("p", { class: "help", text: `by ${a.author_id ?? "hidden"} · ${a.time_spent_ms} ms · ${a.revision_count} earlier revisions` }),
+    el("p", { class: "help", text: `by ${a.author_name ?? a.author_id ?? "hidden"} · ${a.time_spent_ms} ms · ${a.revision_count} earlier revisions` }),
     ...answerViews(schema, item, a.answers, { readOnly: true }).parts,
     el("h4", { text: "Reviews" }),
     a.reviews.length ? el("ul", {}, ...a.reviews.map(reviewLine)) : el("p", { text: "None yet." })));
@@ -103,4 +120,5 @@ $("delete-form").addEventListener("submit", async (event) => {
   await bulk("delete", { confirm: true });
 });
 $("delete-cancel").addEventListener("click", () => $("delete-dialog").close());
+loadPeople();
 load();

@@ -46,7 +46,8 @@ async function loadNext() {
   state.task = result.data; state.fixing = false;
   $("item").replaceChildren(...itemFields(config.projectId, schema, state.task.item));
   $("layout").classList.toggle("no-fields", !$("item").childElementCount);
-  $("item-id").textContent = `Item ${state.task.item.external_id} · revision ${state.task.annotation.revision_count + 1}`;
+  const author = state.task.annotation.author_name ?? state.task.annotation.author_id;  // null when reviewing blind
+  $("item-id").textContent = `Item ${state.task.item.external_id} · revision ${state.task.annotation.revision_count + 1}${author ? ` · by ${author}` : ""}`;
   drawAnswers();
   drawHistory();
   document.body.dataset.annotationId = state.task.annotation.id;
