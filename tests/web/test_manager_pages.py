@@ -12,7 +12,7 @@ from sqlalchemy import event
 from labelvault.accounts.models import Role
 
 XSS = "<img src=x onerror=alert(1)></script><script>window.pwned=1</script>"
-MANAGER_PAGES = ("items", "overview", "import", "export", "schema")
+MANAGER_PAGES = ("items", "overview", "import", "export", "schema", "routing")
 ALL_PAGES = ("review", "returned", *MANAGER_PAGES)
 SCHEMA = {"fields": [{"name": "text", "kind": "text"}], "questions": [
     {"name": "q", "type": "single_choice", "title": XSS, "options": [{"value": "a", "label": XSS}, {"value": "b"}]}]}
@@ -77,6 +77,21 @@ def test_only_managers_open_manager_pages(client, ctx, owner, member_of):
         assert client.get(f"/projects/{project_id}/{path}").status_code == 200
         assert f'href="/projects/{project_id}/{path}"' in client.get("/").text
     assert client.get("/members").status_code == 200 and 'href="/members"' in client.get("/").text
+
+
+def test_a_vendors_manager_opens_no_owner_page(client, ctx, owner, member_of):
+    project_id = _project(client, ctx, owner, 1)
+    vendor = client.post("/api/v1/vendors", json={"name": "Outside"}, headers=owner.headers).json()["id"]
+    client.put(f"/api/v1/projects/{project_id}/routing", json={"rules": [{"workforce_id": vendor, "match": {}}]},
+               headers=owner.headers)
+    _sign_in(client, member_of(owner, Role.manager, vendor))
+    home = client.get("/").text
+    for path in MANAGER_PAGES:
+        response = client.get(f"/projects/{project_id}/{path}", headers={"accept": "text/html"})
+        assert response.status_code in (403, 404), path
+        assert f"/projects/{project_id}/{path}" not in home
+    assert client.get("/vendors", headers={"accept": "text/html"}).status_code in (403, 404)
+    assert 'href="/vendors"' not in home and 'href="/members"' in home  # their own people only
 
 
 def test_pages_escape_and_embed_the_schema_inert(client, ctx, owner):

@@ -65,11 +65,12 @@ class Viewer:
     email: str
     role: str
     csrf_token: str
+    vendor: bool = False  # works for a vendor: no owner's manager pages
 
 
 def viewer(session: Session, principal: Principal) -> Viewer:
     token = accounts.csrf_token_of(session, principal.session_id) if principal.session_id else ""
-    return Viewer(principal.email, principal.role.value, token)
+    return Viewer(principal.email, principal.role.value, token, principal.vendor_id is not None)
 
 
 def render(name: str, context: dict[str, Any], *, status: int = 200, scripted: bool = True) -> HTMLResponse:
