@@ -17,14 +17,31 @@ from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion
 from labelvault.predictions.models import Prediction
 from labelvault.projects.models import Project, ProjectSchema
+from labelvault.quality.models import (
+    AnnotationScore,
+    ExamAttempt,
+    ExamItem,
+    GoldAnswer,
+    GoldExposure,
+    ItemAggregate,
+    QualityReport,
+    QualitySettings,
+    Suspension,
+)
 
-# In the order they are restored (each refers only to rows before it).
+# In the order they are restored (each refers only to rows before it). Quality control's tables travel as they
+# are stored (settings, gold answers, exam items and attempts, scores, aggregates, suspensions, the last report),
+# so a restored project needs no refresh to show the same results.
 PROJECT_MODELS: tuple[Any, ...] = (Project, ProjectSchema, Item, ItemDeletion, Annotation, AnnotationRevision,
-                                   Review, Prediction, Skip)
+                                   Review, Prediction, Skip, QualitySettings, GoldAnswer, GoldExposure, ExamItem,
+                                   ExamAttempt, AnnotationScore, ItemAggregate, Suspension, QualityReport)
 # Columns naming a person, per table: those people travel with the bundle (e-mail and name, never a password).
 PERSON_COLUMNS = {"projects": ("created_by_id",), "project_schemas": ("created_by_id",),
                   "item_deletions": ("deleted_by_id",), "annotations": ("author_id",),
-                  "annotation_revisions": ("author_id",), "reviews": ("reviewer_id",), "skips": ("user_id",)}
+                  "annotation_revisions": ("author_id",), "reviews": ("reviewer_id",), "skips": ("user_id",),
+                  "gold_answers": ("created_by_id",), "gold_exposures": ("user_id",),
+                  "qualification_items": ("created_by_id",), "qualification_attempts": ("user_id",),
+                  "annotation_scores": ("author_id",), "quality_suspensions": ("user_id", "reinstated_by_id")}
 
 
 def table_of(model: Any) -> Table:
@@ -54,7 +71,6 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
     """Rows of `model` belonging to the project, as column dicts, in pages by id. JSON columns come as their
     stored text (nothing is parsed); times as ISO 8601 text (SQLite) or aware datetimes (PostgreSQL)."""
     table = table_of(model)
-    key = model.id if model is Project else model.project_id
     sqlite = session.get_bind().dialect.name == "sqlite"
     as_text = json_columns(table) | (time_columns(table) if sqlite else set())
     names = [str(c.name) for c in table.columns]
@@ -62,7 +78,14 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
     times = [n for n in names if n in time_columns(table)] if sqlite else []
     # One ordered scan read in pages (a server-side cursor on PostgreSQL): paging by `id > last` would sort
     # the project's rows again for every page, as no index leads with (project_id, id) on most tables.
-    stmt = scoped(select(*columns), model, organization_id).where(key == project_id).order_by(model.id)
+    stmt = scoped(select(*columns), model, organization_id).order_by(*table.primary_key.columns)
+    if model is Project:
+        stmt = stmt.where(Project.id == project_id)
+    elif model is GoldExposure:
+        # Rows of the project's items (the table names no project).
+        stmt = stmt.where(GoldExposure.item_id.in_(select(Item.id).where(Item.project_id == project_id)))
+    else:
+        stmt = stmt.where(model.project_id == project_id)
     result = session.execute(stmt, execution_options={"yield_per": batch})
     for page in result.partitions():
         rows = [dict(zip(names, r, strict=True)) for r in page]
