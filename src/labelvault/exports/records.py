@@ -2,7 +2,8 @@
 items' predictions when asked for. Constant memory: one chunk of items at a time.
 
 With `aggregated`, an item carries quality control's aggregates (`aggregates`: question -> value, confidence,
-method, number of annotations) and, in place of its annotations, one annotation by the author "aggregate"
+method, number of annotations; a gold item's known answers instead, with confidence 1 and method "gold")
+and, in place of its annotations, one annotation by the author "aggregate"
 whose answers are the aggregated values (so every format writes it as it writes a person's). Gold items (whose
 known answers quality control holds) are left out when `include_gold` is false. Both are read through the
 quality service: the gold item ids once (a small set), the aggregates merged in item order, page by page."""
@@ -125,14 +126,15 @@ def export_records(factory: sessionmaker[Session], organization_id: str, project
     if options.aggregated:
         # Which items have annotations is the aggregates' business here, not the annotations'.
         filters.only_annotated = False
-    gold = set() if options.include_gold else gold_item_ids(factory, organization_id, project_id)
+    gold = gold_answers(factory, organization_id, project_id) if options.aggregated or not options.include_gold \
+        else {}
     aggregates = _Aggregates(factory, organization_id, project_id) if options.aggregated else None
     for chunk in stream_jsonl(factory, organization_id, project_id, filters):
         records = [_canonical(line) for line in chunk.splitlines()]
-        if gold:
+        if gold and not options.include_gold:
             records = [r for r in records if r["id"] not in gold]
         if aggregates is not None:
-            records = [_aggregated(r, aggregates.of(r["id"])) for r in records]
+            records = [_aggregated(r, _with_gold(aggregates.of(r["id"]), gold.get(r["id"]))) for r in records]
             if options.only_annotated:
                 records = [r for r in records if r["aggregates"]]
         if options.split is not None:
@@ -152,16 +154,21 @@ def export_records(factory: sessionmaker[Session], organization_id: str, project
         yield from records
 
 
-def gold_item_ids(factory: sessionmaker[Session], organization_id: str, project_id: str) -> set[str]:
-    """The project's gold items (quality control holds their known answers); a small part of any project."""
-    found: set[str] = set()
+def gold_answers(factory: sessionmaker[Session], organization_id: str, project_id: str) -> dict[str, dict[str, Any]]:
+    """The known answers of the project's gold items by item id (quality control holds them); gold items are
+    a small part of any project."""
+    found: dict[str, dict[str, Any]] = {}
     after: str | None = None
     with factory() as session:
         project = projects.project_for_job(session, organization_id, project_id, "export")
         while page := quality.gold_page(session, project, after, GOLD_PAGE):
-            found.update(g.item_id for g in page)
+            found.update((g.item_id, dict(g.answers)) for g in page)
             after = page[-1].item_id
     return found
+
+
+def gold_item_ids(factory: sessionmaker[Session], organization_id: str, project_id: str) -> set[str]:
+    return set(gold_answers(factory, organization_id, project_id))
 
 
 class _Aggregates:
@@ -204,6 +211,14 @@ class _Aggregates:
             if row["item_id"] == item_id:
                 found[row["question"]] = {k: row[k] for k in ("value", "confidence", "method", "annotations")}
             self.at += 1
+
+
+def _with_gold(aggregates: dict[str, dict[str, Any]], known: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A gold item's label is its known answer (confidence 1, method "gold") where one is known."""
+    for question, value in (known or {}).items():
+        counted = aggregates.get(question, {}).get("annotations")
+        aggregates[question] = {"value": value, "confidence": 1.0, "method": "gold", "annotations": counted}
+    return aggregates
 
 
 def _aggregated(record: dict[str, Any], aggregates: dict[str, dict[str, Any]]) -> dict[str, Any]:
