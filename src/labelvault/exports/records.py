@@ -188,7 +188,8 @@ class _Aggregates:
         with self.factory() as session:
             project = projects.project_for_job(session, self.organization_id, self.project_id, "export")
             rows = quality.aggregates_page(session, project, self.after, AGGREGATE_PAGE, None)
-            self.page = [{"item_id": a.item_id, "question": a.question, "value": a.value,
+            # Keys sorted, as in the annotations (PostgreSQL's jsonb orders them its own way).
+            self.page = [{"item_id": a.item_id, "question": a.question, "value": _sorted(a.value),
                           "confidence": a.confidence, "method": a.method, "annotations": a.annotations}
                          for a in rows]
         self.at = 0
@@ -217,7 +218,7 @@ def _with_gold(aggregates: dict[str, dict[str, Any]], known: dict[str, Any] | No
     """A gold item's label is its known answer (confidence 1, method "gold") where one is known."""
     for question, value in (known or {}).items():
         counted = aggregates.get(question, {}).get("annotations")
-        aggregates[question] = {"value": value, "confidence": 1.0, "method": "gold", "annotations": counted}
+        aggregates[question] = {"value": _sorted(value), "confidence": 1.0, "method": "gold", "annotations": counted}
     return aggregates
 
 
