@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, Text, cast, insert, select
+from sqlalchemy import JSON, Table, Text, cast, func, insert, select
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import Membership, Organization, User
@@ -57,13 +57,10 @@ def time_columns(table: Table) -> set[str]:
     return {str(c.name) for c in table.columns if isinstance(c.type, UtcDateTime)}
 
 
-def _iso_from_sqlite(value: str | None) -> str | None:
-    """SQLite's stored time ("2024-05-01 12:00:00.250000") as ISO 8601 UTC ("2024-05-01T12:00:00.250000Z")."""
-    if value is None:
-        return None
-    if value.endswith("+00:00"):
-        value = value[:-6]
-    return value.replace(" ", "T") + "Z"
+def _iso_text(column: Any) -> Any:
+    """SQLite's stored time ("2024-05-01 12:00:00.250000", maybe with "+00:00") as ISO 8601 UTC text
+    ("2024-05-01T12:00:00.250000Z"), made by SQLite (NULL stays NULL)."""
+    return func.replace(func.replace(cast(column, Text), "+00:00", ""), " ", "T").concat("Z")
 
 
 def project_rows(session: Session, model: Any, organization_id: str, project_id: str,
@@ -74,8 +71,9 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
     sqlite = session.get_bind().dialect.name == "sqlite"
     as_text = json_columns(table) | (time_columns(table) if sqlite else set())
     names = [str(c.name) for c in table.columns]
-    columns = [cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
-    times = [n for n in names if n in time_columns(table)] if sqlite else []
+    iso = time_columns(table) if sqlite else set()
+    columns = [_iso_text(c).label(str(c.name)) if c.name in iso
+               else cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
     # One ordered scan read in pages (a server-side cursor on PostgreSQL): paging by `id > last` would sort
     # the project's rows again for every page, as no index leads with (project_id, id) on most tables.
     stmt = scoped(select(*columns), model, organization_id).order_by(*table.primary_key.columns)
@@ -88,11 +86,7 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
         stmt = stmt.where(model.project_id == project_id)
     result = session.execute(stmt, execution_options={"yield_per": batch})
     for page in result.partitions():
-        rows = [dict(zip(names, r, strict=True)) for r in page]
-        for row in rows:
-            for name in times:
-                row[name] = _iso_from_sqlite(row[name])
-        yield rows
+        yield [dict(zip(names, r, strict=True)) for r in page]
 
 
 def organization(session: Session, organization_id: str) -> Organization | None:
@@ -134,8 +128,14 @@ def _sqlite_time(value: str | None) -> str | None:
     """ISO 8601 UTC text as SQLite stores a time: "2024-05-01 12:00:00.250000" (six fraction digits)."""
     if value is None:
         return None
+    if len(value) == 27 and value[10] == "T" and value[26] == "Z":  # the bundle's own form: no other work
+        return f"{value[:10]} {value[11:26]}"
     text = value.removesuffix("Z").removesuffix("+00:00").replace("T", " ")
     return text if len(text) == 26 else (text + ".000000" if len(text) == 19 else text.ljust(26, "0"))
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -152,21 +152,14 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     postgresql = session.get_bind().dialect.name == "postgresql"
     times = set() if postgresql else time_columns(table)
 
-    def value(name: str, given: Any) -> Any:
-        if given is None:
-            return None
-        if name in as_json:
-            return orjson.dumps(given).decode()
-        if name in times:
-            return _sqlite_time(given)
-        return given
-
-    special = [(i, n) for i, n in enumerate(names) if n in as_json or n in times]
+    # One converter per column that needs one; the others go to the driver as the bundle holds them.
+    special = [(i, _json_text if n in as_json else _sqlite_time) for i, n in enumerate(names)
+               if n in as_json or n in times]
     values = []
     for row in rows:
         line = [row.get(n) for n in names]
-        for index, name in special:
-            line[index] = value(name, line[index])
+        for index, convert in special:
+            line[index] = convert(line[index])
         values.append(tuple(line))
     if postgresql:
         dbapi = session.connection().connection.dbapi_connection
