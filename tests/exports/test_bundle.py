@@ -291,3 +291,27 @@ def test_sealed_bundles_open_only_with_their_key(client, ctx, owner, project, tm
         _restore(ctx, tmp_path, sealed.getvalue(), identity=private)
     with pytest.raises(Conflict):
         _restore(ctx, tmp_path, with_passphrase.getvalue(), passphrase=b"correct horse")
+
+
+def test_a_bundle_made_before_quality_results_travelled_still_restores(client, ctx, owner, project, db_kind,
+                                                                       pg_admin_url, tmp_path):
+    members = _members(_bundle(client, ctx, owner, project))
+    manifest = orjson.loads(members.pop("manifest.json"))
+    for name in [n for n in members if n.startswith(("tables/quality", "tables/gold", "tables/qualification",
+                                                      "tables/annotation_scores", "tables/item_aggregates"))]:
+        del members[name]
+        del manifest["files"][name]
+    del members["ledger.jsonl"]
+    del manifest["files"]["ledger.jsonl"]
+    members["manifest.json"] = orjson.dumps(manifest)
+    path = tmp_path / "old.tar.zst"
+    path.write_bytes(_pack(members))
+    with fresh_database(db_kind, tmp_path, pg_admin_url) as url:
+        upgrade(url)
+        engine = build_engine(url)
+        try:
+            restored = restore_file(session_factory(engine), LocalBlobStore(tmp_path / "old-media"), path)
+        finally:
+            engine.dispose()
+    assert restored.rows["items"] == 5 and restored.rows["gold_answers"] == 0
+    assert restored.ledger_archive is None and "ledger_entries" not in restored.rows

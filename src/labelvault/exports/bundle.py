@@ -337,6 +337,10 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
     rows: dict[str, int] = {}
     for model in repo.PROJECT_MODELS:
         table = repo.table_of(model)
+        if f"tables/{table.name}.jsonl" not in manifest.get("files", {}):
+            # A bundle made before the table travelled (quality results came later): nothing of it to restore.
+            rows[str(table.name)] = 0
+            continue
         persons = repo.PERSON_COLUMNS.get(table.name, ())
         pending: list[dict[str, Any]] = []
         count = 0
