@@ -99,6 +99,12 @@ def write_bundle(session: Session, media: BlobStore, organization_id: str, proje
                  on_rows: Callable[[int], None] | None = None) -> BundleStats:
     """Write the project's bundle (a zstd-compressed tar) into `out`; read in one snapshot."""
     export_repo.begin_snapshot(session)
+    with repo.sorts_on_disk(session):
+        return _write_bundle(session, media, organization_id, project_id, out, on_rows)
+
+
+def _write_bundle(session: Session, media: BlobStore, organization_id: str, project_id: str, out: IO[bytes],
+                  on_rows: Callable[[int], None] | None) -> BundleStats:
     org = repo.organization(session, organization_id)
     if org is None:
         raise NotFound("organization")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, Text, cast, func, insert, select
+from sqlalchemy import JSON, Table, Text, cast, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import Membership, Organization, User
@@ -63,6 +64,34 @@ def _iso_text(column: Any) -> Any:
     return func.replace(func.replace(cast(column, Text), "+00:00", ""), " ", "T").concat("Z")
 
 
+def scan_order(table: Table) -> list[Any]:
+    """The order rows are read in: that of an index on the project's rows (a full index, leading with
+    project_id) followed by the primary key, so that the database walks the index instead of sorting the
+    project's rows first (a sort holds them all); the primary key alone where no such index exists."""
+    key = list(table.primary_key.columns)
+    for index in sorted(table.indexes, key=lambda i: (len(i.columns), str(i.name))):
+        columns = list(index.columns)
+        partial = any(index.dialect_options[d].get("where") is not None for d in ("sqlite", "postgresql"))
+        if columns and columns[0].name == "project_id" and not partial:
+            return columns[1:] + [c for c in key if c not in columns]
+    return key
+
+
+@contextmanager
+def sorts_on_disk(session: Session) -> Iterator[None]:
+    """SQLite: sorts (the ordered scans of tables without an index in id order) spill to temporary files for
+    the duration, instead of growing in memory with the project (the connections keep temporary data in
+    memory otherwise); the setting is put back before the connection returns to the pool."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        session.execute(text("PRAGMA temp_store = FILE"))
+    try:
+        yield
+    finally:
+        if sqlite:
+            session.execute(text("PRAGMA temp_store = MEMORY"))
+
+
 def project_rows(session: Session, model: Any, organization_id: str, project_id: str,
                  batch: int = 5000) -> Iterator[list[dict[str, Any]]]:
     """Rows of `model` belonging to the project, as column dicts, in pages by id. JSON columns come as their
@@ -76,7 +105,7 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
                else cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
     # One ordered scan read in pages (a server-side cursor on PostgreSQL): paging by `id > last` would sort
     # the project's rows again for every page, as no index leads with (project_id, id) on most tables.
-    stmt = scoped(select(*columns), model, organization_id).order_by(*table.primary_key.columns)
+    stmt = scoped(select(*columns), model, organization_id).order_by(*scan_order(table))
     if model is Project:
         stmt = stmt.where(Project.id == project_id)
     elif model is GoldExposure:
