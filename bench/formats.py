@@ -7,19 +7,23 @@ boxes project of --coco-images images (width and height in metadata) with one an
 bulk-inserted through SQLAlchemy Core, against a running server. Timed, each from the request until the file
 is complete: `Client.export_to` (native JSONL), `Client.export_file(.., "hf_parquet")` and
 `Client.export_file(.., "coco")` (jobs, then the download), `Client.bundle_to`, and `restore_file` of that
-bundle into a fresh database of the same kind. Last stdout line: {"database", "annotations", "jsonl_seconds",
-"parquet_seconds", "coco_seconds_100k_images", "bundle_seconds", "restore_seconds", "coco_images"}.
+bundle into a fresh database of the same kind. Each step's peak resident memory growth is sampled (the
+server's for the exports and the bundle, this process's for the restore): constant memory shows as a bound
+that does not grow with N. Last stdout line: {"database", "annotations", "jsonl_seconds", "parquet_seconds",
+"coco_seconds_100k_images", "bundle_seconds", "restore_seconds", "coco_images", "rss_growth_mb": {step: MB},
+"load_average": [1, 5, 15 minutes] at the start of the timed steps}.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import time
 from collections.abc import Callable
 from typing import Any
 
-from environment import emit, fresh_environment, log, parser, running_server
+from environment import RssSampler, emit, fresh_environment, log, parser, running_server
 from export import PER_ITEM, populate
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,11 +42,16 @@ from labelvault.testing import BOXES_SCHEMA, TEXT_SCHEMA, fresh_database, make_a
 BATCH = 10_000
 
 
-def timed(what: str, work: Callable[[], Any]) -> float:
-    start = time.perf_counter()
-    work()
-    seconds = time.perf_counter() - start
-    log(f"{what}: {seconds:.2f} s")
+RSS_GROWTH_MB: dict[str, float] = {}
+
+
+def timed(what: str, work: Callable[[], Any], pid: int) -> float:
+    with RssSampler(pid) as memory:
+        start = time.perf_counter()
+        work()
+        seconds = time.perf_counter() - start
+    RSS_GROWTH_MB[what] = round(memory.growth_mb, 1)
+    log(f"{what}: {seconds:.2f} s, peak RSS growth {memory.growth_mb:.1f} MB (pid {pid})")
     return seconds
 
 
@@ -91,11 +100,16 @@ def main() -> None:
         populate_images(env.factory, org, boxes["id"], authors[0], args.coco_images)
 
         out = env.data_dir
-        jsonl = timed("jsonl", lambda: client.export_to(project["id"], out / "export.jsonl"))
+        server_pid = server.process.pid
+        load = [round(n, 2) for n in os.getloadavg()]
+        log(f"load average {load}")
+        jsonl = timed("jsonl", lambda: client.export_to(project["id"], out / "export.jsonl"), server_pid)
         parquet = timed("hf_parquet", lambda: client.export_file(project["id"], "hf_parquet", out / "export.parquet",
-                                                                 poll=0.05))
-        coco = timed("coco", lambda: client.export_file(boxes["id"], "coco", out / "coco.json", poll=0.05))
-        bundle = timed("bundle", lambda: client.bundle_to(project["id"], out / "bundle.tar.zst", poll=0.05))
+                                                                 poll=0.05), server_pid)
+        coco = timed("coco", lambda: client.export_file(boxes["id"], "coco", out / "coco.json", poll=0.05),
+                     server_pid)
+        bundle = timed("bundle", lambda: client.bundle_to(project["id"], out / "bundle.tar.zst", poll=0.05),
+                       server_pid)
         log(f"bundle: {(out / 'bundle.tar.zst').stat().st_size / 1e6:.1f} MB")
 
         (out / "restore").mkdir()
@@ -105,13 +119,14 @@ def main() -> None:
             try:
                 restore = timed("restore", lambda: restore_file(session_factory(engine),
                                                                 LocalBlobStore(out / "restore" / "media"),
-                                                                out / "bundle.tar.zst"))
+                                                                out / "bundle.tar.zst"), os.getpid())
             finally:
                 engine.dispose()
 
     emit({"database": args.database, "annotations": args.annotations, "jsonl_seconds": round(jsonl, 3),
           "parquet_seconds": round(parquet, 3), "coco_seconds_100k_images": round(coco, 3),
-          "bundle_seconds": round(bundle, 3), "restore_seconds": round(restore, 3), "coco_images": args.coco_images})
+          "bundle_seconds": round(bundle, 3), "restore_seconds": round(restore, 3), "coco_images": args.coco_images,
+          "rss_growth_mb": RSS_GROWTH_MB, "load_average": load})
 
 
 if __name__ == "__main__":

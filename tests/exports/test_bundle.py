@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 import zstandard
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from labelvault.accounts.models import Role
 from labelvault.db.engine import build_engine, session_factory
@@ -19,12 +19,13 @@ from labelvault.demo import png
 from labelvault.errors import Conflict
 from labelvault.exports.bundle import BundleRefused
 from labelvault.exports.jsonl import ExportFilter, stream_jsonl
-from labelvault.exports.records import ExportOptions, export_records
+from labelvault.exports.records import ExportOptions, aggregated_jsonl, export_records
 from labelvault.exports.restore import restore_file
 from labelvault.formats.base import Report
 from labelvault.formats.registry import FORMATS
 from labelvault.items.models import ItemStateCount
 from labelvault.kit.sealing import new_key_pair
+from labelvault.ledger.models import LedgerEntry
 from labelvault.projects.label_schema import LabelSchema
 from labelvault.storage import LocalBlobStore
 from labelvault.testing import api_annotate, api_project, fresh_database
@@ -52,7 +53,8 @@ def _bundle(client, ctx, actor, project_id) -> bytes:
 
 @pytest.fixture
 def project(client, ctx, owner, member_of):
-    """Items with media, annotations by two people (one changed: a revision), a review, a skip, predictions."""
+    """Items with media, annotations by two people (one changed: a revision), a review, a skip, predictions, and
+    quality results: settings, a gold item, an exam item with an attempt, scores, aggregates and a report."""
     items = [{"external_id": f"e{i}", "data": {"text": f"Ada number {i}", "image": f"img/{i}.png"},
               "metadata": {"split": "train"}, "predictions": [
                   {"model_name": "m", "model_version": "1", "answers": {"sentiment": "positive"}}]} for i in range(5)]
@@ -77,6 +79,21 @@ def project(client, ctx, owner, member_of):
     last = client.get(f"/api/v1/projects/{project_id}/items", headers=owner.headers).json()["items"][-1]
     assert client.post(f"/api/v1/items/{last['id']}/skip", json={"reason": "unclear"},
                        headers=reviewer.headers).status_code in (200, 201)
+    assert client.patch(f"/api/v1/projects/{project_id}/quality/settings", json={"gold_threshold": 0.6},
+                        headers=owner.headers).status_code == 200
+    gold = client.get(f"/api/v1/projects/{project_id}/items", headers=owner.headers).json()["items"][2]
+    assert client.put(f"/api/v1/items/{gold['id']}/gold", json={"answers": {"sentiment": "negative"}},
+                      headers=owner.headers).status_code == 200
+    api_annotate(client, reviewer, project_id, {gold["external_id"]: {"sentiment": "negative"}})
+    exam = client.post(f"/api/v1/projects/{project_id}/qualification/items",
+                       json={"data": {"text": "Exam text"}, "answers": {"sentiment": "positive"}},
+                       headers=owner.headers)
+    assert exam.status_code == 201, exam.text
+    attempt = client.post(f"/api/v1/projects/{project_id}/qualification/attempts",
+                          json={"answers": {exam.json()["id"]: {"sentiment": "positive"}}}, headers=reviewer.headers)
+    assert attempt.status_code == 201, attempt.text
+    assert client.post(f"/api/v1/projects/{project_id}/quality/refresh", headers=owner.headers).status_code == 202
+    ctx.runner.run_until_idle()
     return project_id
 
 
@@ -96,11 +113,39 @@ def _exports(factory, organization_id: str, project_id: str, media) -> dict[str,
                                  image_fields=["image"], media=media)
         fmt.write(records, schema, buffer, Report())
         out[name] = buffer.getvalue()
+        if name in ("csv", "hf_jsonl", "hf_parquet", "label_studio"):
+            buffer = io.BytesIO()
+            records = export_records(factory, organization_id, project_id,
+                                     ExportOptions(aggregated=True, include_gold=name != "csv"))
+            fmt.write(records, schema, buffer, Report())
+            out[f"{name} (aggregated)"] = buffer.getvalue()
     native = b"".join(stream_jsonl(factory, organization_id, project_id, ExportFilter(revisions=True)))
     # The native export splices the stored JSON text: equal as JSON values (PostgreSQL orders jsonb keys its way).
     out["jsonl (parsed)"] = orjson.dumps([orjson.loads(line) for line in native.splitlines()],
                                          option=orjson.OPT_SORT_KEYS)
+    out["jsonl (aggregated)"] = b"".join(aggregated_jsonl(factory, organization_id, project_id, ExportFilter(),
+                                                          include_gold=True))
+    out["quality"] = _quality(factory, organization_id, project_id)
     return out
+
+
+def _quality(factory, organization_id: str, project_id: str) -> bytes:
+    """Quality control's stored results of the project, as its service gives them."""
+    from labelvault.projects import service as projects
+    from labelvault.quality import service as quality
+
+    with factory() as session:
+        project = projects.project_for_job(session, organization_id, project_id)
+        settings = quality.settings_of(session, project)
+        columns = [c.name for c in settings.__table__.columns if c.name != "organization_id"]
+        return orjson.dumps({
+            "settings": {c: getattr(settings, c) for c in columns},
+            "gold": [(g.item_id, g.answers) for g in quality.gold_page(session, project, None, 100)],
+            "aggregates": [(a.item_id, a.question, a.value, a.confidence, a.method, a.annotations)
+                           for a in quality.aggregates_page(session, project, None, 100, None)],
+            "report": quality.get_report(session, project).report,
+            "suspensions": [(s.user_id, s.gold_accuracy) for s in quality.list_suspensions(session, project)],
+        }, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 @pytest.mark.slow
@@ -120,9 +165,22 @@ def test_restore_into_the_other_database_gives_the_same_exports(client, ctx, own
             media = LocalBlobStore(tmp_path / "media-copy")
             restored = restore_file(factory, media, path)
             assert restored.project_id == project and restored.media == 3
-            assert restored.rows["annotations"] == 3 and restored.rows["annotation_revisions"] == 1
+            assert restored.rows["annotations"] == 4 and restored.rows["annotation_revisions"] == 1
             assert restored.rows["reviews"] == 1 and restored.rows["skips"] == 1 and restored.rows["predictions"] == 5
+            assert restored.rows["gold_answers"] == 1 and restored.rows["quality_settings"] == 1
+            assert restored.rows["qualification_items"] == 1 and restored.rows["qualification_attempts"] == 1
+            assert restored.rows["item_aggregates"] > 0 and restored.rows["quality_reports"] == 1
+            assert restored.rows["annotation_scores"] > 0
+            # The ledger slice is kept as an archived file, not put into this instance's chain.
+            assert restored.ledger_archive is not None and restored.rows["ledger_entries"] > 0
+            with media.open_read(restored.ledger_archive) as handle:
+                entries = [orjson.loads(line) for line in handle.read().splitlines()]
+            assert len(entries) == restored.rows["ledger_entries"]
+            assert {e["project_id"] for e in entries} == {project}
+            with factory() as session:
+                assert session.scalar(select(func.count()).select_from(LedgerEntry)) == 0
             after = _exports(factory, restored.organization_id, project, media)
+            assert b'"method":"gold"' in before["jsonl (aggregated)"]
             for name in before:
                 assert after[name] == before[name], name
             with factory() as session:
@@ -165,6 +223,13 @@ def test_the_manifest_lists_every_file_with_its_checksum(client, ctx, owner, pro
     assert {"tables/items.jsonl", "tables/annotations.jsonl", "tables/annotation_revisions.jsonl",
             "tables/project_schemas.jsonl", "tables/reviews.jsonl", "people.jsonl", "media/img/0.png"} <= set(members)
     assert manifest["files"]["tables/items.jsonl"]["rows"] == 5
+    assert {"tables/quality_settings.jsonl", "tables/gold_answers.jsonl", "tables/qualification_items.jsonl",
+            "tables/qualification_attempts.jsonl", "tables/item_aggregates.jsonl", "tables/quality_suspensions.jsonl",
+            "tables/quality_reports.jsonl", "ledger.jsonl"} <= set(members)
+    assert "quality" not in manifest["not_included"] and "ledger" not in manifest["not_included"]
+    entries = [orjson.loads(line) for line in members["ledger.jsonl"].splitlines()]
+    assert entries and {e["project_id"] for e in entries} == {project}
+    assert manifest["files"]["ledger.jsonl"]["rows"] == len(entries)
     people = [orjson.loads(line) for line in members["people.jsonl"].splitlines()]
     assert all(set(p) == {"id", "email", "name", "role"} for p in people)  # never a password
 
@@ -226,3 +291,27 @@ def test_sealed_bundles_open_only_with_their_key(client, ctx, owner, project, tm
         _restore(ctx, tmp_path, sealed.getvalue(), identity=private)
     with pytest.raises(Conflict):
         _restore(ctx, tmp_path, with_passphrase.getvalue(), passphrase=b"correct horse")
+
+
+def test_a_bundle_made_before_quality_results_travelled_still_restores(client, ctx, owner, project, db_kind,
+                                                                       pg_admin_url, tmp_path):
+    members = _members(_bundle(client, ctx, owner, project))
+    manifest = orjson.loads(members.pop("manifest.json"))
+    for name in [n for n in members if n.startswith(("tables/quality", "tables/gold", "tables/qualification",
+                                                      "tables/annotation_scores", "tables/item_aggregates"))]:
+        del members[name]
+        del manifest["files"][name]
+    del members["ledger.jsonl"]
+    del manifest["files"]["ledger.jsonl"]
+    members["manifest.json"] = orjson.dumps(manifest)
+    path = tmp_path / "old.tar.zst"
+    path.write_bytes(_pack(members))
+    with fresh_database(db_kind, tmp_path, pg_admin_url) as url:
+        upgrade(url)
+        engine = build_engine(url)
+        try:
+            restored = restore_file(session_factory(engine), LocalBlobStore(tmp_path / "old-media"), path)
+        finally:
+            engine.dispose()
+    assert restored.rows["items"] == 5 and restored.rows["gold_answers"] == 0
+    assert restored.ledger_archive is None and "ledger_entries" not in restored.rows

@@ -51,8 +51,9 @@ def test_bad_requests_are_refused_with_the_field(client, ctx, owner, member_of):
     path = f"/api/v1/projects/{project_id}/exports"
     unknown = client.post(path, json={"format": "xls"}, headers=owner.headers)
     assert unknown.status_code == 422 and unknown.json()["details"]["field"] == "format"
-    gold = client.post(path, json={"format": "csv", "include_gold": False}, headers=owner.headers)
-    assert gold.status_code == 422 and gold.json()["details"]["field"] == "include_gold"
+    sft = client.post(path, json={"format": "trl_sft", "aggregated": True}, headers=owner.headers)
+    assert sft.status_code == 422 and sft.json()["details"]["field"] == "aggregated"
+    assert "written answers" in sft.json()["message"]
     started = client.post(path, json={"format": "csv"}, headers=owner.headers).json()
     early = client.get(f"/api/v1/exports/{started['id']}/file", headers=owner.headers)
     assert early.status_code == 409 and early.json()["details"]["state"] == "queued"

@@ -70,12 +70,17 @@ def project_export(
     until: Annotated[str | None, typer.Option(help="Only annotations updated before (ISO 8601).")] = None,
     include_drafts: Annotated[bool, typer.Option(help="Include draft annotations.")] = False,
     predictions: Annotated[bool, typer.Option(help="Include predictions where the format can.")] = False,
+    aggregated: Annotated[bool, typer.Option(
+        "--aggregated", help="Quality control's aggregated label (and its confidence) per item in place of the "
+                             "annotations.")] = False,
+    without_gold: Annotated[bool, typer.Option("--without-gold", help="Leave out gold items.")] = False,
     url: UrlOption = DEFAULT_URL, token: TokenOption = "",
 ) -> None:
     """Export a project in a format as a job, with a progress bar, into a file."""
     with api(url, token) as client, _bar() as progress:
         job = client.start_export(project_id, format, states=state, only_accepted=only_accepted, split=split,
-                                  since=since, until=until, include_drafts=include_drafts, predictions=predictions)
+                                  since=since, until=until, include_drafts=include_drafts, predictions=predictions,
+                                  aggregated=aggregated or None, include_gold=False if without_gold else None)
         work = progress.add_task(f"export {format}", total=None)
         job = client.wait(job["id"], on_progress=lambda done, total: progress.update(
             work, completed=done, total=total or None))

@@ -164,6 +164,10 @@ def export_items(
     until: Annotated[str | None, typer.Option(help="Only annotations updated before (ISO 8601).")] = None,
     revisions: Annotated[bool, typer.Option(help="Include earlier revisions of annotations.")] = False,
     include_drafts: Annotated[bool, typer.Option(help="Include draft annotations.")] = False,
+    aggregated: Annotated[bool, typer.Option(
+        "--aggregated", help="Quality control's aggregates (value and confidence per question) in place of the "
+                             "annotations.")] = False,
+    without_gold: Annotated[bool, typer.Option("--without-gold", help="Leave out gold items.")] = False,
     url: UrlOption = DEFAULT_URL, token: TokenOption = "",
 ) -> None:
     """Export a project as full-fidelity JSONL (streamed)."""
@@ -172,7 +176,8 @@ def export_items(
     ) as progress:
         task = progress.add_task("export", total=None)
         size = client.export_to(project_id, output, state=state, since=since, until=until, revisions=revisions,
-                                include_drafts=include_drafts,
+                                include_drafts=include_drafts, aggregated=aggregated or None,
+                                include_gold=False if without_gold else None,
                                 on_progress=lambda n: progress.update(task, completed=n))
     console.print(f"Wrote {size:,} bytes to {escape(str(output))}.")
 

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from labelvault.api.deps import DB, CanExport, Ctx
+from labelvault.errors import InvalidInput
 from labelvault.exports.jsonl import ExportFilter, stream_jsonl
+from labelvault.exports.records import aggregated_jsonl, gold_item_ids
 from labelvault.ledger.recording import Recorder
 from labelvault.ops.metrics import EXPORTED_ANNOTATIONS, EXPORTED_ITEMS
 from labelvault.projects import service as projects
@@ -32,16 +34,29 @@ def export_project(
     include_drafts: bool = False,
     revisions: bool = Query(default=False, description="Include every annotation's earlier revisions."),
     only_annotated: bool = Query(default=False, description="Leave out items without matching annotations."),
+    aggregated: bool = Query(default=False, description="Quality control's aggregates (value and confidence per "
+                             "question) in place of the annotations."),
+    include_gold: bool = Query(default=True, description="Include gold items (those with known answers)."),
 ) -> StreamingResponse:
     """Stream every item of the project with its annotations, one JSON object per line."""
     project = projects.get_project(session, principal, project_id)
-    ledger.export(principal, project.id, {"format": format, "states": state or [], "drafts": include_drafts})
+    ledger.export(principal, project.id, {"format": format, "states": state or [], "drafts": include_drafts,
+                                          **({"aggregated": True} if aggregated else {}),
+                                          **({} if include_gold else {"include_gold": False})})
     filters = ExportFilter(states=state, include_drafts=include_drafts, since=_utc(since), until=_utc(until),
                            revisions=revisions, only_annotated=only_annotated)
     filters.check()
+    if aggregated and revisions:
+        raise InvalidInput("An export of aggregates holds no annotations, so no revisions; leave out one of them.",
+                           details={"field": "revisions"})
 
     def body() -> Generator[bytes, None, None]:
-        yield from stream_jsonl(ctx.factory, project.organization_id, project.id, filters)
+        if aggregated:
+            yield from aggregated_jsonl(ctx.factory, project.organization_id, project.id, filters, include_gold)
+        else:
+            yield from stream_jsonl(ctx.factory, project.organization_id, project.id, filters,
+                                    leave_out=None if include_gold else gold_item_ids(
+                                        ctx.factory, project.organization_id, project.id))
         EXPORTED_ITEMS.inc(filters.counters["items"])
         EXPORTED_ANNOTATIONS.inc(filters.counters["annotations"])
 

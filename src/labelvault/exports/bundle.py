@@ -2,10 +2,13 @@
 
 Members: `organization.json`, `people.jsonl` (authors and reviewers: id, e-mail, name, role; never a
 password), `tables/<table>.jsonl` (every row of the project's tables: schema versions, items, deletions,
-annotations, revisions, reviews, predictions, skips), `media/<path>` (the files the items' image fields name)
-and `manifest.json` last. A restore unpacks into a private directory (names that could leave it are refused),
-checks every file against the manifest and refuses the bundle naming the first file that fails, then writes
-the rows with their ids unchanged into one transaction, so exports of the restored project are the same.
+annotations, revisions, reviews, predictions, skips, and quality control's settings, gold answers, exam items
+and attempts, scores, aggregates, suspensions and last report), `ledger.jsonl` (the project's slice of the
+access ledger: every entry naming the project, with its chain position and hash), `media/<path>` (the files
+the items' image fields name) and `manifest.json` last. A restore unpacks into a private directory (names that
+could leave it are refused), checks every file against the manifest and refuses the bundle naming the first
+file that fails, then writes the rows with their ids unchanged into one transaction, so exports of the restored
+project are the same.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.exports import repository as export_repo
 from labelvault.exports import repository_bundle as repo
 from labelvault.kit.clock import utcnow
+from labelvault.ledger import service as ledger
 from labelvault.projects.label_schema import FieldKind
 from labelvault.storage import BlobStore, safe_key
 
@@ -38,8 +42,10 @@ FORMAT = "labelvault-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 COPY = 1 << 20
-NOT_INCLUDED = {"leases": "live claims of work; they expire", "quality": "no quality results exist yet",
-                "ledger": "no access ledger exists yet", "jobs": "imports and exports already done"}
+NOT_INCLUDED = {"leases": "live claims of work; they expire", "jobs": "imports and exports already done"}
+LEDGER = "ledger.jsonl"
+# Where a restore keeps the bundle's ledger slice (outside every organization's media keys).
+LEDGER_ARCHIVE = "archives/{project_id}/ledger-{created}.jsonl"
 
 
 class BundleRefused(InvalidInput):
@@ -93,6 +99,12 @@ def write_bundle(session: Session, media: BlobStore, organization_id: str, proje
                  on_rows: Callable[[int], None] | None = None) -> BundleStats:
     """Write the project's bundle (a zstd-compressed tar) into `out`; read in one snapshot."""
     export_repo.begin_snapshot(session)
+    with repo.sorts_on_disk(session):
+        return _write_bundle(session, media, organization_id, project_id, out, on_rows)
+
+
+def _write_bundle(session: Session, media: BlobStore, organization_id: str, project_id: str, out: IO[bytes],
+                  on_rows: Callable[[int], None] | None) -> BundleStats:
     org = repo.organization(session, organization_id)
     if org is None:
         raise NotFound("organization")
@@ -135,6 +147,14 @@ def write_bundle(session: Session, media: BlobStore, organization_id: str, proje
         for person in people:
             writer.write(_json(person) + b"\n")
         members["people.jsonl"] = writer.close(len(people))
+        writer = _HashingWriter(root / LEDGER)
+        entries = 0
+        for batch in ledger.project_entries(session, organization_id, project_id):
+            for entry in batch:
+                writer.write(_json(entry) + b"\n")
+            entries += len(batch)
+        members[LEDGER] = writer.close(entries)
+        stats.rows["ledger_entries"] = entries
         writer = _HashingWriter(root / "organization.json")
         writer.write(_json({"id": org.id, "name": org.name, "slug": org.slug}))
         members["organization.json"] = writer.close()
@@ -277,6 +297,7 @@ class Restored:
     organization_id: str
     rows: dict[str, int]
     media: int
+    ledger_archive: str | None = None  # the blob key of the archived ledger slice
 
 
 def _organization_for(session: Session, root: Path, organization_id: str | None) -> str:
@@ -322,6 +343,10 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
     rows: dict[str, int] = {}
     for model in repo.PROJECT_MODELS:
         table = repo.table_of(model)
+        if f"tables/{table.name}.jsonl" not in manifest.get("files", {}):
+            # A bundle made before the table travelled (quality results came later): nothing of it to restore.
+            rows[str(table.name)] = 0
+            continue
         persons = repo.PERSON_COLUMNS.get(table.name, ())
         pending: list[dict[str, Any]] = []
         count = 0
@@ -345,5 +370,13 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
                 shutil.copyfileobj(source, handle, COPY)
             media.commit(key)
             restored_media += 1
+    archive = None
+    if LEDGER in manifest.get("files", {}):
+        created = "".join(c for c in str(manifest.get("created_at", "")) if c.isalnum()) or "unknown"
+        archive = LEDGER_ARCHIVE.format(project_id=project_id, created=created)
+        with (root / LEDGER).open("rb") as source, media.open_write(archive) as handle:
+            shutil.copyfileobj(source, handle, COPY)
+        media.commit(archive)
+        rows["ledger_entries"] = int(manifest["files"][LEDGER].get("rows") or 0)
     session.flush()
-    return Restored(project_id, target, rows, restored_media)
+    return Restored(project_id, target, rows, restored_media, archive)

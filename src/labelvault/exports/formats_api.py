@@ -40,8 +40,9 @@ def start_export(project_id: str, body: ExportRequest, request: Request, princip
     project = projects.get_project(session, principal, project_id)
     options = ExportOptions(states=body.states, only_accepted=body.only_accepted, split=body.split,
                             since=_utc(body.since), until=_utc(body.until), include_drafts=body.include_drafts,
-                            only_annotated=body.only_annotated, predictions=body.predictions)
-    job = service.start_export(session, principal, project, body.format, options, include_gold=body.include_gold)
+                            only_annotated=body.only_annotated, predictions=body.predictions,
+                            aggregated=body.aggregated, include_gold=body.include_gold)
+    job = service.start_export(session, principal, project, body.format, options)
     after_commit(request, ctx.runner.wake)
     return JobOut.model_validate(job)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
 from labelvault.exports.bundle import write_bundle
+from labelvault.exports.collector import collector_paused
 from labelvault.exports.records import ExportOptions, export_records
 from labelvault.exports.service import blob_key
 from labelvault.formats.base import Report
@@ -51,7 +52,7 @@ class ExportJob:
         records = export_records(factory, job.organization_id, project.id, options, image_fields=image_fields,
                                  media=self.media)
         key = blob_key(job)
-        with self.store.open_write(key) as out:
+        with collector_paused(), self.store.open_write(key) as out:
             fmt.write(self._counted(records, factory, job, worker), schema, out, report)
         self.store.commit(key)
         stats: dict[str, Any] = {**report.counts, "bytes": self.store.size(key), "notes": report.notes,
@@ -101,7 +102,7 @@ class BundleJob:
                     if not jobs.progress(progress, job.id, worker, {"done": done}):
                         raise JobLost()
 
-        with factory() as session, self.store.open_write(key) as out:
+        with collector_paused(), factory() as session, self.store.open_write(key) as out:
             stats = write_bundle(session, self.media, job.organization_id, job.params["project_id"], out, on_rows)
             session.rollback()
         self.store.commit(key)

@@ -142,9 +142,11 @@ class _Reader:
 
 
 def stream_jsonl(
-    factory: sessionmaker[Session], organization_id: str, project_id: str, filters: ExportFilter
+    factory: sessionmaker[Session], organization_id: str, project_id: str, filters: ExportFilter,
+    leave_out: set[str] | None = None,
 ) -> Iterator[bytes]:
-    """Yield the export in chunks of whole lines."""
+    """Yield the export in chunks of whole lines; items whose id is in `leave_out` are not written."""
+    skip = {i.encode() for i in leave_out or ()}
     statuses = [AnnotationStatus.submitted] + ([AnnotationStatus.draft] if filters.include_drafts else [])
     narrow = filters.only_annotated or filters.since is not None or filters.until is not None
     with factory() as session, _Reader(ahead=repo.is_postgresql(session)) as reader:
@@ -185,7 +187,7 @@ def stream_jsonl(
                             text += b',"revisions":[%s]' % b",".join(revisions.get(a[1], ()))
                         parts.append(text + b"}")
                     a = next(anns, None)
-                if narrow and not parts:
+                if (narrow and not parts) or (skip and item_id in skip):
                     continue
                 n_annotations += len(parts)
                 overlap = b"null" if it[4] is None else b"%d" % it[4]

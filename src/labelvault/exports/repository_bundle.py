@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, Text, cast, insert, select
+from sqlalchemy import JSON, Table, Text, cast, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import Membership, Organization, User
@@ -17,14 +18,31 @@ from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion
 from labelvault.predictions.models import Prediction
 from labelvault.projects.models import Project, ProjectSchema
+from labelvault.quality.models import (
+    AnnotationScore,
+    ExamAttempt,
+    ExamItem,
+    GoldAnswer,
+    GoldExposure,
+    ItemAggregate,
+    QualityReport,
+    QualitySettings,
+    Suspension,
+)
 
-# In the order they are restored (each refers only to rows before it).
+# In the order they are restored (each refers only to rows before it). Quality control's tables travel as they
+# are stored (settings, gold answers, exam items and attempts, scores, aggregates, suspensions, the last report),
+# so a restored project needs no refresh to show the same results.
 PROJECT_MODELS: tuple[Any, ...] = (Project, ProjectSchema, Item, ItemDeletion, Annotation, AnnotationRevision,
-                                   Review, Prediction, Skip)
+                                   Review, Prediction, Skip, QualitySettings, GoldAnswer, GoldExposure, ExamItem,
+                                   ExamAttempt, AnnotationScore, ItemAggregate, Suspension, QualityReport)
 # Columns naming a person, per table: those people travel with the bundle (e-mail and name, never a password).
 PERSON_COLUMNS = {"projects": ("created_by_id",), "project_schemas": ("created_by_id",),
                   "item_deletions": ("deleted_by_id",), "annotations": ("author_id",),
-                  "annotation_revisions": ("author_id",), "reviews": ("reviewer_id",), "skips": ("user_id",)}
+                  "annotation_revisions": ("author_id",), "reviews": ("reviewer_id",), "skips": ("user_id",),
+                  "gold_answers": ("created_by_id",), "gold_exposures": ("user_id",),
+                  "qualification_items": ("created_by_id",), "qualification_attempts": ("user_id",),
+                  "annotation_scores": ("author_id",), "quality_suspensions": ("user_id", "reinstated_by_id")}
 
 
 def table_of(model: Any) -> Table:
@@ -40,13 +58,38 @@ def time_columns(table: Table) -> set[str]:
     return {str(c.name) for c in table.columns if isinstance(c.type, UtcDateTime)}
 
 
-def _iso_from_sqlite(value: str | None) -> str | None:
-    """SQLite's stored time ("2024-05-01 12:00:00.250000") as ISO 8601 UTC ("2024-05-01T12:00:00.250000Z")."""
-    if value is None:
-        return None
-    if value.endswith("+00:00"):
-        value = value[:-6]
-    return value.replace(" ", "T") + "Z"
+def _iso_text(column: Any) -> Any:
+    """SQLite's stored time ("2024-05-01 12:00:00.250000", maybe with "+00:00") as ISO 8601 UTC text
+    ("2024-05-01T12:00:00.250000Z"), made by SQLite (NULL stays NULL)."""
+    return func.replace(func.replace(cast(column, Text), "+00:00", ""), " ", "T").concat("Z")
+
+
+def scan_order(table: Table) -> list[Any]:
+    """The order rows are read in: that of an index on the project's rows (a full index, leading with
+    project_id) followed by the primary key, so that the database walks the index instead of sorting the
+    project's rows first (a sort holds them all); the primary key alone where no such index exists."""
+    key = list(table.primary_key.columns)
+    for index in sorted(table.indexes, key=lambda i: (len(i.columns), str(i.name))):
+        columns = list(index.columns)
+        partial = any(index.dialect_options[d].get("where") is not None for d in ("sqlite", "postgresql"))
+        if columns and columns[0].name == "project_id" and not partial:
+            return columns[1:] + [c for c in key if c not in columns]
+    return key
+
+
+@contextmanager
+def sorts_on_disk(session: Session) -> Iterator[None]:
+    """SQLite: sorts (the ordered scans of tables without an index in id order) spill to temporary files for
+    the duration, instead of growing in memory with the project (the connections keep temporary data in
+    memory otherwise); the setting is put back before the connection returns to the pool."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        session.execute(text("PRAGMA temp_store = FILE"))
+    try:
+        yield
+    finally:
+        if sqlite:
+            session.execute(text("PRAGMA temp_store = MEMORY"))
 
 
 def project_rows(session: Session, model: Any, organization_id: str, project_id: str,
@@ -54,22 +97,25 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
     """Rows of `model` belonging to the project, as column dicts, in pages by id. JSON columns come as their
     stored text (nothing is parsed); times as ISO 8601 text (SQLite) or aware datetimes (PostgreSQL)."""
     table = table_of(model)
-    key = model.id if model is Project else model.project_id
     sqlite = session.get_bind().dialect.name == "sqlite"
     as_text = json_columns(table) | (time_columns(table) if sqlite else set())
     names = [str(c.name) for c in table.columns]
-    columns = [cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
-    times = [n for n in names if n in time_columns(table)] if sqlite else []
+    iso = time_columns(table) if sqlite else set()
+    columns = [_iso_text(c).label(str(c.name)) if c.name in iso
+               else cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
     # One ordered scan read in pages (a server-side cursor on PostgreSQL): paging by `id > last` would sort
     # the project's rows again for every page, as no index leads with (project_id, id) on most tables.
-    stmt = scoped(select(*columns), model, organization_id).where(key == project_id).order_by(model.id)
+    stmt = scoped(select(*columns), model, organization_id).order_by(*scan_order(table))
+    if model is Project:
+        stmt = stmt.where(Project.id == project_id)
+    elif model is GoldExposure:
+        # Rows of the project's items (the table names no project).
+        stmt = stmt.where(GoldExposure.item_id.in_(select(Item.id).where(Item.project_id == project_id)))
+    else:
+        stmt = stmt.where(model.project_id == project_id)
     result = session.execute(stmt, execution_options={"yield_per": batch})
     for page in result.partitions():
-        rows = [dict(zip(names, r, strict=True)) for r in page]
-        for row in rows:
-            for name in times:
-                row[name] = _iso_from_sqlite(row[name])
-        yield rows
+        yield [dict(zip(names, r, strict=True)) for r in page]
 
 
 def organization(session: Session, organization_id: str) -> Organization | None:
@@ -111,8 +157,14 @@ def _sqlite_time(value: str | None) -> str | None:
     """ISO 8601 UTC text as SQLite stores a time: "2024-05-01 12:00:00.250000" (six fraction digits)."""
     if value is None:
         return None
+    if len(value) == 27 and value[10] == "T" and value[26] == "Z":  # the bundle's own form: no other work
+        return f"{value[:10]} {value[11:26]}"
     text = value.removesuffix("Z").removesuffix("+00:00").replace("T", " ")
     return text if len(text) == 26 else (text + ".000000" if len(text) == 19 else text.ljust(26, "0"))
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -129,21 +181,14 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     postgresql = session.get_bind().dialect.name == "postgresql"
     times = set() if postgresql else time_columns(table)
 
-    def value(name: str, given: Any) -> Any:
-        if given is None:
-            return None
-        if name in as_json:
-            return orjson.dumps(given).decode()
-        if name in times:
-            return _sqlite_time(given)
-        return given
-
-    special = [(i, n) for i, n in enumerate(names) if n in as_json or n in times]
+    # One converter per column that needs one; the others go to the driver as the bundle holds them.
+    special = [(i, _json_text if n in as_json else _sqlite_time) for i, n in enumerate(names)
+               if n in as_json or n in times]
     values = []
     for row in rows:
         line = [row.get(n) for n in names]
-        for index, name in special:
-            line[index] = value(name, line[index])
+        for index, convert in special:
+            line[index] = convert(line[index])
         values.append(tuple(line))
     if postgresql:
         dbapi = session.connection().connection.dbapi_connection

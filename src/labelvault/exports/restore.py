@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
 from labelvault.exports.bundle import BundleRefused, Restored, restore_bundle, unpack
+from labelvault.exports.collector import collector_paused
 from labelvault.kit.sealing import SealError, is_sealed, unseal
 from labelvault.storage import BlobStore
 
@@ -33,5 +34,5 @@ def restore_file(factory: sessionmaker[Session], media: BlobStore, path: Path, *
                     manifest = unpack(plain, root)
             else:
                 manifest = unpack(handle, root)
-        with transaction(factory) as session:
+        with collector_paused(), transaction(factory) as session:
             return restore_bundle(session, media, root, manifest, organization_id=organization_id)

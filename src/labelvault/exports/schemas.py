@@ -19,7 +19,9 @@ class ExportRequest(BaseModel):
     include_drafts: bool = False
     only_annotated: bool = Field(default=False, description="Leave out items without matching annotations.")
     predictions: bool = Field(default=False, description="Include the items' predictions where the format can.")
-    include_gold: bool | None = Field(default=None, description="Not available: no gold items exist yet.")
+    aggregated: bool = Field(default=False, description="Quality control's aggregated label per item and question "
+                             "(with its confidence) in place of the annotations.")
+    include_gold: bool = Field(default=True, description="Include gold items (those with known answers).")
 
 
 class FormatOut(BaseModel):

@@ -17,6 +17,9 @@ from labelvault.projects.models import Project
 from labelvault.security.policy import Principal
 
 EXPORT_JOB = "export"
+# Formats that an aggregate cannot feed: quality control aggregates no written (free text) answer.
+NOT_AGGREGATED = {"trl_sft": "its conversations are written answers, which quality control does not aggregate; "
+                             "export it from the annotations"}
 BUNDLE_JOB = "bundle"
 
 
@@ -33,15 +36,15 @@ def check_options(options: ExportOptions) -> None:
 
 
 def start_export(session: Session, principal: Principal, project: Project, fmt: str,
-                 options: ExportOptions, *, include_gold: bool | None = None) -> Job:
+                 options: ExportOptions) -> Job:
     """Queue an export of the project in `fmt`; the job's file is downloadable once it has succeeded."""
     found = get_format(fmt)
     if found is None:
         raise InvalidInput(f"format must be one of {sorted(FORMATS)}.", details={"field": "format"})
-    if include_gold is not None:
-        raise InvalidInput("This instance has no gold items yet, so include_gold cannot apply; leave it out.",
-                           details={"field": "include_gold"})
     check_options(options)
+    if options.aggregated and fmt in NOT_AGGREGATED:
+        raise InvalidInput(f"{fmt} cannot hold aggregated labels: {NOT_AGGREGATED[fmt]}.",
+                           details={"field": "aggregated"})
     problem = found.check_schema(projects.current_label_schema(session, project))
     if problem:
         raise InvalidInput(problem, details={"field": "format"})

@@ -46,12 +46,13 @@ def _cell(value: Any, as_text: bool) -> str:
 
 
 def write(records: Iterable[Record], schema: LabelSchema, out: IO[bytes], report: Report) -> None:
-    columns = flat.columns(schema, with_predictions=False)
+    aggregated, records = flat.peek_aggregated(records)
+    columns = flat.columns(schema, with_predictions=False, aggregated=aggregated)
     text_columns = _text_columns(schema)
     with text_writer(out) as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(columns)
-        for row in flat.rows(records, schema, report, with_predictions=False):
+        for row in flat.rows(records, schema, report, with_predictions=False, aggregated=aggregated):
             writer.writerow([_cell(row[c], c in text_columns) for c in columns])
 
 

@@ -1,12 +1,15 @@
 """Flat rows: one per annotation (an item without one gets one row), for tables (CSV, Parquet, HF JSONL).
 
 Columns: item_id, external_id, state, one per data field (`data.<name>`), metadata, annotation_id, author,
-status, submitted_at, one per question (`answer.<name>`), and predictions when asked for.
+status, submitted_at, one per question (`answer.<name>`), and predictions when asked for. An export of
+aggregated labels has one row per item (author "aggregate") and, after the answers, the confidence of each
+question's aggregate (`confidence.<name>`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from labelvault.formats.base import Record, Report
@@ -16,13 +19,24 @@ ITEM_COLUMNS = ("item_id", "external_id", "state")
 ANNOTATION_COLUMNS = ("annotation_id", "author", "status", "submitted_at")
 
 
-def columns(schema: LabelSchema, with_predictions: bool) -> list[str]:
+def columns(schema: LabelSchema, with_predictions: bool, aggregated: bool = False) -> list[str]:
     return ([*ITEM_COLUMNS] + [f"data.{f.name}" for f in schema.fields] + ["metadata", *ANNOTATION_COLUMNS]
-            + [f"answer.{q.name}" for q in schema.questions] + (["predictions"] if with_predictions else []))
+            + [f"answer.{q.name}" for q in schema.questions]
+            + ([f"confidence.{q.name}" for q in schema.questions] if aggregated else [])
+            + (["predictions"] if with_predictions else []))
+
+
+def peek_aggregated(records: Iterable[Record]) -> tuple[bool, Iterator[Record]]:
+    """Whether the records hold aggregated labels (the first one tells), and the records all the same."""
+    it = iter(records)
+    first = next(it, None)
+    if first is None:
+        return False, iter(())
+    return "aggregates" in first, chain([first], it)
 
 
 def rows(records: Iterable[Record], schema: LabelSchema, report: Report,
-         with_predictions: bool) -> Iterator[dict[str, Any]]:
+         with_predictions: bool, aggregated: bool = False) -> Iterator[dict[str, Any]]:
     for record in records:
         report.count("items")
         head: dict[str, Any] = {"item_id": record.get("id"), "external_id": record.get("external_id"),
@@ -38,6 +52,9 @@ def rows(records: Iterable[Record], schema: LabelSchema, report: Report,
                 report.count("annotations")
                 row.update({k: annotation.get(k if k != "annotation_id" else "id") for k in ANNOTATION_COLUMNS})
                 row.update({f"answer.{q.name}": annotation["answers"].get(q.name) for q in schema.questions})
+            if aggregated:
+                confidence = (annotation or {}).get("confidence") or {}
+                row.update({f"confidence.{q.name}": confidence.get(q.name) for q in schema.questions})
             if with_predictions:
                 row["predictions"] = record.get("predictions") or []
             yield row

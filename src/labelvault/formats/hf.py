@@ -8,7 +8,6 @@ Both load with `datasets.load_dataset("json" | "parquet", data_files=...)`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from typing import IO, Any
 
 import orjson
@@ -36,7 +35,8 @@ FIELD_TYPES: dict[FieldKind, pa.DataType] = {
 
 
 def write_jsonl(records: Iterable[Record], schema: LabelSchema, out: IO[bytes], report: Report) -> None:
-    for row in flat.rows(records, schema, report, with_predictions=True):
+    aggregated, records = flat.peek_aggregated(records)
+    for row in flat.rows(records, schema, report, with_predictions=True, aggregated=aggregated):
         out.write(orjson.dumps(row) + b"\n")
 
 
@@ -55,7 +55,7 @@ def read_jsonl(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterat
     return flat.records(rows(), schema)
 
 
-def arrow_schema(schema: LabelSchema) -> tuple[pa.Schema, set[str]]:
+def arrow_schema(schema: LabelSchema, aggregated: bool = False) -> tuple[pa.Schema, set[str]]:
     """The table's Arrow schema and the columns written as JSON strings."""
     fields: list[tuple[str, pa.DataType]] = [(c, pa.string()) for c in flat.ITEM_COLUMNS]
     as_json = {"metadata", "predictions"}
@@ -71,6 +71,8 @@ def arrow_schema(schema: LabelSchema) -> tuple[pa.Schema, set[str]]:
         fields.append((f"answer.{q.name}", kind or pa.string()))
         if kind is None:
             as_json.add(f"answer.{q.name}")
+    if aggregated:
+        fields += [(f"confidence.{q.name}", pa.float64()) for q in schema.questions]
     fields.append(("predictions", pa.string()))
     return pa.schema(fields), as_json
 
@@ -85,22 +87,102 @@ def _boxes(value: Any) -> Any:
     return [{k: _number(v) for k, v in box.items()} for box in value]
 
 
+def _as_json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+class _Columns:
+    """One row group's values, column by column (a list per column; no dict per row), turned into Arrow arrays
+    by pyarrow's C++ converters."""
+
+    def __init__(self, schema: LabelSchema, aggregated: bool) -> None:
+        self.fields = [f.name for f in schema.fields]
+        self.questions = [q.name for q in schema.questions]
+        self.names = flat.columns(schema, with_predictions=True, aggregated=aggregated)
+        self.aggregated = aggregated
+        self.clear()
+
+    def clear(self) -> None:
+        self.values: dict[str, list[Any]] = {name: [] for name in self.names}
+        v = self.values
+        self.item_lists = [v[name] for name in flat.ITEM_COLUMNS]
+        self.field_lists = [(name, v[f"data.{name}"]) for name in self.fields]
+        self.annotation_lists = [v[name] for name in flat.ANNOTATION_COLUMNS]
+        self.answer_lists = [(name, v[f"answer.{name}"]) for name in self.questions]
+        self.confidence_lists = [(name, v[f"confidence.{name}"]) for name in self.questions] if self.aggregated \
+            else []
+        self.size = 0
+        self.items = 0
+        self.annotations = 0
+
+    def add(self, record: Record) -> None:
+        """The record's rows: one per annotation, or one with empty answers for an item without any."""
+        annotations = record.get("annotations") or [None]
+        n = len(annotations)
+        data = record["data"]
+        for values, value in zip(self.item_lists, (record.get("id"), record.get("external_id"), record.get("state")),
+                                 strict=True):
+            values.extend([value] * n)
+        for name, values in self.field_lists:
+            values.extend([data.get(name)] * n)
+        self.values["metadata"].extend([_as_json(record.get("metadata") or {})] * n)
+        self.values["predictions"].extend([_as_json(record.get("predictions") or [])] * n)
+        ids, authors, statuses, times = self.annotation_lists
+        for annotation in annotations:
+            if annotation is None:
+                ids.append(None)
+                authors.append(None)
+                statuses.append(None)
+                times.append(None)
+                answers: dict[str, Any] = {}
+                confidence: dict[str, Any] = {}
+            else:
+                self.annotations += 1
+                ids.append(annotation.get("id"))
+                authors.append(annotation.get("author"))
+                statuses.append(annotation.get("status"))
+                times.append(annotation.get("submitted_at"))
+                answers = annotation["answers"]
+                confidence = annotation.get("confidence") or {}
+            for name, values in self.answer_lists:
+                values.append(answers.get(name))
+            for name, values in self.confidence_lists:
+                values.append(confidence.get(name))
+        self.size += n
+        self.items += 1
+
+
 def write_parquet(records: Iterable[Record], schema: LabelSchema, out: IO[bytes], report: Report) -> None:
-    table_schema, as_json = arrow_schema(schema)
+    aggregated, records = flat.peek_aggregated(records)
+    table_schema, as_json = arrow_schema(schema, aggregated)
     box_columns = {f"answer.{q.name}" for q in schema.questions if q.type == "boxes"}
     number_columns = {f"data.{f.name}" for f in schema.fields if f.kind is FieldKind.number}
-    rows = flat.rows(records, schema, report, with_predictions=True)
+    as_json -= {"metadata", "predictions"}  # made JSON as the rows are added
+    columns = _Columns(schema, aggregated)
+
+    def flush(writer: pq.ParquetWriter) -> None:
+        report.count("items", columns.items)
+        report.count("annotations", columns.annotations)
+        arrays = []
+        for field in table_schema:
+            values = columns.values[field.name]
+            if field.name in as_json:
+                values = [_as_json(value) for value in values]
+            elif field.name in box_columns:
+                values = [_boxes(value) for value in values]
+            elif field.name in number_columns:
+                values = [_number(value) for value in values]
+            arrays.append(pa.array(values, type=field.type))
+        writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=table_schema))
+        columns.clear()
+
     with pq.ParquetWriter(out, table_schema, compression="zstd") as writer:
-        while chunk := list(islice(rows, ROW_GROUP)):
-            for row in chunk:
-                for column in as_json:
-                    if row.get(column) is not None:
-                        row[column] = orjson.dumps(row[column]).decode()
-                for column in box_columns:
-                    row[column] = _boxes(row[column])
-                for column in number_columns:
-                    row[column] = _number(row[column])
-            writer.write_table(pa.Table.from_pylist(chunk, schema=table_schema))
+        for record in records:
+            columns.add(record)
+            if columns.size >= ROW_GROUP:
+                flush(writer)
+        if columns.size:
+            flush(writer)
 
 
 def _without_nulls(value: Any) -> Any:

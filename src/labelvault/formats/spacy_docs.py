@@ -5,6 +5,7 @@ fall on its token boundaries are widened to whole tokens."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -104,6 +105,29 @@ def write_docbin(records: Iterable[Record], schema: LabelSchema, out: IO[bytes],
     out.write(docs.to_bytes())
 
 
+# A DocBin is one zlib-compressed msgpack document: spaCy reads it whole, so its size is bounded, compressed
+# and once inflated (checked first in a streaming pass that keeps nothing).
+MAX_DOCBIN_BYTES = 64 * 2**20
+MAX_DOCBIN_INFLATED = 512 * 2**20
+
+
+def _check_inflated_size(content: bytes) -> None:
+    inflate = zlib.decompressobj()
+    size = 0
+    at = 0
+    try:
+        while at < len(content) and not inflate.eof:
+            size += len(inflate.decompress(content[at:at + 2**16], 2**20))
+            at += 2**16
+            while inflate.unconsumed_tail and size <= MAX_DOCBIN_INFLATED:
+                size += len(inflate.decompress(inflate.unconsumed_tail, 2**20))
+            if size > MAX_DOCBIN_INFLATED:
+                raise FormatProblem("(file)", f"inflates to more than {MAX_DOCBIN_INFLATED // 2**20} MiB; it is "
+                                              "refused (split it, or import spacy_jsonl)")
+    except zlib.error:
+        raise FormatProblem("(file)", "is not a spaCy DocBin (not zlib-compressed)") from None
+
+
 def read_docbin(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Record]:
     import spacy
     from spacy.tokens import DocBin
@@ -111,8 +135,13 @@ def read_docbin(handle: IO[bytes], schema: LabelSchema, report: Report) -> Itera
     q = the_question(schema, "spans")
     labels = {label.value for label in q.labels}
     nlp = spacy.blank("xx")
+    content = handle.read(MAX_DOCBIN_BYTES + 1)
+    if len(content) > MAX_DOCBIN_BYTES:
+        raise FormatProblem("(file)", f"is larger than {MAX_DOCBIN_BYTES // 2**20} MiB: a spaCy DocBin is read whole "
+                                      "(it cannot be streamed); split it, or import spacy_jsonl, which streams")
+    _check_inflated_size(content)
     try:
-        docs = DocBin().from_bytes(handle.read())
+        docs = DocBin().from_bytes(content)
     except Exception as exc:  # noqa: BLE001 - spaCy raises several kinds for a damaged file
         raise FormatProblem("(file)", f"is not a spaCy DocBin ({type(exc).__name__})") from None
     for number, doc in enumerate(docs.get_docs(nlp.vocab)):

@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from labelvault.formats.archive import entries, open_zip, put, stem
+from labelvault.formats.archive import lines, open_zip, put, read_entry, stem
 from labelvault.formats.base import Format, FormatProblem, Record, Report, first_submitted, the_question
 from labelvault.projects.label_schema import LabelSchema
 
@@ -59,26 +59,39 @@ def _box(line: str, where: str, labels: list[str]) -> dict[str, object]:
     return {"x": cx - w / 2, "y": cy - h / 2, "width": w, "height": h, "label": labels[cls]}
 
 
+def _has(archive: zipfile.ZipFile, name: str) -> bool:
+    try:
+        archive.getinfo(name)
+    except KeyError:
+        return False
+    return True
+
+
 def read(handle: IO[bytes], schema: LabelSchema, report: Report) -> Iterator[Record]:
     q = the_question(schema, "boxes")
     with open_zip(handle) as archive:
-        try:
-            labels = [line.strip() for line in archive.read("classes.txt").decode().splitlines() if line.strip()]
-            paths = [line for line in archive.read("images.txt").decode().splitlines() if line]
-        except KeyError as exc:
-            raise FormatProblem("(file)", f"lacks {exc.args[0]}") from None
-        texts = dict(entries(archive, "labels/", ".txt"))
-        for number, path in enumerate(paths, start=1):
+        for needed in ("classes.txt", "images.txt"):
+            if not _has(archive, needed):
+                raise FormatProblem("(file)", f"lacks {needed}")
+        labels = [line.strip() for line in read_entry(archive, "classes.txt").decode().splitlines() if line.strip()]
+        number = 0
+        # images.txt is read line by line and each image's label file when its turn comes: one at a time.
+        for path in lines(archive, "images.txt"):
+            if not path:
+                continue
+            number += 1
             name = f"labels/{stem(path)}.txt"
+            found = _has(archive, name)
+            content = read_entry(archive, name) if found else b""
             boxes = []
-            for line_number, line in enumerate(texts.get(name, b"").decode().splitlines(), start=1):
+            for line_number, line in enumerate(content.decode().splitlines(), start=1):
                 if not line.strip():
                     continue
                 try:
                     boxes.append(_box(line, f"{name}[{line_number}]", labels))
                 except FormatProblem as problem:
                     report.problem(number, problem.path, problem.reason)
-            annotations = [{"status": "submitted", "answers": {q.name: boxes}}] if name in texts and boxes else []
+            annotations = [{"status": "submitted", "answers": {q.name: boxes}}] if found and boxes else []
             yield {"id": path, "external_id": path, "data": {q.field: path}, "annotations": annotations}
 
 

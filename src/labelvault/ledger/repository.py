@@ -107,3 +107,14 @@ def projects_naming_item(session: Session, organization_id: str, item_id: str) -
     statement = scoped(select(LedgerEntry.project_id), LedgerEntry, organization_id).where(
         LedgerEntry.item_ids.contains(f'"{item_id}"'), LedgerEntry.project_id.is_not(None)).distinct()
     return [p for p in session.scalars(statement) if p]
+
+
+def project_entries(session: Session, organization_id: str, project_id: str) -> Iterator[Sequence[Any]]:
+    """The organization's entries naming the project, in chain order (unsealed ones last, as recorded), in
+    batches of plain rows of every column (read only: a bundle carries them)."""
+    columns = list(LedgerEntry.__table__.columns)
+    statement = (scoped(select(*columns), LedgerEntry, organization_id)
+                 .where(LedgerEntry.project_id == project_id)
+                 .order_by(LedgerEntry.position.is_(None), LedgerEntry.position, LedgerEntry.recorded_us,
+                           LedgerEntry.id))
+    yield from session.execute(statement, execution_options={"yield_per": STREAM_ROWS}).partitions()

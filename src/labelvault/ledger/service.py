@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,13 @@ def append_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Append entries given as rows of ROW_COLUMNS (bulk loads; no ORM objects)."""
     if rows:
         repo.insert_rows(session, rows)
+
+
+def project_entries(session: Session, organization_id: str, project_id: str) -> Iterator[list[dict[str, Any]]]:
+    """The project's slice of the ledger (entries with its project id), in chain order, in batches of column
+    dicts: what an exit bundle carries. Reading it changes nothing."""
+    for rows in repo.project_entries(session, organization_id, project_id):
+        yield [dict(row._mapping) for row in rows]
 
 
 def seal(session: Session, limit: int = SEAL_BATCH) -> int:

@@ -326,7 +326,8 @@ class Client:
 
     def export_to(self, project_id: str, destination: str | Path, *, on_progress: Callable[[int], None] | None = None,
                   **filters: Any) -> int:
-        """Stream the JSONL export into a file; returns the number of bytes written."""
+        """Stream the JSONL export into a file; returns the number of bytes written. Filters: state, since, until,
+        revisions, include_drafts, only_annotated, aggregated (aggregates in place of annotations), include_gold."""
         written = 0
         path = Path(destination)
         partial = path.with_name(path.name + ".partial")
@@ -389,7 +390,7 @@ class Client:
 
     def start_export(self, project_id: str, format: str, **options: Any) -> dict[str, Any]:
         """Queue an export in `format` (options: states, only_accepted, split, since, until, include_drafts,
-        only_annotated, predictions); returns the job."""
+        only_annotated, predictions, aggregated, include_gold); returns the job."""
         body = {"format": format, **{k: v for k, v in options.items() if v is not None}}
         return self.request("POST", f"/api/v1/projects/{project_id}/exports", json=body)  # type: ignore[no-any-return]
 
