@@ -231,7 +231,8 @@ def test_the_manifest_lists_every_file_with_its_checksum(client, ctx, owner, pro
     assert entries and {e["project_id"] for e in entries} == {project}
     assert manifest["files"]["ledger.jsonl"]["rows"] == len(entries)
     people = [orjson.loads(line) for line in members["people.jsonl"].splitlines()]
-    assert all(set(p) == {"id", "email", "name", "role"} for p in people)  # never a password
+    assert all(set(p) == {"id", "email", "name", "role", "vendor_id", "skills"} for p in people)  # never a password
+    assert "workforces.jsonl" in members and "tables/routing_rules.jsonl" in members
 
 
 def test_a_changed_file_is_refused_by_name_and_nothing_is_written(client, ctx, owner, project, tmp_path):

@@ -1,7 +1,8 @@
 """The exit bundle: everything about a project in one `.tar.zst`, with a manifest of SHA-256 checksums.
 
-Members: `organization.json`, `people.jsonl` (authors and reviewers: id, e-mail, name, role; never a
-password), `tables/<table>.jsonl` (every row of the project's tables: schema versions, items, deletions,
+Members: `organization.json`, `people.jsonl` (authors and reviewers: id, e-mail, name, role, vendor, skills;
+never a password), `workforces.jsonl` (the teams and vendors the project refers to, teams with their members),
+`tables/<table>.jsonl` (every row of the project's tables: schema versions, routing rules, items, deletions,
 annotations, revisions, reviews, predictions, skips, and quality control's settings, gold answers, exam items
 and attempts, scores, aggregates, suspensions and last report), `ledger.jsonl` (the project's slice of the
 access ledger: every entry naming the project, with its chain position and hash), `media/<path>` (the files
@@ -37,6 +38,7 @@ from labelvault.kit.clock import utcnow
 from labelvault.ledger import service as ledger
 from labelvault.projects.label_schema import FieldKind
 from labelvault.storage import BlobStore, safe_key
+from labelvault.workforce import service as workforce
 
 FORMAT = "labelvault-bundle"
 FORMAT_VERSION = 1
@@ -44,6 +46,7 @@ MANIFEST = "manifest.json"
 COPY = 1 << 20
 NOT_INCLUDED = {"leases": "live claims of work; they expire", "jobs": "imports and exports already done"}
 LEDGER = "ledger.jsonl"
+WORKFORCES = "workforces.jsonl"
 # Where a restore keeps the bundle's ledger slice (outside every organization's media keys).
 LEDGER_ARCHIVE = "archives/{project_id}/ledger-{created}.jsonl"
 
@@ -142,6 +145,14 @@ def _write_bundle(session: Session, media: BlobStore, organization_id: str, proj
             stats.rows[str(table.name)] = count
         if count_of(members, "projects") == 0:
             raise NotFound("project")
+        # The teams and vendors of the project's routing rules and of its annotations' authors, with teams'
+        # members; vendors' people travel in people.jsonl with their vendor.
+        forces = workforce.bundle_workforces(session, organization_id, project_id)
+        writer = _HashingWriter(root / WORKFORCES)
+        for force in forces:
+            person_ids.update(force["members"])
+            writer.write(_json(force) + b"\n")
+        members[WORKFORCES] = writer.close(len(forces))
         writer = _HashingWriter(root / "people.jsonl")
         people = repo.people(session, organization_id, sorted(person_ids))
         for person in people:
@@ -311,7 +322,20 @@ def _organization_for(session: Session, root: Path, organization_id: str | None)
     return str(accounts.create_organization(session, source["name"]).id)
 
 
-def _people(session: Session, root: Path, organization_id: str) -> dict[str, str]:
+def _map_workforces(table: str, row: dict[str, Any], forces: dict[str, str]) -> None:
+    """Point a restored row at the teams and vendors as they are here (their ids change only when the same id
+    belongs to another organization of this instance)."""
+    if table == "routing_rules" and row.get("workforce_id"):
+        row["workforce_id"] = forces.get(row["workforce_id"], row["workforce_id"])
+    elif table == "annotations" and row.get("vendor_id"):
+        row["vendor_id"] = forces.get(row["vendor_id"], row["vendor_id"])
+    elif table == "items" and row.get("pool"):
+        owner, slash, skill = str(row["pool"]).partition("/")
+        row["pool"] = forces.get(owner, owner) + slash + skill
+
+
+def _people(session: Session, root: Path, organization_id: str,
+            forces: dict[str, str] | None = None) -> dict[str, str]:
     """Bundle user id -> user id here: the same id, or the user with the same e-mail, or a new user (with a
     random password nobody knows: restored people sign in after an administrator sets one)."""
     people = list(_lines(root / "people.jsonl"))
@@ -326,7 +350,10 @@ def _people(session: Session, root: Path, organization_id: str) -> dict[str, str
                                            user_id=person["id"]).id
         mapping[person["id"]] = user_id
         if person.get("role") and user_id not in members:
-            accounts.add_member(session, organization_id, user_id, Role(person["role"]))
+            vendor = person.get("vendor_id")
+            member = accounts.add_member(session, organization_id, user_id, Role(person["role"]),
+                                         (forces or {}).get(vendor, vendor) if vendor else None)
+            member.skills = list(person.get("skills") or [])
             members.add(user_id)
     return mapping
 
@@ -339,7 +366,11 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
         raise Conflict(f"Project {project_id} exists in this instance already; a bundle restores a project once.",
                        details={"project_id": project_id})
     target = _organization_for(session, root, organization_id)
-    people = _people(session, root, target)
+    forces = (workforce.restore_workforces(session, target, list(_lines(root / WORKFORCES)))
+              if WORKFORCES in manifest.get("files", {}) else {})
+    people = _people(session, root, target, forces)
+    if WORKFORCES in manifest.get("files", {}):
+        workforce.restore_team_members(session, target, list(_lines(root / WORKFORCES)), forces, people)
     rows: dict[str, int] = {}
     for model in repo.PROJECT_MODELS:
         table = repo.table_of(model)
@@ -352,6 +383,8 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
         count = 0
         for row in _lines(root / "tables" / f"{table.name}.jsonl"):
             row["organization_id"] = target
+            if forces:
+                _map_workforces(str(table.name), row, forces)
             for column in persons:
                 if row.get(column) is not None:
                     row[column] = people.get(row[column], row[column])

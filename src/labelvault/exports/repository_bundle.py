@@ -29,13 +29,15 @@ from labelvault.quality.models import (
     QualitySettings,
     Suspension,
 )
+from labelvault.workforce.models import RoutingRule
 
 # In the order they are restored (each refers only to rows before it). Quality control's tables travel as they
 # are stored (settings, gold answers, exam items and attempts, scores, aggregates, suspensions, the last report),
 # so a restored project needs no refresh to show the same results.
-PROJECT_MODELS: tuple[Any, ...] = (Project, ProjectSchema, Item, ItemDeletion, Annotation, AnnotationRevision,
-                                   Review, Prediction, Skip, QualitySettings, GoldAnswer, GoldExposure, ExamItem,
-                                   ExamAttempt, AnnotationScore, ItemAggregate, Suspension, QualityReport)
+PROJECT_MODELS: tuple[Any, ...] = (Project, ProjectSchema, RoutingRule, Item, ItemDeletion, Annotation,
+                                   AnnotationRevision, Review, Prediction, Skip, QualitySettings, GoldAnswer,
+                                   GoldExposure, ExamItem, ExamAttempt, AnnotationScore, ItemAggregate, Suspension,
+                                   QualityReport)
 # Columns naming a person, per table: those people travel with the bundle (e-mail and name, never a password).
 PERSON_COLUMNS = {"projects": ("created_by_id",), "project_schemas": ("created_by_id",),
                   "item_deletions": ("deleted_by_id",), "annotations": ("author_id",),
@@ -124,13 +126,15 @@ def organization(session: Session, organization_id: str) -> Organization | None:
 
 
 def people(session: Session, organization_id: str, user_ids: list[str]) -> list[dict[str, Any]]:
-    """id, email, name of these users, with their role in the organization (None if they have left)."""
+    """id, email, name of these users, with their role, vendor and skills in the organization (role None if
+    they have left)."""
     # unscoped: users are not owned by an organization; these are the authors of its project's rows.
-    stmt = (select(User.id, User.email, User.name, Membership.role)
+    stmt = (select(User.id, User.email, User.name, Membership.role, Membership.vendor_id, Membership.skills)
             .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.organization_id == organization_id))
             .where(User.id.in_(user_ids)).order_by(User.id))
-    return [{"id": i, "email": e, "name": n, "role": None if r is None else str(r.value)}
-            for i, e, n, r in session.execute(stmt).all()]
+    return [{"id": i, "email": e, "name": n, "role": None if r is None else str(r.value), "vendor_id": v,
+             "skills": list(s or [])}
+            for i, e, n, r, v, s in session.execute(stmt).all()]
 
 
 def project_exists(session: Session, project_id: str) -> bool:

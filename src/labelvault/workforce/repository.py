@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
+from labelvault.annotations.models import Annotation
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 from labelvault.workforce.models import RoutingRule, TeamMember, Workforce
@@ -115,3 +116,20 @@ def pools_in_use(session: Session, organization_id: str, project_id: str, workfo
 def delete_vendor_rules(session: Session, organization_id: str, vendor_id: str) -> None:
     session.execute(delete(RoutingRule).where(RoutingRule.organization_id == organization_id,
                                               RoutingRule.workforce_id == vendor_id))
+
+
+def workforce_ids_of_project(session: Session, organization_id: str, project_id: str) -> set[str]:
+    """The teams and vendors a project refers to: in its rules, its items' pools and its annotations."""
+    found = {w for w in session.scalars(scoped(select(RoutingRule.workforce_id), RoutingRule, organization_id)
+                                        .where(RoutingRule.project_id == project_id)) if w}
+    pools = scoped(select(Item.pool).distinct(), Item, organization_id).where(Item.project_id == project_id)
+    found |= {pool.partition("/")[0] for pool in session.scalars(pools) if pool.partition("/")[0]}
+    vendors = scoped(select(Annotation.vendor_id).distinct(), Annotation, organization_id).where(
+        Annotation.project_id == project_id)
+    found |= {v for v in session.scalars(vendors) if v}
+    return found
+
+
+def workforce_id_taken(session: Session, workforce_id: str) -> bool:
+    # unscoped: whether any organization of this instance holds the id (a restore keeps ids when it can).
+    return session.scalar(select(exists().where(Workforce.id == workforce_id))) or False

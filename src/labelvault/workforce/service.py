@@ -7,6 +7,7 @@ when one of its rules routes to their vendor, and an item only when it is in one
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -299,3 +300,52 @@ def pools_for(session: Session, principal: Principal, project: Project) -> list[
     else:
         owners = [*repo.teams_of(session, principal.organization_id, principal.user_id), IN_HOUSE]
     return [pool_of(owner, skill) for owner in owners for skill in [*skills, None]]
+
+
+# ---- exit bundles ------------------------------------------------------------------------------------------
+
+def bundle_workforces(session: Session, organization_id: str, project_id: str) -> list[dict[str, Any]]:
+    """The teams and vendors a project's bundle carries: those of its routing rules, of its items' pools and
+    of its annotations' authors; a team with its members' ids."""
+    wanted = repo.workforce_ids_of_project(session, organization_id, project_id)
+    rows = []
+    for force in repo.workforces(session, organization_id):
+        if force.id in wanted:
+            members = repo.team_members(session, organization_id, force.id) if force.kind == WorkforceKind.team else []
+            rows.append({"id": force.id, "kind": force.kind, "name": force.name, "created_at": force.created_at,
+                         "revoked_at": force.revoked_at, "members": members})
+    return rows
+
+
+def restore_workforces(session: Session, organization_id: str, rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Bundle team or vendor id -> its id here: the same team or vendor (by id, else by kind and name), or a
+    new one, with the bundle's id when no other organization of this instance holds it."""
+    here = {(f.kind, f.name): f for f in repo.workforces(session, organization_id)}
+    mapping: dict[str, str] = {}
+    for row in rows:
+        found = repo.workforce(session, organization_id, row["id"]) or here.get((row["kind"], row["name"]))
+        if found is None:
+            found = Workforce(organization_id=organization_id, kind=row["kind"], name=row["name"],
+                              revoked_at=_time(row.get("revoked_at")))
+            if not repo.workforce_id_taken(session, row["id"]):
+                found.id = row["id"]
+            repo.add(session, found)
+            session.flush()
+        mapping[row["id"]] = found.id
+    return mapping
+
+
+def restore_team_members(session: Session, organization_id: str, rows: list[dict[str, Any]],
+                         forces: dict[str, str], people: dict[str, str]) -> None:
+    for row in rows:
+        for user_id in row.get("members", []):
+            team_id, member = forces[row["id"]], people.get(user_id, user_id)
+            if repo.team_member(session, organization_id, team_id, member) is None:
+                repo.add(session, TeamMember(team_id=team_id, user_id=member, organization_id=organization_id))
+    session.flush()
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
