@@ -11,6 +11,7 @@ import json
 import pytest
 from sqlalchemy import event, insert, text
 
+from labelvault.annotations.models import Annotation
 from labelvault.assignments import repository as repo
 from labelvault.db.engine import transaction
 from labelvault.items.models import Item, random_rank
@@ -22,32 +23,41 @@ from labelvault.testing import TEXT_SCHEMA
 
 
 def _project_with_gold(client, owner, factory, engine, gold: int) -> tuple[str, list[str]]:
-    """A project of `gold` gold items (and as many real ones), all but the last gold item met by the owner."""
-    project = client.post("/api/v1/projects", json={"name": f"G{gold}", "schema": TEXT_SCHEMA},
-                          headers=owner.headers).json()
+    """A project of `gold` gold items (and as many real ones), all but the last gold item met by the owner:
+    the first half answered, the rest held and given back. Then a second project, whose gold items come
+    after the first's in id order."""
+    projects = [client.post("/api/v1/projects", json={"name": f"G{gold}-{n}", "schema": TEXT_SCHEMA},
+                            headers=owner.headers).json()["id"] for n in range(2)]
     now = utcnow()
-    item_ids = [new_id() for _ in range(2 * gold)]
-    gold_items = item_ids[:gold]
+    gold_of: dict[str, list[str]] = {}
     with transaction(factory) as session:
-        session.execute(insert(Item), [{
-            "id": item_id, "organization_id": owner.organization_id, "project_id": project["id"],
-            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": 0, "state": "new",
-            "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
-        } for n, item_id in enumerate(item_ids)])
-        session.execute(insert(GoldAnswer), [{
-            "id": new_id(), "organization_id": owner.organization_id, "project_id": project["id"],
-            "item_id": item_id, "answers": {}, "created_by_id": owner.user_id, "created_at": now, "updated_at": now,
-        } for item_id in gold_items])
-        # Met (held and given back) all but the last gold item: the exposures and the walk say so.
+        for project_id in projects:
+            item_ids = [new_id() for _ in range(2 * gold)]
+            gold_of[project_id] = item_ids[:gold]
+            session.execute(insert(Item), [{
+                "id": item_id, "organization_id": owner.organization_id, "project_id": project_id,
+                "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": 0, "state": "new",
+                "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
+            } for n, item_id in enumerate(item_ids)])
+            session.execute(insert(GoldAnswer), [{
+                "id": new_id(), "organization_id": owner.organization_id, "project_id": project_id,
+                "item_id": item_id, "answers": {}, "created_by_id": owner.user_id, "created_at": now,
+                "updated_at": now} for item_id in gold_of[project_id]])
+        met = gold_of[projects[0]][:-1]
+        answered, given_back = met[:len(met) // 2], met[len(met) // 2:]
+        session.execute(insert(Annotation), [{
+            "id": new_id(), "organization_id": owner.organization_id, "project_id": projects[0], "item_id": item_id,
+            "author_id": owner.user_id, "schema_version": 1, "answers": {}, "status": "submitted",
+            "time_spent_ms": 0, "revision_count": 0, "created_at": now, "updated_at": now, "submitted_at": now,
+        } for item_id in answered])
         session.execute(insert(GoldExposure), [{
             "item_id": item_id, "user_id": owner.user_id, "organization_id": owner.organization_id,
-            "created_at": now} for item_id in gold_items[:-1]])
-        move_gold_cursor(session, owner.organization_id, gold_items[-2], owner.user_id)
+            "created_at": now} for item_id in given_back])
+        move_gold_cursor(session, owner.organization_id, met[-1], owner.user_id)
         if engine.dialect.name == "postgresql":
-            session.execute(text("ANALYZE items"))
-            session.execute(text("ANALYZE gold_answers"))
-            session.execute(text("ANALYZE gold_exposures"))
-    return project["id"], gold_items
+            for table in ("items", "gold_answers", "gold_exposures", "annotations"):
+                session.execute(text(f"ANALYZE {table}"))
+    return projects[0], gold_of[projects[0]]
 
 
 def _sqlite_steps(factory, claim) -> tuple[int, str | None]:
@@ -115,3 +125,4 @@ def test_a_gold_claim_does_not_grow_with_gold_items_met(client, owner, engine, f
     # The same work give or take a few B-tree levels; a walk over the met ones would read about 10,000 rows
     # (or take about a hundred thousand instructions) more.
     assert work[10_000] <= work[10] * 1.5 + 20, work
+

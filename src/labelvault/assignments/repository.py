@@ -199,6 +199,12 @@ _CLAIM_ITEM = {"import": _claim_statement(_queued.id),
 # order (answered without a claim). No row lock and no overlap check: any number of people may hold and answer
 # a gold item, and a claimer waiting a moment for another's UPDATE of the same row still gets it (skipping it,
 # as the real claim does, would put it behind their cursor for good).
+def _none(rows: Any) -> Any:
+    """No such row, checked per candidate as it is read: written as NOT EXISTS, PostgreSQL would turn it into an
+    anti-join that first reads every such row of the person (every gold item they met)."""
+    return rows.limit(1).scalar_subquery().is_(None)
+
+
 _GOLD_CURSOR = scoped(select(GoldCursor.after_id), GoldCursor, bindparam("queue_organization_id")).where(
     GoldCursor.project_id == bindparam("queue_project_id"), GoldCursor.user_id == bindparam("user_id"),
 ).scalar_subquery()
@@ -207,9 +213,11 @@ _NEXT_GOLD = (
     .where(
         GoldAnswer.project_id == bindparam("queue_project_id"),
         GoldAnswer.id > func.coalesce(_GOLD_CURSOR, ""),
-        ~exists().where(Annotation.item_id == GoldAnswer.item_id, Annotation.author_id == bindparam("user_id")),
-        ~exists().where(Skip.item_id == GoldAnswer.item_id, Skip.user_id == bindparam("user_id")),
-        ~exists().where(GoldExposure.item_id == GoldAnswer.item_id, GoldExposure.user_id == bindparam("user_id")),
+        _none(select(Annotation.id).where(Annotation.item_id == GoldAnswer.item_id,
+                                          Annotation.author_id == bindparam("user_id"))),
+        _none(select(Skip.id).where(Skip.item_id == GoldAnswer.item_id, Skip.user_id == bindparam("user_id"))),
+        _none(select(GoldExposure.item_id).where(GoldExposure.item_id == GoldAnswer.item_id,
+                                                 GoldExposure.user_id == bindparam("user_id"))),
     )
     .order_by(GoldAnswer.id)
     .limit(1)
