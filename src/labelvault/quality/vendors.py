@@ -15,9 +15,9 @@ from typing import Any
 
 
 def _weighted(pairs: Iterable[tuple[float | None, int]]) -> float | None:
-    pairs = [(value, weight) for value, weight in pairs if value is not None and weight > 0]
-    total = sum(weight for _, weight in pairs)
-    return round(sum(value * weight for value, weight in pairs) / total, 6) if total else None
+    kept = [(value, weight) for value, weight in pairs if value is not None and weight > 0]
+    total = sum(weight for _, weight in kept)
+    return round(sum(value * weight for value, weight in kept) / total, 6) if total else None
 
 
 def _weighted_median(pairs: Iterable[tuple[float | None, int]]) -> float | None:
