@@ -130,3 +130,15 @@ def test_a_review_decision_queues_a_refresh(client, ctx, owner, member_of, facto
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Job).where(
             Job.project_id == project_id, Job.state != "succeeded")) == 0
+
+
+def test_the_annotator_whose_answer_queued_a_refresh_cannot_read_it(client, ctx, owner, member_of, factory):
+    project_id, items = make_project(client, ctx, owner, items=2)
+    _gold(client, owner, project_id, items[:1], 1.0)
+    ctx.runner.run_until_idle()
+    annotator = member_of(owner, Role.annotator)
+    _answer(client, annotator, _next(client, annotator, project_id).json())
+    (job,) = _refresh_jobs(factory, project_id, "queued")
+    assert job.created_by_id == owner.user_id
+    assert client.get(f"/api/v1/jobs/{job.id}", headers=annotator.headers).status_code == 404
+    assert client.get(f"/api/v1/jobs/{job.id}", headers=owner.headers).status_code == 200

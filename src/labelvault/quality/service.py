@@ -159,8 +159,12 @@ def _queue_automatic_refresh(session: Session, principal: Principal, project: Pr
     job_id = new_id()
     if not repo.request_refresh(session, project.organization_id, project.id, job_id, utcnow(), False):
         return False
-    jobs.create_job(session, principal, REFRESH_JOB, {"project_id": project.id, "complete": False},
-                    project_id=project.id, job_id=job_id)
+    job = jobs.create_job(session, principal, REFRESH_JOB, {"project_id": project.id, "complete": False},
+                          project_id=project.id, job_id=job_id)
+    # The project's job, not the annotator's: they may read the jobs they created, and its figures (gold
+    # scores, suspensions) are not for them.
+    job.created_by_id = project.created_by_id
+    session.flush()
     return True
 
 
