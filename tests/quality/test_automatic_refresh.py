@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.quality.test_gold_queue import _answer, _gold, _next
 from tests.quality.test_quality_api import make_project, refresh, submit
 
 from labelvault.accounts.models import Role
+from labelvault.db.engine import transaction
 from labelvault.jobs.models import Job
 from labelvault.quality import refresh as refresh_job
 
@@ -142,3 +143,14 @@ def test_the_annotator_whose_answer_queued_a_refresh_cannot_read_it(client, ctx,
     assert job.created_by_id == owner.user_id
     assert client.get(f"/api/v1/jobs/{job.id}", headers=annotator.headers).status_code == 404
     assert client.get(f"/api/v1/jobs/{job.id}", headers=owner.headers).status_code == 200
+
+
+def test_a_refresh_that_never_ran_does_not_block_the_next(client, ctx, owner, member_of, factory):
+    project_id, items = make_project(client, ctx, owner, items=2)
+    _use_quality(client, owner, project_id, rating_tolerance=1)
+    (stuck,) = _refresh_jobs(factory, project_id, "queued")
+    with transaction(factory) as session:  # e.g. given up after too many crashed attempts
+        session.execute(update(Job).where(Job.id == stuck.id).values(state="failed"))
+    submit(client, member_of(owner, Role.annotator), items[0]["id"], {"sentiment": "positive"})
+    (queued,) = _refresh_jobs(factory, project_id, "queued")
+    assert queued.id != stuck.id

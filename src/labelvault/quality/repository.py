@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationStatus
 from labelvault.db.scope import scoped
+from labelvault.jobs.models import Job, JobState
 from labelvault.quality.models import (
     AnnotationScore,
     ExamAttempt,
@@ -216,8 +217,13 @@ def _request_refresh(dialect: str) -> Any:
     columns = ["project_id", "organization_id", "job_id", "requested_at"]
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     table = cast(Table, PendingRefresh.__table__)  # a table INSERT: the ORM's bulk INSERT takes no SELECT
-    return (insert_(table).from_select(columns, row)
-            .on_conflict_do_nothing(index_elements=["project_id"]).returning(table.c.job_id))
+    statement = insert_(table).from_select(columns, row)
+    # A pending row whose job will never start (it failed before its handler ran, or is gone) gives way.
+    alive = select(Job.id).where(Job.id == table.c.job_id, Job.state.in_((JobState.queued, JobState.running)))
+    return statement.on_conflict_do_update(
+        index_elements=["project_id"], where=~alive.exists(),
+        set_={"job_id": statement.excluded.job_id, "requested_at": statement.excluded.requested_at},
+    ).returning(table.c.job_id)
 
 
 _REQUEST_REFRESH = {"postgresql": _request_refresh("postgresql"), "sqlite": _request_refresh("sqlite")}
