@@ -150,3 +150,28 @@ def test_a_gold_items_count_and_state_move_like_a_real_ones(client, ctx, owner, 
     # The gold item's answers are all there for the quality domain: seven of them, scored by the refresh.
     job = refresh(client, ctx, owner, gold_project)
     assert job["stats"]["gold_scores"] == 7
+
+
+def test_submitting_a_gold_item_does_the_same_work_as_a_real_one(client, ctx, owner, member_of, engine, monkeypatch):
+    project_id, items = make_project(client, ctx, owner, items=4)
+    _gold(client, owner, project_id, items[:1], 1.0)
+    one, other = member_of(owner, Role.annotator), member_of(owner, Role.annotator)
+    gold = _next(client, one, project_id).json()
+    monkeypatch.setattr(quality_service, "wants_gold", lambda _rate: False)
+    real = _next(client, other, project_id).json()
+    assert gold["item"]["id"] == items[0]["id"] and real["item"]["id"] != items[0]["id"]
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, _parameters, _context, _many):
+        statements.append(" ".join(statement.split()[:4]).upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        # A refresh is pending already (the settings change queued it), so neither submission queues one.
+        _answer(client, one, gold)
+        gold_statements, statements[:] = list(statements), []
+        _answer(client, other, real)
+        real_statements = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert gold_statements == real_statements
