@@ -154,3 +154,29 @@ def test_a_refresh_that_never_ran_does_not_block_the_next(client, ctx, owner, me
     submit(client, member_of(owner, Role.annotator), items[0]["id"], {"sentiment": "positive"})
     (queued,) = _refresh_jobs(factory, project_id, "queued")
     assert queued.id != stuck.id
+
+
+def test_project_wide_work_waits_until_it_is_due(client, ctx, owner, member_of, factory, monkeypatch):
+    monkeypatch.setattr(refresh_job, "DUE_MIN", dt.timedelta(hours=1))  # however slow this machine is today
+    project_id, items = make_project(client, ctx, owner, items=4)
+    _use_quality(client, owner, project_id, method="dawid_skene")
+    people = [member_of(owner, Role.annotator) for _ in range(2)]
+    for person in people:
+        for item in items[:3]:
+            submit(client, person, item["id"], {"sentiment": "positive"})
+    first = refresh(client, ctx, owner, project_id)  # asked by a manager: everything now
+    assert first["stats"]["report"] is True and first["stats"]["project_aggregates"] == 3
+    submit(client, people[0], items[3]["id"], {"sentiment": "negative"})
+    (automatic,) = _refresh_jobs(factory, project_id, "queued")
+    ctx.runner.run_until_idle()
+    stats = client.get(f"/api/v1/jobs/{automatic.id}", headers=owner.headers).json()["stats"]
+    # Neither the report nor a Dawid-Skene pass is due: the new item gets its majority vote, the others keep theirs.
+    assert "report" not in stats and "project_aggregates" not in stats
+    latest = {(a["item_id"], a["question"]): a for a in
+              client.get(f"/api/v1/projects/{project_id}/aggregates", headers=owner.headers).json()["items"]}
+    assert latest[(items[3]["id"], "sentiment")]["method"] == "majority"
+    assert latest[(items[0]["id"], "sentiment")]["method"] == "dawid_skene"
+    report = client.get(f"/api/v1/projects/{project_id}/quality/report", headers=owner.headers).json()["report"]
+    assert report["annotations"] == 6
+    again = refresh(client, ctx, owner, project_id)
+    assert again["stats"]["report"] is True and again["stats"]["project_aggregates"] == 4

@@ -106,7 +106,7 @@ def test_gold_scores_scorecards_agreement_and_aggregates(client, ctx, owner, mem
 
 
 def test_a_refresh_scores_only_what_changed_since_the_last_one(client, ctx, owner, member_of, monkeypatch):
-    # Without the watermark's safety lag, which would take in everything of the last minute again.
+    # Without the watermark's safety lag, which would take in everything of the last seconds again.
     monkeypatch.setattr(refresh_job, "WATERMARK_LAG", dt.timedelta(0))
     project_id, items = make_project(client, ctx, owner, items=3)
     annotator = member_of(owner, Role.annotator)

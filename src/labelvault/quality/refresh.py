@@ -42,7 +42,7 @@ from labelvault.quality.scoring import Tolerances, score_answers
 BATCH = 500
 # The watermark stays this far behind the job's start: an annotation stamped before the start but committed
 # after the job read the changes is taken by the next refresh instead of being missed.
-WATERMARK_LAG = dt.timedelta(seconds=60)
+WATERMARK_LAG = dt.timedelta(seconds=10)
 DUE_MIN = dt.timedelta(seconds=30)
 DUE_FACTOR = 20
 
@@ -67,8 +67,11 @@ def _aggregate_row(annotation: Annotation, question: str, value: Any, confidence
 
 
 def score_batch(session: Session, schema: ls.LabelSchema, tolerances: Tolerances, organization_id: str,
-                project_id: str, item_ids: Sequence[str], gold_authors: set[str] | None = None) -> dict[str, int]:
-    """Gold scores, per-item consensus and consensus scores of a batch of items, replacing earlier ones."""
+                project_id: str, item_ids: Sequence[str], gold_authors: set[str] | None = None,
+                keep_method: str | None = None) -> dict[str, int]:
+    """Gold scores, per-item consensus and consensus scores of a batch of items, replacing earlier ones.
+    Aggregates made by `keep_method` stay (Dawid-Skene's until its next project-wide pass); the per-item
+    consensus fills in where there is none."""
     golds = repo.gold_of_items(session, organization_id, item_ids)
     by_item: dict[str, list[Annotation]] = defaultdict(list)
     for annotation in repo.submitted_of_items(session, organization_id, project_id, item_ids):
@@ -101,7 +104,10 @@ def score_batch(session: Session, schema: ls.LabelSchema, tolerances: Tolerances
     annotation_ids = [a.id for given in by_item.values() for a in given]
     repo.replace_scores(session, annotation_ids, ScoreKind.gold, gold_rows)
     repo.replace_scores(session, annotation_ids, ScoreKind.consensus, consensus_rows)
-    repo.replace_aggregates(session, item_ids, [q.name for q in questions], aggregate_rows)
+    if keep_method is not None:
+        kept = repo.aggregated_by(session, organization_id, item_ids, keep_method)
+        aggregate_rows = [r for r in aggregate_rows if (r["item_id"], r["question"]) not in kept]
+    repo.replace_aggregates(session, item_ids, [q.name for q in questions], aggregate_rows, keep_method)
     return {"gold_scores": len(gold_rows), "aggregates": len(aggregate_rows)}
 
 
@@ -274,14 +280,17 @@ def refresh_project(factory: sessionmaker[Session], job: Job, worker: str) -> No
         _check(jobs.progress(session, job.id, worker, {"total": len(item_ids)}))
     stats: dict[str, Any] = {"items": len(item_ids), "gold_scores": 0, "aggregates": 0, "full": full}
     gold_authors: set[str] = set()
+    complete = full or bool(job.params.get("complete"))
+    # Dawid-Skene's aggregates stay until its next pass over the project, unless that pass is this job's.
+    keep = AggregationMethod.dawid_skene if settings.method == AggregationMethod.dawid_skene and not (
+        complete or _due(timings, "project_aggregates_at", "project_aggregates_seconds", started)) else None
     for start in range(0, len(item_ids), BATCH):
         batch = item_ids[start:start + BATCH]
         with transaction(factory) as session:
             counted = score_batch(session, schema, tolerances, project.organization_id, project.id, batch,
-                                  gold_authors)
+                                  gold_authors, keep)
             stats.update({k: stats[k] + v for k, v in counted.items()})
             _check(jobs.progress(session, job.id, worker, {"done": start + len(batch), "stats": dict(stats)}))
-    complete = full or bool(job.params.get("complete"))
     with transaction(factory) as session:
         settings = service.settings_of(session, project)
         if settings.method == AggregationMethod.weighted and not complete:

@@ -104,9 +104,12 @@ def replace_scores(session: Session, annotation_ids: Sequence[str], kind: str, r
 
 
 def replace_aggregates(session: Session, item_ids: Sequence[str], questions: Sequence[str],
-                       rows: list[dict[str, Any]]) -> None:
-    session.execute(delete(ItemAggregate).where(ItemAggregate.item_id.in_(item_ids),
-                                                ItemAggregate.question.in_(questions)))
+                       rows: list[dict[str, Any]], keep_method: str | None = None) -> None:
+    """Replace the items' aggregates of these questions by `rows`, except those made by `keep_method`."""
+    stmt = delete(ItemAggregate).where(ItemAggregate.item_id.in_(item_ids), ItemAggregate.question.in_(questions))
+    if keep_method is not None:
+        stmt = stmt.where(ItemAggregate.method != keep_method)
+    session.execute(stmt)
     if rows:
         session.execute(insert(ItemAggregate), rows)
 
@@ -121,6 +124,14 @@ def aggregates_page(session: Session, organization_id: str, project_id: str, aft
     if below is not None:
         stmt = stmt.where(ItemAggregate.confidence < below)
     return session.scalars(stmt.order_by(ItemAggregate.item_id, ItemAggregate.question).limit(limit)).all()
+
+
+def aggregated_by(session: Session, organization_id: str, item_ids: Sequence[str],
+                  method: str) -> set[tuple[str, str]]:
+    """(item, question) of the items' aggregates made by `method`."""
+    stmt = scoped(select(ItemAggregate.item_id, ItemAggregate.question), ItemAggregate, organization_id).where(
+        ItemAggregate.item_id.in_(item_ids), ItemAggregate.method == method)
+    return {(item_id, question) for item_id, question in session.execute(stmt)}
 
 
 def aggregate_confidences(session: Session, organization_id: str, project_id: str) -> list[float]:
