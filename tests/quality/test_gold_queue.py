@@ -65,8 +65,9 @@ def test_gold_items_sit_outside_the_overlap_rule(client, ctx, owner, member_of):
     assert {h["item"]["id"] for h in held} == {items[0]["id"]}  # five holders of a gold item, overlap 3
     for person, claimed in zip(people, held, strict=True):
         _answer(client, person, claimed, "negative" if person is not people[0] else "positive")
+    # What its holders see stays within what a real item of overlap 3 shows (see the test below).
     item = client.get(f"/api/v1/items/{items[0]['id']}", headers=people[0].headers).json()
-    assert item["state"] not in ("completed", "in_review") and item["annotation_count"] == 0
+    assert item["annotation_count"] <= 3
     # The real item still follows its overlap of three.
     real = [_next(client, person, project_id).json()["item"]["id"] for person in people[:3]]
     assert real == [items[1]["id"]] * 3
@@ -121,3 +122,56 @@ def test_wrong_gold_answers_through_the_queue_suspend(client, ctx, owner, member
         _answer(client, careless, _next(client, careless, project_id).json(), "positive")
     assert refresh(client, ctx, owner, project_id)["stats"]["suspended"] == 1
     assert _next(client, careless, project_id).status_code == 403
+
+
+def _views(client, people, project_id):
+    """What each person sees of the item they are handed: when claimed, and once they have submitted it."""
+    seen = []
+    for person in people:
+        claimed = _next(client, person, project_id).json()
+        _answer(client, person, claimed)
+        after = client.get(f"/api/v1/items/{claimed['item']['id']}", headers=person.headers).json()
+        seen.append(((claimed["item"]["state"], claimed["item"]["annotation_count"]),
+                     (after["state"], after["annotation_count"])))
+    return seen
+
+
+def test_a_gold_items_count_and_state_move_like_a_real_ones(client, ctx, owner, member_of):
+    """Earlier a gold item's count stayed at 0 (and it never completed) however many answered it: a person who
+    submitted one and looked again could tell. Now one person after another sees the same as on a real item."""
+    people = [member_of(owner, Role.annotator) for _ in range(7)]
+    real_project, _ = make_project(client, ctx, owner, items=3)  # overlap 3
+    gold_project, gold_items = make_project(client, ctx, owner, items=3)
+    _gold(client, owner, gold_project, gold_items[:1], 1.0)
+    real = _views(client, people, real_project)
+    gold = _views(client, people, gold_project)
+    assert gold == real
+    assert real[2][1] == ("completed", 3) and real[3][0] == ("in_progress", 0)
+    # The gold item's answers are all there for the quality domain: seven of them, scored by the refresh.
+    job = refresh(client, ctx, owner, gold_project)
+    assert job["stats"]["gold_scores"] == 7
+
+
+def test_submitting_a_gold_item_does_the_same_work_as_a_real_one(client, ctx, owner, member_of, engine, monkeypatch):
+    project_id, items = make_project(client, ctx, owner, items=4)
+    _gold(client, owner, project_id, items[:1], 1.0)
+    one, other = member_of(owner, Role.annotator), member_of(owner, Role.annotator)
+    gold = _next(client, one, project_id).json()
+    monkeypatch.setattr(quality_service, "wants_gold", lambda _rate: False)
+    real = _next(client, other, project_id).json()
+    assert gold["item"]["id"] == items[0]["id"] and real["item"]["id"] != items[0]["id"]
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, _parameters, _context, _many):
+        statements.append(" ".join(statement.split()[:4]).upper())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        # A refresh is pending already (the settings change queued it), so neither submission queues one.
+        _answer(client, one, gold)
+        gold_statements, statements[:] = list(statements), []
+        _answer(client, other, real)
+        real_statements = list(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert gold_statements == real_statements

@@ -66,19 +66,16 @@ _items = cast(Table, Item.__table__)
 # session's objects to update them too, which costs several times the UPDATE itself; no caller reads the
 # counters back from the loaded item.
 _IS_GOLD = exists().where(GoldAnswer.item_id == _items.c.id)
+_OVERLAP = func.coalesce(_items.c.overlap, bindparam("default_overlap"))
 _COUNT_SUBMITTED = (
     update(_items)
     .where(_items.c.id == bindparam("item_id"))
     .values(
-        # A gold item is never completed for the queue, and its count stays as it was: to its annotators it
-        # looks like an item nobody has finished.
-        annotation_count=_items.c.annotation_count + case((_IS_GOLD, 0), else_=1),
-        state=case(
-            (_IS_GOLD, case(((_items.c.leased <= 0) & (_items.c.annotation_count == 0), "new"),
-                            else_="in_progress")),
-            (_items.c.annotation_count + 1 >= func.coalesce(_items.c.overlap, bindparam("default_overlap")),
-             "completed"),
-            else_="in_progress"),
+        # A gold item's count and state move like a real item's, up to its overlap (the gold claim starts a
+        # full one again): to its annotators it looks like any item. Its true answers are the quality domain's.
+        annotation_count=_items.c.annotation_count + case((_IS_GOLD & (_items.c.annotation_count >= _OVERLAP), 0),
+                                                          else_=1),
+        state=case((_items.c.annotation_count + 1 >= _OVERLAP, "completed"), else_="in_progress"),
     )
 )
 

@@ -28,6 +28,7 @@ from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
+from labelvault.quality import service as quality
 from labelvault.security.policy import Principal
 
 STATUS_AFTER = {ReviewDecision.accept: "accepted", ReviewDecision.reject: "rejected", ReviewDecision.fix: "fixed"}
@@ -103,6 +104,7 @@ def decide(
     session.add(review)
     session.flush()
     repo.refresh_item_review_state(session, item.id)
+    quality.annotation_reviewed(session, principal, project)
     if idempotency_key is not None:
         session.add(IdempotencyRecord(user_id=principal.user_id, key=idempotency_key, scope="review",
                                       fingerprint=fingerprint, resource_id=review.id))

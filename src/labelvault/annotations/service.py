@@ -25,6 +25,7 @@ from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
+from labelvault.quality import service as quality
 from labelvault.security.policy import Action, Principal, allowed
 from labelvault.workforce import visibility
 from labelvault.workforce.visibility import ItemView
@@ -129,6 +130,8 @@ def save_annotation(
             current.review_status = review_status
     if newly_submitted:
         repo.count_submitted(session, item.id, project.default_overlap)
+    if not draft:
+        quality.annotation_submitted(session, principal, project, item.id)
     try:
         session.flush()
         if current.review_status is not None and not draft:

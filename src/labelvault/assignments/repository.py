@@ -30,7 +30,9 @@ from labelvault.db.base import UtcDateTime
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemState
 from labelvault.kit.clock import utcnow
-from labelvault.quality.models import GoldAnswer, GoldExposure
+from labelvault.projects.models import Project
+from labelvault.quality.gold_walk import move_gold_cursor
+from labelvault.quality.models import GoldAnswer, GoldCursor, GoldExposure
 
 QUEUED_STATES = (ItemState.new, ItemState.in_progress)
 # Hot UPDATEs and DELETEs go to the tables, not the mapped classes: the ORM's bulk statements would first look
@@ -199,24 +201,50 @@ def _take_slot(chosen: Any) -> Any:
 _CLAIM_ITEM = {"import": _claim_statement(_queued.id),
                "random": _claim_statement(_queued.queue_rank, _queued.id)}
 
-# The next gold item this person has not met (answered, skipped, or held and given back), along the project's
-# gold answers (ix_gold_answers_project): no overlap check, any number of people may hold and answer it. The
-# row is updated like a real claim's (one more lease, "in_progress"), so the answer to the claim looks the same.
+# The next gold item this person has not met (answered, skipped, or held and given back): one step along the
+# project's gold answers in id order (ix_gold_answers_project_order), from just after the last one they met
+# (their GoldCursor). The walk never passes again over the gold items met before, so the claim costs the same
+# with ten gold items or ten thousand, met or not. The checks below only matter for a gold item met out of
+# order (answered without a claim). No row lock and no overlap check: any number of people may hold and answer
+# a gold item, and a claimer waiting a moment for another's UPDATE of the same row still gets it (skipping it,
+# as the real claim does, would put it behind their cursor for good).
+def _none(rows: Any) -> Any:
+    """No such row, checked per candidate as it is read: written as NOT EXISTS, PostgreSQL would turn it into an
+    anti-join that first reads every such row of the person (every gold item they met)."""
+    return rows.limit(1).scalar_subquery().is_(None)
+
+
+_GOLD_CURSOR = scoped(select(GoldCursor.after_id), GoldCursor, bindparam("queue_organization_id")).where(
+    GoldCursor.project_id == bindparam("queue_project_id"), GoldCursor.user_id == bindparam("user_id"),
+).scalar_subquery()
 _NEXT_GOLD = (
     scoped(select(GoldAnswer.item_id), GoldAnswer, bindparam("queue_organization_id"))
     .where(
         GoldAnswer.project_id == bindparam("queue_project_id"),
-        ~exists().where(Annotation.item_id == GoldAnswer.item_id, Annotation.author_id == bindparam("user_id")),
-        ~exists().where(Skip.item_id == GoldAnswer.item_id, Skip.user_id == bindparam("user_id")),
-        ~exists().where(GoldExposure.item_id == GoldAnswer.item_id, GoldExposure.user_id == bindparam("user_id")),
+        GoldAnswer.id > func.coalesce(_GOLD_CURSOR, ""),
+        _none(select(Annotation.id).where(Annotation.item_id == GoldAnswer.item_id,
+                                          Annotation.author_id == bindparam("user_id"))),
+        _none(select(Skip.id).where(Skip.item_id == GoldAnswer.item_id, Skip.user_id == bindparam("user_id"))),
+        _none(select(GoldExposure.item_id).where(GoldExposure.item_id == GoldAnswer.item_id,
+                                                 GoldExposure.user_id == bindparam("user_id"))),
     )
-    .order_by(GoldAnswer.item_id)
+    .order_by(GoldAnswer.id)
     .limit(1)
-    # Like the real claim: a gold item another claim is taking is skipped, never waited for.
-    .with_for_update(skip_locked=True, of=GoldAnswer)
 )
-_CLAIM_GOLD = _take_slot(_NEXT_GOLD)
-
+_DEFAULT_OVERLAP = scoped(select(Project.default_overlap), Project, bindparam("queue_organization_id")).where(
+    Project.id == bindparam("queue_project_id")).scalar_subquery()
+# What its holders see of a gold item moves like a real item's: one more annotation per answer up to the
+# overlap ("completed" there, see annotations.repository), and a claim of a full one starts the count again,
+# as if it were the next real item. Its true answers are counted by the quality refresh, not here.
+_GOLD_FULL = _items.c.annotation_count >= func.coalesce(_items.c.overlap, _DEFAULT_OVERLAP)
+_CLAIM_GOLD = select(Item).from_statement(  # unscoped: the row is the UPDATE's, chosen by the scoped query above.
+    update(_items)
+    .where(_items.c.id == _NEXT_GOLD.scalar_subquery())
+    .values(leased=_items.c.leased + 1,
+            annotation_count=case((_GOLD_FULL, 0), else_=_items.c.annotation_count),
+            state=case((_items.c.state == ItemState.in_progress, _items.c.state), else_=ItemState.in_progress))
+    .returning(*_items.c)
+)
 
 def claim_item(
     session: Session, organization_id: str, project_id: str, user_id: str, default_overlap: int,
@@ -244,6 +272,7 @@ def remember_gold_met(session: Session, organization_id: str, held: list[tuple[s
             ~exists().where(GoldExposure.item_id == item_id, GoldExposure.user_id == user_id))
         session.execute(insert(GoldExposure).from_select(["item_id", "user_id", "organization_id", "created_at"],
                                                          gold))
+        move_gold_cursor(session, organization_id, item_id, user_id)
 
 
 def add(session: Session, row: Lease | Skip) -> None:

@@ -38,12 +38,15 @@ def get_settings(project_id: str, principal: CanManageProject, session: DB) -> Q
 
 
 @router.patch("/projects/{project_id}/quality/settings", response_model=QualitySettingsOut)
-def update_settings(project_id: str, body: QualitySettingsPatch, principal: CanManageProject,
-                    session: DB) -> QualitySettingsOut:
-    """Change quality settings; the next refresh recomputes every score and aggregate with them."""
+def update_settings(project_id: str, body: QualitySettingsPatch, principal: CanManageProject, session: DB,
+                    request: Request, ctx: Ctx) -> QualitySettingsOut:
+    """Change quality settings; a refresh is queued that recomputes every score and aggregate with them."""
     project = projects.get_project(session, principal, project_id)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    return QualitySettingsOut.model_validate(service.update_settings(session, project, changes))
+    updated = service.update_settings(session, project, changes)
+    service.request_refresh(session, principal, project, always=True)
+    after_commit(request, ctx.runner.wake)
+    return QualitySettingsOut.model_validate(updated)
 
 
 @router.put("/items/{item_id}/gold", response_model=GoldOut)

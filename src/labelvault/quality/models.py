@@ -59,7 +59,13 @@ class GoldAnswer(Base):
     """The known answers of a gold item. Kept apart from the item, so no item payload can reveal it."""
 
     __tablename__ = "gold_answers"
-    __table_args__ = (UniqueConstraint("item_id"), Index("ix_gold_answers_project", "project_id", "item_id"))
+    __table_args__ = (
+        UniqueConstraint("item_id"),
+        Index("ix_gold_answers_project", "project_id", "item_id"),
+        # The order gold items are handed out in: ids grow with creation time, so a gold item added later comes
+        # after every person's place in the walk (GoldCursor) and nobody misses it.
+        Index("ix_gold_answers_project_order", "project_id", "id"),
+    )
 
     id: Mapped[str] = id_column()
     organization_id: Mapped[str] = mapped_column(
@@ -85,6 +91,35 @@ class GoldExposure(Base):
         ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
     )
     created_at: Mapped[dt.datetime] = created_column()
+
+
+class GoldCursor(Base):
+    """How far one person has walked a project's gold items (in id order): the gold claim starts after it, so
+    its cost does not grow with the gold items they have met already."""
+
+    __tablename__ = "gold_cursors"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    # The id of the last gold answer (not item) this person met.
+    after_id: Mapped[str] = mapped_column(String(36), nullable=False)
+
+
+class PendingRefresh(Base):
+    """The one queued refresh job of a project: new annotations join it instead of queueing another."""
+
+    __tablename__ = "quality_pending_refreshes"
+
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    # Written before its job, in one statement that also says whether a refresh is pending already.
+    job_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    requested_at: Mapped[dt.datetime] = created_column()
 
 
 class ScoreKind:

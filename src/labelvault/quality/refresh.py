@@ -1,13 +1,19 @@
-"""The quality refresh job: scores and aggregates of the items that changed, then the project's report.
+"""The quality refresh job: scores and aggregates of the items that changed, suspensions, then the report.
 
-Incremental: only items with a submitted annotation or a gold answer written since the last refresh are
-scored again, in batches that each commit with the job's progress. Dawid-Skene and the weighted vote look
-at every worker's record, so with those methods the single-choice aggregates are recomputed for the whole
-project (vectorized: a million votes take about a second).
+Queued by itself after submissions and review decisions (one pending job per project), or by a manager.
+Incremental: only items with a submitted annotation or a gold answer written since the last refresh (the
+watermark `refreshed_through`) are scored again, in batches that each commit with the job's progress, and
+only the annotators whose gold scores changed are checked for suspension. A change of settings clears the
+watermark: the next refresh recomputes everything. Work whose size is the whole project (the report, and
+Dawid-Skene, which looks at every worker's record) is redone when a manager asks, after a full recompute, or
+once it is due: no sooner than `DUE_FACTOR` times its last duration (at least `DUE_MIN`), so that a busy
+project spends a bounded share of a worker on it while the scores and suspensions follow every annotation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -34,6 +40,11 @@ from labelvault.quality.report import AnnotationRow, ScoreRow, build_report
 from labelvault.quality.scoring import Tolerances, score_answers
 
 BATCH = 500
+# The watermark stays this far behind the job's start: an annotation stamped before the start but committed
+# after the job read the changes is taken by the next refresh instead of being missed.
+WATERMARK_LAG = dt.timedelta(seconds=10)
+DUE_MIN = dt.timedelta(seconds=30)
+DUE_FACTOR = 20
 
 
 def _empty(value: Any) -> bool:
@@ -56,8 +67,11 @@ def _aggregate_row(annotation: Annotation, question: str, value: Any, confidence
 
 
 def score_batch(session: Session, schema: ls.LabelSchema, tolerances: Tolerances, organization_id: str,
-                project_id: str, item_ids: Sequence[str]) -> dict[str, int]:
-    """Gold scores, per-item consensus and consensus scores of a batch of items, replacing earlier ones."""
+                project_id: str, item_ids: Sequence[str], gold_authors: set[str] | None = None,
+                keep_method: str | None = None) -> dict[str, int]:
+    """Gold scores, per-item consensus and consensus scores of a batch of items, replacing earlier ones.
+    Aggregates made by `keep_method` stay (Dawid-Skene's until its next project-wide pass); the per-item
+    consensus fills in where there is none."""
     golds = repo.gold_of_items(session, organization_id, item_ids)
     by_item: dict[str, list[Annotation]] = defaultdict(list)
     for annotation in repo.submitted_of_items(session, organization_id, project_id, item_ids):
@@ -71,6 +85,8 @@ def score_batch(session: Session, schema: ls.LabelSchema, tolerances: Tolerances
                 score, per_question = score_answers(schema, a.answers, gold.answers, tolerances)
                 if score is not None:
                     gold_rows.append(_score_rows(ScoreKind.gold, a, score, per_question))
+                    if gold_authors is not None:
+                        gold_authors.add(a.author_id)
             continue
         consensus: dict[str, Any] = {}
         for q in questions:
@@ -88,7 +104,10 @@ def score_batch(session: Session, schema: ls.LabelSchema, tolerances: Tolerances
     annotation_ids = [a.id for given in by_item.values() for a in given]
     repo.replace_scores(session, annotation_ids, ScoreKind.gold, gold_rows)
     repo.replace_scores(session, annotation_ids, ScoreKind.consensus, consensus_rows)
-    repo.replace_aggregates(session, item_ids, [q.name for q in questions], aggregate_rows)
+    if keep_method is not None:
+        kept = repo.aggregated_by(session, organization_id, item_ids, keep_method)
+        aggregate_rows = [r for r in aggregate_rows if (r["item_id"], r["question"]) not in kept]
+    repo.replace_aggregates(session, item_ids, [q.name for q in questions], aggregate_rows, keep_method)
     return {"gold_scores": len(gold_rows), "aggregates": len(aggregate_rows)}
 
 
@@ -103,13 +122,20 @@ def _worker_weights(session: Session, organization_id: str, project_id: str, aut
     return np.array([max(known.get(a, fallback), 1e-6) for a in authors])
 
 
-def aggregate_single_choice(session: Session, schema: ls.LabelSchema, settings: QualitySettings) -> int:
-    """Single-choice aggregates of the whole project by Dawid-Skene or the gold-weighted vote."""
+def aggregate_single_choice(session: Session, schema: ls.LabelSchema, settings: QualitySettings,
+                            item_ids: Sequence[str] | None = None) -> int:
+    """Single-choice aggregates by Dawid-Skene or the gold-weighted vote: of the whole project, or (weighted
+    vote only: each item's result depends on its own votes and the authors' gold accuracy) of some items."""
     org, project_id = settings.organization_id, settings.project_id
     gold_items = repo.gold_item_ids(session, org, project_id)
     questions = [q for q in schema.questions if isinstance(q, ls.SingleChoice)]
-    rows = [(item, author, answers) for item, author, answers, *_ in repo.submitted_rows(session, org, project_id)
-            if item not in gold_items]
+    if item_ids is None:
+        rows = [(item, author, answers) for item, author, answers, *_
+                in repo.submitted_rows(session, org, project_id) if item not in gold_items]
+    else:
+        rows = [(a.item_id, a.author_id, a.answers) for start in range(0, len(item_ids), BATCH)
+                for a in repo.submitted_of_items(session, org, project_id, item_ids[start:start + BATCH])
+                if a.item_id not in gold_items]
     written = 0
     for q in questions:
         options = [o.value for o in q.options]
@@ -147,7 +173,11 @@ def _summary(confidences: list[float], threshold: float) -> dict[str, Any]:
             "below_threshold": sum(1 for c in confidences if c < threshold), "threshold": threshold}
 
 
-def write_report(session: Session, schema: ls.LabelSchema, settings: QualitySettings, job_id: str | None) -> None:
+def write_report(session: Session, schema: ls.LabelSchema, settings: QualitySettings, job_id: str | None,
+                 timings: dict[str, Any] | None = None) -> None:
+    """Rebuild the project's report from every submitted annotation and score (`timings`: when the project-wide
+    work was last done and how long it took, kept in the report to decide when it is due again)."""
+    began = time.monotonic()
     org, project_id = settings.organization_id, settings.project_id
     rows = [AnnotationRow(item, author, answers, spent, submitted or updated, review)
             for item, author, answers, spent, submitted, updated, review
@@ -162,6 +192,7 @@ def write_report(session: Session, schema: ls.LabelSchema, settings: QualitySett
     body["method"] = settings.method
     now = utcnow()
     body["computed_at"] = now.isoformat()
+    body["timings"] = {**(timings or {}), "report_seconds": round(time.monotonic() - began, 3)}
     report = repo.report(session, org, project_id)
     if report is None:
         session.add(QualityReport(project_id=project_id, organization_id=org, job_id=job_id, report=body,
@@ -183,9 +214,15 @@ def adapt_overlap(session: Session, project: Project, settings: QualitySettings,
     return totals
 
 
-def suspend_low_accuracy(session: Session, settings: QualitySettings, job_id: str | None) -> int:
-    """Suspend each annotator whose rolling gold accuracy fell below the threshold; returns how many."""
+def suspend_low_accuracy(session: Session, settings: QualitySettings, job_id: str | None,
+                         authors: Sequence[str] | None = None) -> int:
+    """Suspend each annotator (of `authors`, or all) whose rolling gold accuracy fell below the threshold;
+    returns how many. Reads only the gold scores of those annotators."""
     org, project_id = settings.organization_id, settings.project_id
+    if authors is None:
+        authors = repo.gold_authors(session, org, project_id)
+    if not authors:
+        return 0
     history = repo.suspensions(session, org, project_id)
     active = {s.user_id for s in history if s.reinstated_at is None}
     # After a reinstatement only newer gold answers count, or the old ones would suspend again at once.
@@ -194,9 +231,12 @@ def suspend_low_accuracy(session: Session, settings: QualitySettings, job_id: st
         if s.reinstated_at is not None and (s.user_id not in since or s.reinstated_at > since[s.user_id]):
             since[s.user_id] = s.reinstated_at
     scores: dict[str, list[tuple[Any, float]]] = defaultdict(list)
-    for author, kind, score, submitted_at in repo.scores(session, org, project_id):
-        if kind == ScoreKind.gold and author not in active and (author not in since or submitted_at > since[author]):
-            scores[author].append((submitted_at, score))
+    wanted = sorted(set(authors) - active)
+    for start in range(0, len(wanted), BATCH):
+        for author, score, submitted_at in repo.gold_scores_of_authors(session, org, project_id,
+                                                                       wanted[start:start + BATCH]):
+            if author not in since or submitted_at > since[author]:
+                scores[author].append((submitted_at, score))
     suspended = 0
     for author, rows in scores.items():
         window = [score for _, score in sorted(rows, key=lambda r: r[0])[-settings.gold_window:]]
@@ -215,37 +255,70 @@ def _check(ok: bool) -> None:
         raise JobLost()
 
 
+def _due(timings: dict[str, Any], at: str, seconds: str, now: dt.datetime) -> bool:
+    """Whether project-wide work last done at `timings[at]`, taking `timings[seconds]`, is due again."""
+    if at not in timings:
+        return True
+    wait = max(DUE_MIN, dt.timedelta(seconds=DUE_FACTOR * float(timings.get(seconds, 0.0))))
+    return now - dt.datetime.fromisoformat(timings[at]) >= wait
+
+
 def refresh_project(factory: sessionmaker[Session], job: Job, worker: str) -> None:
-    """The job handler: batches of changed items, the project-wide aggregates, then the report."""
+    """The job handler: batches of changed items, suspensions, then the project-wide work that is due."""
     with transaction(factory) as session:
         project = projects.project_for_job(session, job.organization_id, job.params["project_id"])
+        # From now on new annotations queue the next refresh: this one may not see them.
+        repo.end_pending_refresh(session, project.organization_id, project.id, job.id)
         schema = projects.current_label_schema(session, project)
         settings = service.settings_of(session, project)
         tolerances = Tolerances(rating=settings.rating_tolerance, box_iou=settings.box_iou_threshold)
         started = utcnow()
+        full = settings.refreshed_through is None
         item_ids = repo.changed_item_ids(session, project.organization_id, project.id, settings.refreshed_through)
+        stored_report = repo.report(session, project.organization_id, project.id)
+        timings = dict(stored_report.report.get("timings", {})) if stored_report is not None else {}
         _check(jobs.progress(session, job.id, worker, {"total": len(item_ids)}))
-    stats = {"items": len(item_ids), "gold_scores": 0, "aggregates": 0}
+    stats: dict[str, Any] = {"items": len(item_ids), "gold_scores": 0, "aggregates": 0, "full": full}
+    gold_authors: set[str] = set()
+    complete = full or bool(job.params.get("complete"))
+    # Dawid-Skene's aggregates stay until its next pass over the project, unless that pass is this job's.
+    keep = AggregationMethod.dawid_skene if settings.method == AggregationMethod.dawid_skene and not (
+        complete or _due(timings, "project_aggregates_at", "project_aggregates_seconds", started)) else None
     for start in range(0, len(item_ids), BATCH):
         batch = item_ids[start:start + BATCH]
         with transaction(factory) as session:
-            counted = score_batch(session, schema, tolerances, project.organization_id, project.id, batch)
-            stats = {k: stats[k] + counted.get(k, 0) for k in stats}
+            counted = score_batch(session, schema, tolerances, project.organization_id, project.id, batch,
+                                  gold_authors, keep)
+            stats.update({k: stats[k] + v for k, v in counted.items()})
             _check(jobs.progress(session, job.id, worker, {"done": start + len(batch), "stats": dict(stats)}))
     with transaction(factory) as session:
         settings = service.settings_of(session, project)
-        if settings.method != AggregationMethod.majority:
+        if settings.method == AggregationMethod.weighted and not complete:
+            stats["weighted_aggregates"] = aggregate_single_choice(session, schema, settings, item_ids)
+        elif settings.method != AggregationMethod.majority and (
+                complete or _due(timings, "project_aggregates_at", "project_aggregates_seconds", started)):
+            began = time.monotonic()
             stats["project_aggregates"] = aggregate_single_choice(session, schema, settings)
+            timings.update(project_aggregates_at=utcnow().isoformat(),
+                           project_aggregates_seconds=round(time.monotonic() - began, 3))
         if settings.adaptive_overlap:
             stats.update(adapt_overlap(session, project, settings, item_ids))
         if settings.auto_suspend:
-            stats["suspended"] = suspend_low_accuracy(session, settings, job.id)
-        write_report(session, schema, settings, job.id)
+            stats["suspended"] = suspend_low_accuracy(session, settings, job.id, None if full else sorted(gold_authors))
+        if complete or _due(timings, "report_at", "report_seconds", started):
+            timings["report_at"] = utcnow().isoformat()
+            write_report(session, schema, settings, job.id, timings)
+            stats["report"] = True
+        elif "project_aggregates" in stats and stored_report is not None:
+            kept = repo.report(session, project.organization_id, project.id)
+            if kept is not None:
+                kept.report = {**kept.report, "timings": timings}
         stored = repo.settings(session, project.organization_id, project.id)
-        if stored is not None:
-            stored.refreshed_through = started
-        else:
-            settings.refreshed_through = started
+        # A settings change during the job cleared the watermark: leave it cleared for the next refresh.
+        if stored is not None and (stored.refreshed_through is not None or full) and stored.updated_at <= started:
+            stored.refreshed_through = started - WATERMARK_LAG
+        elif stored is None:
+            settings.refreshed_through = started - WATERMARK_LAG
             session.add(settings)
         _check(jobs.progress(session, job.id, worker, {"stats": dict(stats)}))
         jobs.finish(session, job, worker)

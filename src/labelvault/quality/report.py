@@ -145,6 +145,8 @@ def scorecard(author: str, rows: Sequence[AnnotationRow], scores: Sequence[Score
         trend[_week(r.submitted_at)]["n"].append(1)
     for s in scores:
         trend[_week(s.submitted_at)][s.kind].append(s.score)
+    # The counts beside each mean (timed items and seconds, rejections, weekly gold and consensus items) let
+    # scorecards be pooled exactly into a vendor's (see vendors.py).
     return {
         "user_id": author,
         "annotations": len(rows),
@@ -152,11 +154,15 @@ def scorecard(author: str, rows: Sequence[AnnotationRow], scores: Sequence[Score
         "gold_accuracy": _mean(s.score for s in gold),
         "consensus_items": len(consensus),
         "consensus_agreement": _mean(s.score for s in consensus),
+        "timed_items": len(timed),
+        "timed_seconds": round(sum(timed) / 1000, 3),
         "items_per_hour": round(len(timed) / (sum(timed) / 3_600_000), 3) if timed else None,
         "median_seconds": round(statistics.median(timed) / 1000, 3) if timed else None,
         "reviewed": len(reviewed),
+        "rejected": rejected,
         "rejection_rate": round(rejected / len(reviewed), 6) if reviewed else None,
-        "trend": [{"week": week, "annotations": len(v["n"]), "gold_accuracy": _mean(v["gold"]),
+        "trend": [{"week": week, "annotations": len(v["n"]), "gold_items": len(v["gold"]),
+                   "gold_accuracy": _mean(v["gold"]), "consensus_items": len(v["consensus"]),
                    "consensus_agreement": _mean(v["consensus"])} for week, v in sorted(trend.items())],
     }
 

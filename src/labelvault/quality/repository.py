@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import String, Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationStatus
 from labelvault.db.scope import scoped
+from labelvault.jobs.models import Job, JobState
 from labelvault.quality.models import (
     AnnotationScore,
     ExamAttempt,
     ExamItem,
     GoldAnswer,
     ItemAggregate,
+    PendingRefresh,
     QualityReport,
     QualitySettings,
     Suspension,
@@ -100,9 +104,12 @@ def replace_scores(session: Session, annotation_ids: Sequence[str], kind: str, r
 
 
 def replace_aggregates(session: Session, item_ids: Sequence[str], questions: Sequence[str],
-                       rows: list[dict[str, Any]]) -> None:
-    session.execute(delete(ItemAggregate).where(ItemAggregate.item_id.in_(item_ids),
-                                                ItemAggregate.question.in_(questions)))
+                       rows: list[dict[str, Any]], keep_method: str | None = None) -> None:
+    """Replace the items' aggregates of these questions by `rows`, except those made by `keep_method`."""
+    stmt = delete(ItemAggregate).where(ItemAggregate.item_id.in_(item_ids), ItemAggregate.question.in_(questions))
+    if keep_method is not None:
+        stmt = stmt.where(ItemAggregate.method != keep_method)
+    session.execute(stmt)
     if rows:
         session.execute(insert(ItemAggregate), rows)
 
@@ -117,6 +124,14 @@ def aggregates_page(session: Session, organization_id: str, project_id: str, aft
     if below is not None:
         stmt = stmt.where(ItemAggregate.confidence < below)
     return session.scalars(stmt.order_by(ItemAggregate.item_id, ItemAggregate.question).limit(limit)).all()
+
+
+def aggregated_by(session: Session, organization_id: str, item_ids: Sequence[str],
+                  method: str) -> set[tuple[str, str]]:
+    """(item, question) of the items' aggregates made by `method`."""
+    stmt = scoped(select(ItemAggregate.item_id, ItemAggregate.question), ItemAggregate, organization_id).where(
+        ItemAggregate.item_id.in_(item_ids), ItemAggregate.method == method)
+    return {(item_id, question) for item_id, question in session.execute(stmt)}
 
 
 def aggregate_confidences(session: Session, organization_id: str, project_id: str) -> list[float]:
@@ -180,3 +195,68 @@ def suspensions(session: Session, organization_id: str, project_id: str) -> Sequ
 def suspension(session: Session, organization_id: str, suspension_id: str) -> Suspension | None:
     stmt = scoped(select(Suspension), Suspension, organization_id).where(Suspension.id == suspension_id)
     return session.scalars(stmt).first()
+
+
+def gold_scores_of_authors(session: Session, organization_id: str, project_id: str,
+                           authors: Sequence[str]) -> Iterator[Any]:
+    """(author, score, submitted at) of the gold scores of some authors (ix_annotation_scores_project_author)."""
+    stmt = scoped(select(AnnotationScore.author_id, AnnotationScore.score, AnnotationScore.submitted_at),
+                  AnnotationScore, organization_id).where(
+        AnnotationScore.project_id == project_id, AnnotationScore.kind == "gold",
+        AnnotationScore.author_id.in_(authors))
+    yield from session.execute(stmt.execution_options(yield_per=5000))
+
+
+def gold_authors(session: Session, organization_id: str, project_id: str) -> list[str]:
+    stmt = scoped(select(AnnotationScore.author_id), AnnotationScore, organization_id).where(
+        AnnotationScore.project_id == project_id, AnnotationScore.kind == "gold")
+    return list(session.scalars(stmt.distinct()))
+
+
+def _request_refresh(dialect: str) -> Any:
+    # Only projects that use quality control (settings of their own, or a report asked for once) refresh by
+    # themselves; the others pay nothing on submit beyond this statement.
+    in_use = or_(
+        scoped(select(QualitySettings.project_id), QualitySettings, bindparam("organization_id")).where(
+            QualitySettings.project_id == bindparam("project_id")).exists(),
+        scoped(select(QualityReport.project_id), QualityReport, bindparam("organization_id")).where(
+            QualityReport.project_id == bindparam("project_id")).exists(),
+        bindparam("always"))
+    row = select(bindparam("project_id", type_=String(36)), bindparam("organization_id", type_=String(36)),
+                 bindparam("job_id", type_=String(36)), bindparam("now", type_=PendingRefresh.requested_at.type)
+                 ).where(in_use)
+    columns = ["project_id", "organization_id", "job_id", "requested_at"]
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, PendingRefresh.__table__)  # a table INSERT: the ORM's bulk INSERT takes no SELECT
+    statement = insert_(table).from_select(columns, row)
+    # A pending row whose job will never start (it failed before its handler ran, or is gone) gives way.
+    alive = select(Job.id).where(Job.id == table.c.job_id, Job.state.in_((JobState.queued, JobState.running)))
+    return statement.on_conflict_do_update(
+        index_elements=["project_id"], where=~alive.exists(),
+        set_={"job_id": statement.excluded.job_id, "requested_at": statement.excluded.requested_at},
+    ).returning(table.c.job_id)
+
+
+_REQUEST_REFRESH = {"postgresql": _request_refresh("postgresql"), "sqlite": _request_refresh("sqlite")}
+
+
+def request_refresh(session: Session, organization_id: str, project_id: str, job_id: str, now: dt.datetime,
+                    always: bool) -> bool:
+    """Record `job_id` as the project's pending refresh; False when one is pending already (or, unless
+    `always`, when the project does not use quality control). One statement: concurrent submissions queue
+    one job between them (the primary key decides)."""
+    params = {"project_id": project_id, "organization_id": organization_id, "job_id": job_id, "now": now,
+              "always": always}
+    return session.execute(_REQUEST_REFRESH[session.get_bind().dialect.name], params).first() is not None
+
+
+def pending_refresh(session: Session, organization_id: str, project_id: str) -> PendingRefresh | None:
+    stmt = scoped(select(PendingRefresh), PendingRefresh, organization_id)
+    return session.scalars(stmt.where(PendingRefresh.project_id == project_id)).first()
+
+
+def end_pending_refresh(session: Session, organization_id: str, project_id: str, job_id: str) -> None:
+    """The job has started: the next annotations queue a new one (which may overlap this one; both are safe)."""
+    session.execute(delete(PendingRefresh).where(PendingRefresh.organization_id == organization_id,
+                                                 PendingRefresh.project_id == project_id,
+                                                 PendingRefresh.job_id == job_id))

@@ -13,9 +13,11 @@ from labelvault.items.models import Item, ItemState
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.kit.clock import utcnow
+from labelvault.kit.ids import new_id
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.quality import repository as repo
+from labelvault.quality.gold_walk import move_gold_cursor
 from labelvault.quality.models import (
     AggregationMethod,
     GoldAnswer,
@@ -97,8 +99,11 @@ def remove_gold(session: Session, principal: Principal, item: Item) -> None:
     # Its answers count toward the overlap again, like those of any item.
     project = projects.get_project(session, principal, item.project_id)
     item.annotation_count = repo.submitted_count(session, principal.organization_id, item.id)
+    # Its state as a gold item was a cover (see assignments.repository): derive the real one.
     if item.annotation_count >= (item.overlap or project.default_overlap):
         item.state = ItemState.completed
+    else:
+        item.state = ItemState.in_progress if item.annotation_count or item.leased else ItemState.new
     settings = repo.settings(session, principal.organization_id, item.project_id)
     if settings is not None:
         settings.refreshed_through = None
@@ -109,9 +114,58 @@ def gold_page(session: Session, project: Project, after: str | None, limit: int)
     return list(repo.gold_page(session, project.organization_id, project.id, after, limit))
 
 
+def request_refresh(session: Session, principal: Principal, project: Project, *, complete: bool = False,
+                    always: bool = False) -> Job | None:
+    """Queue a refresh of the project's quality results unless one is queued already (it takes in whatever
+    arrived meanwhile: a burst of annotations makes one job). `complete` asks the job for the whole report and
+    the project-wide aggregates now rather than when they are due. Unless `always`, only for a project that
+    uses quality control. Returns the queued job, new or not; None when there is none."""
+    job_id = new_id()
+    if repo.request_refresh(session, project.organization_id, project.id, job_id, utcnow(), always):
+        return jobs.create_job(session, principal, REFRESH_JOB, {"project_id": project.id, "complete": complete},
+                               project_id=project.id, job_id=job_id)
+    pending = repo.pending_refresh(session, project.organization_id, project.id)
+    if pending is None:
+        return None
+    job = jobs.load_job(session, pending.job_id)
+    if job is not None and complete and not job.params.get("complete"):
+        job.params = {**job.params, "complete": True}
+        session.flush()
+    return job
+
+
 def start_refresh(session: Session, principal: Principal, project: Project) -> Job:
-    """Queue a refresh: scores and aggregates of what changed since the last one, then a new report."""
-    return jobs.create_job(session, principal, REFRESH_JOB, {"project_id": project.id}, project_id=project.id)
+    """Queue a refresh: scores and aggregates of what changed since the last one, then a new report (the job
+    already queued, if any, does it)."""
+    job = request_refresh(session, principal, project, complete=True, always=True)
+    assert job is not None  # `always`: there is one now
+    return job
+
+
+def annotation_submitted(session: Session, principal: Principal, project: Project, item_id: str) -> bool:
+    """After the person submitted (or changed) an annotation of the item: the item is behind them in their
+    walk along the gold items (when it is one), and the project's quality results are refreshed soon (a job,
+    queued unless one is). True when a job was queued, for the caller to wake the worker after commit."""
+    move_gold_cursor(session, project.organization_id, item_id, principal.user_id)
+    return _queue_automatic_refresh(session, principal, project)
+
+
+def annotation_reviewed(session: Session, principal: Principal, project: Project) -> bool:
+    """After a review decision: the scorecards' rejection rates (and a fixed annotation's scores) change."""
+    return _queue_automatic_refresh(session, principal, project)
+
+
+def _queue_automatic_refresh(session: Session, principal: Principal, project: Project) -> bool:
+    job_id = new_id()
+    if not repo.request_refresh(session, project.organization_id, project.id, job_id, utcnow(), False):
+        return False
+    job = jobs.create_job(session, principal, REFRESH_JOB, {"project_id": project.id, "complete": False},
+                          project_id=project.id, job_id=job_id)
+    # The project's job, not the annotator's: they may read the jobs they created, and its figures (gold
+    # scores, suspensions) are not for them.
+    job.created_by_id = project.created_by_id
+    session.flush()
+    return True
 
 
 def get_report(session: Session, project: Project) -> QualityReport:
