@@ -357,6 +357,13 @@ def test_vendor_team_routing_reroute_and_revoke(remote, manager, tmp_path):
     assert skilled.exit_code == 0 and "german, legal" in text(skilled.output)
     vendor_person = make_actor(remote[1], Role.annotator, organization_id=manager.organization_id,
                                vendor_id=second)
+    with Client(remote[0].url, vendor_person.token) as client:
+        work = client.next_item(project_id)
+        assert work is not None
+        client.submit(work["item"]["id"], {"sentiment": "positive"}, time_spent_ms=4000)
+    scored = run(remote, manager, "quality", "report", project_id, "--refresh")
+    assert scored.exit_code == 0, scored.output
+    assert "Vendors" in scored.stdout and "Beta" in scored.stdout
     report = tmp_path / "exposure.csv"
     revoked = run(remote, manager, "vendor", "revoke", second, "--report", str(report))
     assert revoked.exit_code == 0, revoked.output

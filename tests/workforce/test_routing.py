@@ -112,3 +112,17 @@ def test_a_teams_items_are_not_shown_to_annotators_outside_it(client, owner, rou
     assert client.get(f"/api/v1/items/{french}", headers=reviewer.headers).status_code == 200
     assert sorted(api_item_ids(client, outsider, routed.project_id)) == ["de0", "de3", "en1", "en4"]
     assert sorted(api_item_ids(client, insider, routed.project_id)) == ["de0", "de3", "en1", "en4", "fr2", "fr5"]
+
+
+def test_gold_items_are_routed_like_any_item(client, owner, routed):
+    settings = client.patch(f"/api/v1/projects/{routed.project_id}/quality/settings", json={"gold_rate": 1.0},
+                            headers=owner.headers)
+    assert settings.status_code == 200, settings.text
+    for external_id in ("en1", "fr2"):
+        made = client.put(f"/api/v1/items/{routed.ids[external_id]}/gold", json={"answers": {"sentiment": "pos"}},
+                          headers=owner.headers)
+        assert made.status_code in (200, 201), made.text
+    # With every claim asking for gold first, vendor A still gets only its own (real) items.
+    assert sorted(api_drain(client, routed.a_annotator, routed.project_id)) == ["de0", "de3"]
+    got_b = api_drain(client, routed.b_annotator, routed.project_id)
+    assert got_b[0] == "en1" and sorted(got_b) == ["en1", "en4"]

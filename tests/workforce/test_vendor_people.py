@@ -92,3 +92,36 @@ def test_queue_status_shows_a_vendor_only_its_own_people(client, owner, routed, 
     assert status.json()["items"] == {}
     full = client.get(f"/api/v1/projects/{routed.project_id}/status", headers=owner.headers).json()
     assert len(full["annotators"]) == 3 and sum(full["items"].values()) == 6
+
+
+def test_scorecards_per_vendor_and_a_vendor_manager_sees_only_its_own(client, ctx, owner, routed, member_of):
+    api_drain(client, routed.a_annotator, routed.project_id)
+    api_drain(client, routed.b_annotator, routed.project_id)
+    api_drain(client, routed.in_house, routed.project_id)
+    started = client.post(f"/api/v1/projects/{routed.project_id}/quality/refresh", headers=owner.headers)
+    assert started.status_code in (200, 202), started.text
+    ctx.runner.run_until_idle()
+    cards = client.get(f"/api/v1/projects/{routed.project_id}/scorecards", headers=owner.headers)
+    assert cards.status_code == 200, cards.text
+    vendors = {v["vendor"]: v for v in cards.json()["vendors"]}
+    assert set(vendors) == {"Acme Labeling", "Beta Data", None}
+    assert vendors["Acme Labeling"]["annotations"] == 2 and vendors["Acme Labeling"]["annotators"] == 1
+    assert len(cards.json()["annotators"]) == 3
+    manager = member_of(owner, Role.manager, routed.vendor_a)
+    own = client.get(f"/api/v1/projects/{routed.project_id}/scorecards", headers=manager.headers).json()
+    assert [c["user_id"] for c in own["annotators"]] == [routed.a_annotator.user_id]
+    assert [v["vendor"] for v in own["vendors"]] == ["Acme Labeling"]
+    assert client.get(f"/api/v1/projects/{routed.project_id}/scorecards",
+                      headers=routed.a_annotator.headers).status_code == 403
+
+
+def test_the_overview_page_compares_vendors(client, ctx, owner, routed):
+    api_drain(client, routed.a_annotator, routed.project_id)
+    api_drain(client, routed.in_house, routed.project_id)
+    client.post(f"/api/v1/projects/{routed.project_id}/quality/refresh", headers=owner.headers)
+    ctx.runner.run_until_idle()
+    signed = client.post("/sign-in", data={"email": owner.email, "password": owner.password, "next": "/"})
+    assert signed.status_code == 200
+    page = client.get(f"/projects/{routed.project_id}/overview")
+    assert page.status_code == 200 and 'id="vendor-scorecards"' in page.text
+    assert "Acme Labeling" in page.text and "Your own people" in page.text

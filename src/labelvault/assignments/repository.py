@@ -227,6 +227,10 @@ _NEXT_GOLD = (
         _none(select(Skip.id).where(Skip.item_id == GoldAnswer.item_id, Skip.user_id == bindparam("user_id"))),
         _none(select(GoldExposure.item_id).where(GoldExposure.item_id == GoldAnswer.item_id,
                                                  GoldExposure.user_id == bindparam("user_id"))),
+        # Routed like any item: only from the pools the person receives items from. (In a routed project the
+        # walk then passes over other pools' gold items each time, so its cost grows with their number.)
+        select(Item.pool).where(Item.id == GoldAnswer.item_id).scalar_subquery().in_(
+            bindparam("gold_pools", expanding=True)),
     )
     .order_by(GoldAnswer.id)
     .limit(1)
@@ -257,9 +261,12 @@ def claim_item(
     return session.scalars(_CLAIM_ITEM[order], params).first()
 
 
-def claim_gold(session: Session, organization_id: str, project_id: str, user_id: str) -> Item | None:
-    """Take a lease's place on the next gold item this person has not met (one statement, like a claim)."""
-    params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id}
+def claim_gold(session: Session, organization_id: str, project_id: str, user_id: str,
+               pools: list[str] | None = None) -> Item | None:
+    """Take a lease's place on the next gold item of these pools this person has not met (one statement, like
+    a claim)."""
+    params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id,
+              "gold_pools": pools if pools is not None else [""]}
     return session.scalars(_CLAIM_GOLD, params).first()
 
 

@@ -83,10 +83,11 @@ def next_item(session: Session, principal: Principal, project: Project) -> Claim
     # lease), so neither the answer nor its timing tells them apart. With no gold item left for the person,
     # the real queue answers.
     item = None
-    if gold_rate > 0 and quality.wants_gold(gold_rate):
-        item = repo.claim_gold(session, project.organization_id, project.id, principal.user_id)
+    pools = workforce.pools_for(session, principal, project)
+    if gold_rate > 0 and pools and quality.wants_gold(gold_rate):
+        item = repo.claim_gold(session, project.organization_id, project.id, principal.user_id, pools)
     if item is None:
-        for pool in workforce.pools_for(session, principal, project):
+        for pool in pools:
             item = repo.claim_item(session, project.organization_id, project.id, principal.user_id,
                                    project.default_overlap, project.queue_order, pool)
             if item is not None:

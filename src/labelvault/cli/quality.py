@@ -38,6 +38,7 @@ def quality_report(
                 console.print(f"[red]The refresh failed:[/] {escape(str(job.get('error')))}")
                 raise typer.Exit(1)
         stored = client.quality_report(project_id)
+        vendors = client.scorecards(project_id)["vendors"]
     report = stored["report"]
     if as_json:
         print_json(stored)
@@ -65,6 +66,15 @@ def quality_report(
                       _figure(card["gold_accuracy"]) + flag, _figure(card["consensus_agreement"]),
                       _figure(card["items_per_hour"]), _figure(card["median_seconds"]), _figure(card["rejection_rate"]))
     out.print(cards)
+    if any(v["vendor"] is not None for v in vendors):
+        pooled = Table(Column("vendor", no_wrap=True), "annotators", "annotations", "gold accuracy", "consensus",
+                       "items/h", "median s", "rejected", title="Vendors")
+        for card in vendors:
+            pooled.add_row(escape(card["vendor"] or "(your own people)"), str(card["annotators"]),
+                           str(card["annotations"]), _figure(card["gold_accuracy"]),
+                           _figure(card["consensus_agreement"]), _figure(card["items_per_hour"]),
+                           _figure(card["median_seconds"]), _figure(card["rejection_rate"]))
+        out.print(pooled)
 
 
 @quality_app.command("aggregates")

@@ -129,6 +129,10 @@ class Client:
         return self.request("PUT", f"/api/v1/members/{user_id}/skills",  # type: ignore[no-any-return]
                             json={"skills": skills})
 
+    def scorecards(self, project_id: str) -> dict[str, Any]:
+        """Scorecards per annotator and per vendor from the project's last quality report."""
+        return self.request("GET", f"/api/v1/projects/{project_id}/scorecards")  # type: ignore[no-any-return]
+
     def routing(self, project_id: str) -> dict[str, Any]:
         return self.request("GET", f"/api/v1/projects/{project_id}/routing")  # type: ignore[no-any-return]
 

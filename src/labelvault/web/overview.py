@@ -17,7 +17,9 @@ from labelvault.errors import NotFound
 from labelvault.items import service as items
 from labelvault.projects import service as projects
 from labelvault.quality import service as quality
+from labelvault.quality.vendors import vendor_scorecards
 from labelvault.web.frame import render, viewer
+from labelvault.workforce.scorecards import vendor_of_people
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 WIDTH, HEIGHT, PAD = 640, 200, 30
@@ -75,10 +77,12 @@ def overview(project_id: str, principal: CanManageProject, session: DB) -> HTMLR
     except NotFound:
         report, computed_at = None, ""
     scorecards = (report or {}).get("scorecards", [])
+    vendor_of = vendor_of_people(session, principal)
+    vendor_cards = vendor_scorecards(scorecards, vendor_of) if vendor_of else []
     names = accounts.names_of(session, principal.organization_id, [str(c.get("user_id")) for c in scorecards])
     return render("overview.html", {
         "title": f"Overview · {project.name}", "viewer": viewer(session, principal), "project": project,
         "counts": counts, "total": sum(counts.values()), "report": report, "scorecards": scorecards,
         "names": names, "chart": weekly_chart(scorecards), "size": {"width": WIDTH, "height": HEIGHT, "pad": PAD},
-        "report_time": computed_at,
+        "report_time": computed_at, "vendor_cards": vendor_cards,
     })

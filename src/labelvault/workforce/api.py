@@ -9,7 +9,7 @@ from labelvault.api.deps import DB, CanInvite, CanManageWorkforce, CanReadWorkfo
 from labelvault.ledger import exposure
 from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
-from labelvault.workforce import offboarding, service
+from labelvault.workforce import offboarding, scorecards, service
 from labelvault.workforce.models import WorkforceKind
 from labelvault.workforce.schemas import (
     RerouteIn,
@@ -18,6 +18,7 @@ from labelvault.workforce.schemas import (
     RoutingIn,
     RoutingOut,
     RuleOut,
+    ScorecardsOut,
     SkillsIn,
     TeamMembersOut,
     WorkforceIn,
@@ -126,3 +127,12 @@ def reroute(project_id: str, body: RerouteIn, principal: CanManageWorkforce, ses
                       {"rerouted": project.id, "from": body.from_workforce_id, "to": body.to_workforce_id,
                        "moved": moved})
     return RerouteOut(items_moved=moved)
+
+
+@router.get("/projects/{project_id}/scorecards", response_model=ScorecardsOut)
+def project_scorecards(project_id: str, principal: CanReadWorkforce, session: DB) -> ScorecardsOut:
+    """Scorecards per annotator and per vendor from the last quality report (a vendor's manager: their own
+    people and vendor only)."""
+    project = projects.get_project(session, principal, project_id)
+    found = scorecards.project_scorecards(session, principal, project)
+    return ScorecardsOut(computed_at=found.computed_at, annotators=found.annotators, vendors=found.vendors)

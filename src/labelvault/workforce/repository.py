@@ -67,16 +67,19 @@ def delete_rules(session: Session, organization_id: str, project_id: str) -> Non
                                               RoutingRule.project_id == project_id))
 
 
-def has_rule_for(session: Session, organization_id: str, project_id: str, workforce_id: str) -> bool:
-    stmt = select(exists().where(RoutingRule.organization_id == organization_id,
-                                 RoutingRule.project_id == project_id, RoutingRule.workforce_id == workforce_id))
-    return bool(session.scalar(stmt))
-
-
-def projects_routed_to(session: Session, organization_id: str, workforce_id: str) -> set[str]:
-    stmt = scoped(select(RoutingRule.project_id), RoutingRule, organization_id).where(
+def projects_routed_to(session: Session, organization_id: str, workforce_id: str,
+                       project_id: str | None = None) -> set[str]:
+    """The projects whose rules route to the team or vendor, or that have open items in its pools (moved there
+    by a re-route); with `project_id`, only whether that one does (the set holds at most it)."""
+    rules = scoped(select(RoutingRule.project_id), RoutingRule, organization_id).where(
         RoutingRule.workforce_id == workforce_id)
-    return set(session.scalars(stmt))
+    pooled = scoped(select(Item.project_id).distinct(), Item, organization_id).where(
+        Item.state.in_(PENDING_STATES), (Item.pool == workforce_id) | Item.pool.startswith(workforce_id + "/"))
+    if project_id is not None:
+        rules, pooled = rules.where(RoutingRule.project_id == project_id), pooled.where(Item.project_id == project_id)
+        found = set(session.scalars(rules.limit(1)))
+        return found or set(session.scalars(pooled.limit(1)))
+    return set(session.scalars(rules)) | set(session.scalars(pooled))
 
 
 def pending_items(session: Session, organization_id: str, project_id: str, after: str,

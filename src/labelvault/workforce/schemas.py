@@ -73,3 +73,10 @@ class RevokeOut(BaseModel):
     items_returned: int = Field(description="Pending items routed to the vendor, now with your own people.")
     exposure_items: int = Field(description="Items the vendor's people saw (see the exposure report).")
     exposure_report: str = Field(description="Where to download the vendor's full exposure report.")
+
+
+class ScorecardsOut(BaseModel):
+    computed_at: dt.datetime | None
+    annotators: list[dict[str, Any]] = Field(description="Per annotator: gold accuracy, agreement with consensus, "
+                                                         "items per hour, median time, rejection rate, trend.")
+    vendors: list[dict[str, Any]] = Field(description="The same pooled per vendor (vendor null: your own people).")

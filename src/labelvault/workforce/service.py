@@ -259,7 +259,8 @@ def unroute_vendor(session: Session, organization_id: str, vendor_id: str) -> in
 def may_see_project(session: Session, principal: Principal, project: Project) -> bool:
     if principal.vendor_id is None:
         return True
-    return project.routed and repo.has_rule_for(session, project.organization_id, project.id, principal.vendor_id)
+    return project.routed and bool(repo.projects_routed_to(
+        session, project.organization_id, principal.vendor_id, project.id))
 
 
 def visible_project_ids(session: Session, principal: Principal) -> set[str] | None:
