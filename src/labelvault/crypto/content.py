@@ -28,6 +28,8 @@ PLAIN = b"LV0"
 
 class ProjectCipher(Protocol):
     def preload(self) -> None: ...
+    def open_rows(self, rows: Sequence[tuple[Any, ...]], column: int,
+                  bound_to: Callable[[tuple[Any, ...]], bytes]) -> list[tuple[Any, ...]]: ...
     def seal(self, item_id: str, field: str, plaintext: bytes) -> bytes: ...
     def open(self, item_id: str, field: str, ciphertext: bytes) -> bytes: ...
 
@@ -61,6 +63,10 @@ class _PlainProject:
         if not ciphertext.startswith(PLAIN):
             raise ContentDamaged("This content was sealed with a key; this server runs without encryption.")
         return ciphertext[len(PLAIN):]
+
+    def open_rows(self, rows: Sequence[tuple[Any, ...]], column: int,
+                  bound_to: Callable[[tuple[Any, ...]], bytes]) -> list[tuple[Any, ...]]:
+        return [(*row[:column], self.open("", "", bytes(row[column])), *row[column + 1:]) for row in rows]
 
 
 class NoCipher:
@@ -172,13 +178,13 @@ class Sealed:
 
 
 def opened_rows(keys: ProjectCipher, batches: Generator[Sequence[tuple[Any, ...]], None, None], column: int,
-                field_of: Callable[[tuple[Any, ...]], tuple[str, str]],
+                bound_to: Callable[[tuple[Any, ...]], bytes],
                 ) -> Generator[Sequence[tuple[Any, ...]], None, None]:
-    """Driver rows with the sealed value at `column` replaced by its plaintext (JSON text as bytes)."""
-    after = column + 1
+    """Driver rows with the sealed value at `column` replaced by its plaintext (JSON text as bytes);
+    `bound_to(row)` is `item id NUL field` as bytes."""
     try:
         for batch in batches:
-            yield [(*row[:column], keys.open(*field_of(row), bytes(row[column])), *row[after:]) for row in batch]
+            yield keys.open_rows(batch, column, bound_to)
     finally:
         batches.close()  # the stream's cursor closes with this one, inside its transaction
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import secrets
 import struct
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -78,6 +80,7 @@ class ProjectKeys:
         self.envelope, self.session = envelope, session
         self.organization_id, self.project_id = organization_id, project_id
         self._prefix = f"labelvault field v1\x00{organization_id}\x00{project_id}\x00"
+        self._prefix_bytes = self._prefix.encode()
         self._current: tuple[int, AESGCM] | None = None
         self._versions: dict[int, AESGCM] = {}
 
@@ -96,6 +99,29 @@ class ProjectKeys:
         return HEADER.pack(MAGIC, version, nonce) + aead.encrypt(nonce, plaintext, data)
 
     def open(self, item_id: str, field: str, ciphertext: bytes) -> bytes:
+        return self._open(ciphertext, (self._prefix + item_id + "\x00" + field).encode())
+
+    def open_rows(self, rows: Sequence[tuple[Any, ...]], column: int,
+                  bound_to: Callable[[tuple[Any, ...]], bytes]) -> list[tuple[Any, ...]]:
+        """Rows with the ciphertext at `column` replaced by its plaintext; `bound_to(row)` gives the row's
+        `item id NUL field` as bytes (the export's rows carry ids as bytes: nothing is decoded)."""
+        prefix, unpack, versions, after = self._prefix_bytes, HEADER.unpack_from, self._versions, column + 1
+        opened = []
+        for row in rows:
+            sealed = row[column]
+            magic, version, nonce = unpack(sealed)
+            aead = versions.get(version)
+            if aead is None or magic != MAGIC:
+                plain = self._open(bytes(sealed), prefix + bound_to(row))
+            else:
+                try:
+                    plain = aead.decrypt(nonce, sealed[HEADER.size:], prefix + bound_to(row))
+                except InvalidTag as exc:
+                    raise ContentDamaged("The content does not belong here or was altered.") from exc
+            opened.append((*row[:column], plain, *row[after:]))
+        return opened
+
+    def _open(self, ciphertext: bytes, associated: bytes) -> bytes:
         magic, version, nonce = HEADER.unpack_from(ciphertext)
         if magic != MAGIC:
             raise ContentDamaged("This content is not a labelvault ciphertext.")
@@ -104,7 +130,7 @@ class ProjectKeys:
             aead = self._versions[version] = self.envelope.key(self.session, self.organization_id,
                                                                  self.project_id, version)
         try:
-            return aead.decrypt(nonce, ciphertext[HEADER.size:], (self._prefix + item_id + "\x00" + field).encode())
+            return aead.decrypt(nonce, ciphertext[HEADER.size:], associated)
         except InvalidTag as exc:
             raise ContentDamaged("The content does not belong here or was altered.") from exc
 

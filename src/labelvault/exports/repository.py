@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import Membership, User
 from labelvault.annotations.models import Annotation, AnnotationRevision
-from labelvault.crypto.content import ITEM_DATA, answers_field, opened_rows, project_keys, revision_field
+from labelvault.crypto.content import ITEM_DATA, opened_rows, project_keys
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 
@@ -112,6 +112,9 @@ def _sorted_by_item_and_id(batches: Rows) -> Rows:
 
 
 _item_and_id = itemgetter(0, 1)
+# What the export's ciphertexts are bound to after their item id, as bytes: the fields `crypto/content.py`
+# names (ITEM_DATA, answers_field, revision_field); the export tests open what the models sealed.
+_ITEM_DATA = b"\x00" + ITEM_DATA.encode()
 
 
 def item_rows(
@@ -127,8 +130,7 @@ def item_rows(
     if states:
         stmt = stmt.where(Item.state.in_(states))
     keys = project_keys(session, organization_id, project_id, preload=True)
-    return opened_rows(keys, _stream(session, stmt.order_by(Item.id), batch), 2,
-                       lambda row: (row[0].decode(), ITEM_DATA))
+    return opened_rows(keys, _stream(session, stmt.order_by(Item.id), batch), 2, lambda row: row[0] + _ITEM_DATA)
 
 
 def annotation_rows(
@@ -157,7 +159,7 @@ def annotation_rows(
         rows = _stream(session, stmt.order_by(Annotation.item_id, Annotation.id), batch)
     else:
         rows = _sorted_by_item_and_id(_stream(session, stmt.order_by(Annotation.item_id), batch))
-    return opened_rows(keys, rows, 5, lambda row: (row[0].decode(), answers_field("annotation", row[1].decode())))
+    return opened_rows(keys, rows, 5, lambda row: row[0] + b"\x00annotation:" + row[1] + b":answers")
 
 
 def revision_rows(
@@ -177,7 +179,7 @@ def revision_rows(
         stmt = stmt.join(Item, Item.id == rev.item_id).where(Item.state.in_(states))
     keys = project_keys(session, organization_id, project_id, preload=True)
     return opened_rows(keys, _stream(session, stmt.order_by(rev.item_id, rev.annotation_id, rev.number), batch), 5,
-                       lambda row: (row[0].decode(), revision_field(row[1].decode(), row[2])))
+                       lambda row: b"%s\x00revision:%s:%d:answers" % (row[0], row[1], row[2]))
 
 
 def member_emails(session: Session, organization_id: str) -> dict[str, str]:
