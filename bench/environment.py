@@ -19,7 +19,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.models import Role
-from labelvault.db.engine import build_engine, session_factory
+from labelvault.app import local_stores
+from labelvault.config import Settings
+from labelvault.db.engine import build_engine
 from labelvault.db.migrate import upgrade
 from labelvault.testing import (
     DEFAULT_PG_ADMIN_URL,
@@ -80,7 +82,8 @@ def fresh_environment(kind: str, pg_admin_url: str) -> Iterator[Environment]:
             log(f"migrating a fresh {kind} database")
             upgrade(url)
             engine = build_engine(url)
-            factory = session_factory(engine)
+            # Seals content with the key directory the benchmark's servers use (in the same data directory).
+            factory = local_stores(Settings(data_dir=data_dir, database_url=url), engine)[0]
             try:
                 owner = make_actor(factory, Role.owner, is_admin=True)
                 yield Environment(data_dir, url, factory, owner)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.models import Role
 from labelvault.annotations.models import Annotation
+from labelvault.crypto.content import ITEM_DATA, answers_field, project_keys, seal_json
 from labelvault.db.engine import transaction
 from labelvault.items.models import Item
 from labelvault.kit.ids import new_id
@@ -84,6 +85,12 @@ def populate(factory: sessionmaker[Session], organization_id: str, project_id: s
     n_items = 0
     for items, anns in _rows(organization_id, project_id, authors, annotations):
         with transaction(factory) as session:
+            keys = project_keys(session, organization_id, project_id)  # sealed as the server stores content
+            for item in items:
+                item["sealed_data"] = seal_json(keys, item["id"], ITEM_DATA, item.pop("data"))
+            for ann in anns:
+                ann["sealed_answers"] = seal_json(keys, ann["item_id"], answers_field("annotation", ann["id"]),
+                                                  ann.pop("answers"))
             session.execute(insert(items_table), items)
             session.execute(insert(annotations_table), anns)
         n_items += len(items)

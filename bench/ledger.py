@@ -1,13 +1,14 @@
-"""Access ledger: what it costs on the labeling hot path, and how long `ledger verify` takes over 10M entries.
+"""Access ledger and encryption at rest: what they cost on the labeling hot path, and how long `ledger verify`
+takes over 10M entries.
 
     python bench/ledger.py --database postgresql
     python bench/ledger.py --entries 1000000 --seconds 10       # a shorter run
 
 1. Closed-loop next+submit throughput (C annotators, as in bench/distribution.py) against a real server whose
-   app is built by the app factory with the real ledger, then by the same factory with the ledger swapped for
-   a no-op (`NoLedger`; no setting can do this). Runs alternate on, off, on, off on fresh projects; each
-   figure is the better of its two runs. Envelope encryption is a library not yet on the hot path, so it is
-   on neither side.
+   app is built by the app factory with the real ledger and envelope encryption of content ("on"), then by the
+   same factory with both swapped for no-ops (`NoLedger`, `NoCipher`; no setting can do either): "off". Each
+   side's items are seeded sealed the way its server stores them. Runs alternate on, off, on, off on fresh
+   projects; each figure is the better of its two runs.
 2. `--entries` ledger entries appended through the ledger service in batches, chained by the sealer's
    function and checkpointed, then `verify` timed over all of them.
 
@@ -22,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,8 @@ from fastapi import FastAPI
 
 from labelvault.app import build_context, create_app
 from labelvault.config import Settings
-from labelvault.db.engine import transaction
+from labelvault.crypto.content import NoCipher, bind_cipher
+from labelvault.db.engine import session_factory, transaction
 from labelvault.kit.ids import new_id
 from labelvault.ledger import service
 from labelvault.ledger.signing import load_or_create_signer
@@ -45,16 +48,27 @@ WRITE_BATCH = 20_000
 SEAL_BATCH = 50_000
 
 
-def app_with_ledger() -> FastAPI:
+ON, OFF = "app_with_ledger_and_encryption", "app_without_ledger_and_encryption"
+
+
+def app_with_ledger_and_encryption() -> FastAPI:
     return create_app(Settings())
 
 
-def app_without_ledger() -> FastAPI:
-    """The same app with the ledger swapped for a no-op through the factory (for this comparison only)."""
+def app_without_ledger_and_encryption() -> FastAPI:
+    """The same app with the ledger and the content cipher swapped for no-ops through the factory (for this
+    comparison only)."""
     settings = Settings()
-    context = build_context(settings)
+    context = build_context(settings, content=NoCipher())
     context.ledger = NoLedger(context.factory)
     return create_app(settings, context=context)
+
+
+def seeding(env: Environment, factory_name: str) -> Environment:
+    """The environment whose sessions seal seeded items as the server `factory_name` reads them."""
+    if factory_name == ON:
+        return env
+    return replace(env, factory=bind_cipher(session_factory(env.factory.kw["bind"]), NoCipher()))
 
 
 def start(env: Environment, factory_name: str) -> ServerProcess:
@@ -78,7 +92,7 @@ def start(env: Environment, factory_name: str) -> ServerProcess:
 def throughput(env: Environment, factory_name: str, items: int, concurrency: int, seconds: float) -> float:
     server = start(env, factory_name)
     try:
-        project_id, tokens = prepare(env, server.url, items, concurrency, "bulk")
+        project_id, tokens = prepare(seeding(env, factory_name), server.url, items, concurrency, "bulk")
         tally, elapsed = asyncio.run(run_load(server.url, tokens, project_id, seconds, None))
     finally:
         server.stop()
@@ -131,10 +145,10 @@ def main() -> None:
     result: dict[str, Any] = {"database": args.database, "concurrency": args.concurrency,
                               "seconds": args.seconds, "entries": args.entries}
     with fresh_environment(args.database, args.pg_admin_url) as env:
-        rates: dict[str, list[float]] = {"app_with_ledger": [], "app_without_ledger": []}
+        rates: dict[str, list[float]] = {ON: [], OFF: []}
         for name in list(rates) * 2:
             rates[name].append(throughput(env, name, args.items, args.concurrency, args.seconds))
-        on, off = max(rates["app_with_ledger"]), max(rates["app_without_ledger"])
+        on, off = max(rates[ON]), max(rates[OFF])
         write_entries(env, args.entries)
         seal_all(env)
         started = time.perf_counter()

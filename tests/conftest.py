@@ -15,6 +15,9 @@ from labelvault.accounts.models import Role
 from labelvault.api.context import AppContext
 from labelvault.app import build_context, create_app
 from labelvault.config import Settings
+from labelvault.crypto.content import ContentCipher, EnvelopeCipher, bind_cipher
+from labelvault.crypto.keys import LocalKeyProvider
+from labelvault.crypto.service import Envelope
 from labelvault.db.engine import build_engine, session_factory
 from labelvault.db.migrate import upgrade
 from labelvault.testing import DEFAULT_PG_ADMIN_URL, Actor, fresh_database, make_actor, wipe
@@ -52,8 +55,15 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
+def content(tmp_path_factory: pytest.TempPathFactory) -> ContentCipher:
+    """The content cipher of every test's sessions and apps (one key directory, so all of them read each other's
+    content)."""
+    return EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path_factory.mktemp("keys"))))
+
+
+@pytest.fixture(scope="session")
+def factory(engine: Engine, content: ContentCipher) -> sessionmaker[Session]:
+    return bind_cipher(session_factory(engine), content)
 
 
 @pytest.fixture(autouse=True)
@@ -71,11 +81,12 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def ctx(settings: Settings, engine: Engine) -> AppContext:
-    context = build_context(settings)
+def ctx(settings: Settings, engine: Engine, content: ContentCipher) -> AppContext:
+    context = build_context(settings, content=content)
     context.engine.dispose()
     context.engine = engine
-    context.factory = session_factory(engine)
+    context.factory = bind_cipher(session_factory(engine), content)
+    context.media.factory = context.factory  # type: ignore[attr-defined]
     context.runner.factory = context.factory
     context.ledger.factory = context.factory
     context.sealer.factory = context.factory

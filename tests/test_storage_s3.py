@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from labelvault.app import build_context, create_app
+from labelvault.crypto.content import bind_cipher
 from labelvault.db.engine import session_factory
 from labelvault.demo import png
 from labelvault.testing import free_port
@@ -37,8 +38,8 @@ def test_import_and_media_go_through_the_object_store(s3_settings, engine, owner
     settings, options = s3_settings
     ctx = build_context(settings)
     ctx.engine.dispose()
-    ctx.engine, ctx.factory = engine, session_factory(engine)
-    ctx.runner.factory = ctx.factory
+    ctx.engine, ctx.factory = engine, bind_cipher(session_factory(engine), ctx.content)
+    ctx.runner.factory = ctx.media.factory = ctx.factory
     with TestClient(create_app(settings, context=ctx)) as client:
         project = client.post("/api/v1/projects", json={"name": "S3", "schema": IMAGE_SCHEMA},
                               headers=owner.headers).json()
@@ -57,6 +58,8 @@ def test_import_and_media_go_through_the_object_store(s3_settings, engine, owner
         assert done["state"] == "succeeded" and done["stats"]["imported"] == 30
         served = client.get(f"/api/v1/projects/{project['id']}/media/a.png", headers=owner.headers)
         assert served.content == image
+        stored = s3.get_object(Bucket="lv-test", Key=f"labelvault/media/{owner.organization_id}/{project['id']}/a.png")
+        assert stored["Body"].read() != image  # sealed in the object store
     keys = {o["Key"] for o in boto3.client("s3", **options).list_objects_v2(Bucket="lv-test")["Contents"]}
     # The upload was read back from the store, then removed once every line was imported.
     assert f"labelvault/uploads/imports/{job['id']}" not in keys

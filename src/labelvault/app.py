@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from labelvault import __version__
@@ -20,6 +22,10 @@ from labelvault.annotations.review_api import router as review_router
 from labelvault.api.context import AppContext
 from labelvault.assignments.api import router as assignments_router
 from labelvault.config import Settings
+from labelvault.crypto.content import ContentCipher, EnvelopeCipher, bind_cipher
+from labelvault.crypto.keys import LocalKeyProvider
+from labelvault.crypto.media import SealedBlobStore
+from labelvault.crypto.service import Envelope
 from labelvault.db.engine import build_engine, session_factory
 from labelvault.errors import DomainError, NotAuthenticated
 from labelvault.exports.api import router as exports_router
@@ -67,10 +73,27 @@ def build_blob_stores(settings: Settings) -> tuple[BlobStore, BlobStore]:
     return LocalBlobStore(settings.uploads_dir), LocalBlobStore(settings.resolved_media_dir)
 
 
-def build_context(settings: Settings) -> AppContext:
+def build_content_cipher(settings: Settings) -> ContentCipher:
+    """Envelope encryption with key-encryption keys from the key directory: always on."""
+    return EnvelopeCipher(Envelope(LocalKeyProvider(settings.resolved_key_dir)))
+
+
+def local_stores(settings: Settings, engine: Engine,
+                 content: ContentCipher | None = None) -> tuple[sessionmaker[Session], BlobStore]:
+    """A session factory that seals and opens content, and the (sealed) media store: for the app and for the
+    administrative commands that act on the local database."""
+    cipher = content if content is not None else build_content_cipher(settings)
+    factory = bind_cipher(session_factory(engine), cipher)
+    return factory, SealedBlobStore(build_blob_stores(settings)[1], factory, overhead=cipher.overhead)
+
+
+def build_context(settings: Settings, *, content: ContentCipher | None = None) -> AppContext:
+    """Everything an app instance holds. `content` replaces the content cipher (benchmarks compare against
+    `NoCipher`); there is no setting for it."""
     engine = build_engine(settings.resolved_database_url)
-    factory = session_factory(engine)
-    uploads, media = build_blob_stores(settings)
+    cipher = content if content is not None else build_content_cipher(settings)
+    factory, media = local_stores(settings, engine, cipher)
+    uploads = build_blob_stores(settings)[0]
     importer = Importer(uploads, batch_size=settings.import_batch_size, max_line=settings.max_line_bytes)
     handlers: dict[str, Handler] = {"import": importer, REFRESH_JOB: refresh_project,
                 "predictions_import": PredictionImporter(uploads, max_line=settings.max_line_bytes),
@@ -79,7 +102,7 @@ def build_context(settings: Settings) -> AppContext:
                     poll_seconds=settings.job_poll_seconds)
     sealer = Sealer(factory, settings.data_dir, every=settings.ledger_checkpoint_entries,
                     max_age_seconds=settings.ledger_checkpoint_seconds, poll_seconds=settings.ledger_seal_seconds)
-    return AppContext(settings, engine, factory, uploads, media, runner, LedgerWriter(factory), sealer)
+    return AppContext(settings, engine, factory, uploads, media, runner, LedgerWriter(factory), sealer, cipher)
 
 
 def _wants_page(request: Request) -> bool:

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     media_dir: Path | None = Field(
         default=None, description="Directory of the media store (images). Defaults to `<data_dir>/media`."
     )
+    key_dir: Path | None = Field(
+        default=None, description="Directory of the key-encryption keys (`kek-*.key`, mode 0600) that wrap the "
+        "data keys of encrypted content. Defaults to `<data_dir>/keys`; keep it out of database backups.",
+    )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public URL of the server, used in invitation links.",
@@ -102,6 +106,10 @@ class Settings(BaseSettings):
     @property
     def resolved_media_dir(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    @property
+    def resolved_key_dir(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
 
     @property
     def uploads_dir(self) -> Path:

@@ -13,6 +13,10 @@ import zstandard
 from sqlalchemy import func, select
 
 from labelvault.accounts.models import Role
+from labelvault.crypto.content import EnvelopeCipher, bind_cipher
+from labelvault.crypto.keys import LocalKeyProvider
+from labelvault.crypto.media import SealedBlobStore
+from labelvault.crypto.service import Envelope
 from labelvault.db.engine import build_engine, session_factory
 from labelvault.db.migrate import upgrade
 from labelvault.demo import png
@@ -161,8 +165,10 @@ def test_restore_into_the_other_database_gives_the_same_exports(client, ctx, own
         upgrade(url)
         engine = build_engine(url)
         try:
-            factory = session_factory(engine)
-            media = LocalBlobStore(tmp_path / "media-copy")
+            # Another instance: its own key-encryption keys; content and media are sealed again with them.
+            cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "other-keys")))
+            factory = bind_cipher(session_factory(engine), cipher)
+            media = SealedBlobStore(LocalBlobStore(tmp_path / "media-copy"), factory, overhead=cipher.overhead)
             restored = restore_file(factory, media, path)
             assert restored.project_id == project and restored.media == 3
             assert restored.rows["annotations"] == 4 and restored.rows["annotation_revisions"] == 1

@@ -34,8 +34,9 @@ def _all_pages(client, actor, project, **params):
             return seen
 
 
-ROWS = [{"external_id": f"e{i}", "data": {"text": f"Text number {i}" + (" needle" if i % 4 == 0 else "")},
-         "metadata": {"split": "train" if i % 2 else "test"}, "priority": i % 3} for i in range(10)]
+ROWS = [{"external_id": f"e{i}", "data": {"text": f"Text number {i}"},
+         "metadata": {"split": "train" if i % 2 else "test", **({"note": "a needle"} if i % 4 == 0 else {})},
+         "priority": i % 3} for i in range(10)]
 
 
 def test_orders_and_keyset_pages(client, ctx, owner):
@@ -51,6 +52,7 @@ def test_filters_by_metadata_text_state_and_date(client, ctx, owner):
     assert _all_pages(client, owner, project, meta="split:train") == [f"e{i}" for i in range(1, 10, 2)]
     assert _all_pages(client, owner, project, q="NEEDLE") == ["e0", "e4", "e8"]
     assert _all_pages(client, owner, project, q="e7") == ["e7"]  # the external id
+    assert _all_pages(client, owner, project, q="Text number") == []  # item data is encrypted: not searched
     assert _all_pages(client, owner, project, q="100%") == []  # wildcards are taken literally
     assert _all_pages(client, owner, project, q="needle", meta="split:test") == ["e0", "e4", "e8"]
     assert _all_pages(client, owner, project, state="completed") == []

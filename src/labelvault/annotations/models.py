@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
+from labelvault.crypto.content import Sealed, answers_field, revision_field
+from labelvault.db.base import Base, UtcDateTime, created_column, id_column
 
 
 class AnnotationStatus:
@@ -38,7 +38,9 @@ class Annotation(Base):
     # The vendor the author worked for when writing it; None for the organization's own people.
     vendor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    # Stored only sealed (crypto/content.py); `answers` is the plaintext.
+    sealed_answers: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    answers = Sealed("sealed_answers", lambda row: (row.item_id, answers_field("annotation", row.id)))
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     time_spent_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     revision_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -71,7 +73,10 @@ class AnnotationRevision(Base):
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     author_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     schema_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    # Stored only sealed (crypto/content.py); `answers` is the plaintext.
+    sealed_answers: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    answers = Sealed("sealed_answers",
+                     lambda row: (row.item_id, revision_field(row.annotation_id, row.number)))
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     time_spent_ms: Mapped[int] = mapped_column(Integer, nullable=False)
     made_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), nullable=False)
@@ -117,5 +122,6 @@ class Review(Base):
     reviewer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     decision: Mapped[str] = mapped_column(String(16), nullable=False)
     comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    answers: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
+    sealed_answers: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # a fix, sealed
+    answers = Sealed("sealed_answers", lambda row: (row.item_id, answers_field("review", row.id)))
     created_at: Mapped[dt.datetime] = created_column()

@@ -1,4 +1,4 @@
-"""What a running app holds: settings, database, blob stores, job runner. One per app instance."""
+"""What a running app holds: settings, database, content cipher, blob stores, job runner. One per app instance."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.config import Settings
+from labelvault.crypto.content import ContentCipher
 from labelvault.jobs.runner import Runner
 from labelvault.ledger.writer import LedgerWriter, Sealer
 from labelvault.storage import BlobStore
@@ -23,3 +24,4 @@ class AppContext:
     runner: Runner
     ledger: LedgerWriter
     sealer: Sealer
+    content: ContentCipher  # seals item and annotation content and media; sessions of `factory` carry it

@@ -14,6 +14,7 @@ from labelvault.app import build_context
 from labelvault.cli.common import console
 from labelvault.cli.local import serve
 from labelvault.config import Settings
+from labelvault.crypto.media import media_within
 from labelvault.db.engine import transaction
 from labelvault.db.migrate import upgrade
 from labelvault.items import service as items
@@ -47,11 +48,12 @@ def run_demo(
             for spec in demo.projects(items_per_project):
                 project = projects.create_project(session, principal, name=spec["name"], schema=spec["schema"],
                                                   guidelines=spec["guidelines"])
+                media = media_within(ctx.media, session)  # the project's key is made in this transaction
                 for path, content in demo.demo_images().items():
                     key = f"{project.organization_id}/{project.id}/{path}"
-                    with ctx.media.open_write(key) as handle:
+                    with media.open_write(key) as handle:
                         handle.write(content)
-                    ctx.media.commit(key)
+                    media.commit(key)
                 job_id = new_id()
                 key = f"imports/{job_id}"
                 body = b"".join(orjson.dumps(item) + b"\n" for item in spec["items"])

@@ -6,6 +6,7 @@ import typer
 
 from labelvault.cli import local, portability, remote, workforce
 from labelvault.cli.demo import run_demo
+from labelvault.cli.keys import keys_app, project_shred
 from labelvault.cli.ledger import ledger_app
 from labelvault.cli.quality import quality_app
 
@@ -17,6 +18,7 @@ app.command("check-migrations")(local.check_schema)
 app.command("demo")(run_demo)
 app.add_typer(local.admin_app, name="admin")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(keys_app, name="keys")
 app.add_typer(remote.org_app, name="org")
 app.add_typer(remote.project_app, name="project")
 app.add_typer(remote.token_app, name="token")
@@ -28,6 +30,7 @@ app.add_typer(portability.predictions_app, name="predictions")
 remote.project_app.command("export")(portability.project_export)
 remote.project_app.command("bundle")(portability.project_bundle)
 remote.project_app.command("restore")(portability.project_restore)
+remote.project_app.command("shred")(project_shred)
 app.command("formats")(portability.list_formats)
 app.command("import")(remote.import_items)
 app.command("export")(remote.export_items)

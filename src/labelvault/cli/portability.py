@@ -9,10 +9,10 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from labelvault.app import build_blob_stores
+from labelvault.app import local_stores
 from labelvault.cli.common import DEFAULT_URL, TokenOption, UrlOption, api, console, out
 from labelvault.config import Settings
-from labelvault.db.engine import build_engine, session_factory
+from labelvault.db.engine import build_engine
 from labelvault.db.migrate import upgrade
 from labelvault.errors import DomainError
 from labelvault.exports.restore import restore_file
@@ -160,8 +160,9 @@ def project_restore(
     settings = Settings()
     upgrade(settings.resolved_database_url)
     engine = build_engine(settings.resolved_database_url)
+    factory, media = local_stores(settings, engine)
     try:
-        restored = restore_file(session_factory(engine), build_blob_stores(settings)[1], bundle,
+        restored = restore_file(factory, media, bundle,
                                 organization_id=organization, passphrase=_secret_file(passphrase_file),
                                 identity=identity.read_bytes() if identity else None)
     except DomainError as exc:

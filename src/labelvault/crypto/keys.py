@@ -55,16 +55,29 @@ class LocalKeyProvider:
 
     def current_kek(self) -> str:
         ids = self.kek_ids()
-        return ids[-1] if ids else self.add_kek()
+        if ids:
+            return ids[-1]
+        try:
+            return self.add_kek()
+        except FileExistsError:  # another process made the first KEK at the same moment
+            return self.kek_ids()[-1]
 
     def add_kek(self) -> str:
-        """A new KEK, which becomes current (rotation)."""
+        """A new KEK, which becomes current (rotation). Written whole under a temporary name, then linked into
+        place, so no process ever reads a half-written key; raises FileExistsError if the id was just taken."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         ids = self.kek_ids()
         kek_id = f"{int(ids[-1]) + 1 if ids else 1:06d}"
-        fd = os.open(self._path(kek_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_bytes(32).hex())
+        staged = self.directory / f".kek-{secrets.token_hex(8)}.tmp"
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_bytes(32).hex())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(staged, self._path(kek_id))
+        finally:
+            staged.unlink()
         return kek_id
 
     def remove_kek(self, kek_id: str) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.crypto.models import ProjectDataKey
 from labelvault.db.scope import scoped
+from labelvault.projects.models import Project
 
 
 def project_keys(session: Session, organization_id: str, project_id: str) -> list[ProjectDataKey]:
@@ -43,3 +44,8 @@ def delete_project_keys(session: Session, organization_id: str, project_id: str)
     result = session.execute(delete(ProjectDataKey).where(ProjectDataKey.organization_id == organization_id,
                                                           ProjectDataKey.project_id == project_id))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def project_organization(session: Session, project_id: str) -> str | None:
+    # unscoped: administrative key commands on the local database name a project by its id alone.
+    return session.scalars(select(Project.organization_id).where(Project.id == project_id)).first()

@@ -31,6 +31,7 @@ from labelvault import __version__
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import Role
 from labelvault.accounts.passwords import random_password
+from labelvault.crypto.media import media_within
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.exports import repository as export_repo
 from labelvault.exports import repository_bundle as repo
@@ -396,6 +397,7 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
         repo.insert_rows(session, model, pending)
         rows[str(table.name)] = count + len(pending)
     restored_media = 0
+    media = media_within(media, session)  # the project's keys are made in this transaction
     for name in manifest.get("files", {}):
         if name.startswith("media/"):
             key = f"{target}/{project_id}/{safe_key(name[len('media/'):])}"

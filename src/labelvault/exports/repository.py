@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.accounts.models import Membership, User
 from labelvault.annotations.models import Annotation, AnnotationRevision
+from labelvault.crypto.content import ITEM_DATA, opened_rows, project_keys
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 
@@ -111,21 +112,25 @@ def _sorted_by_item_and_id(batches: Rows) -> Rows:
 
 
 _item_and_id = itemgetter(0, 1)
+# What the export's ciphertexts are bound to after their item id, as bytes: the fields `crypto/content.py`
+# names (ITEM_DATA, answers_field, revision_field); the export tests open what the models sealed.
+_ITEM_DATA = b"\x00" + ITEM_DATA.encode()
 
 
 def item_rows(
     session: Session, organization_id: str, project_id: str, *, states: list[str] | None, batch: int
 ) -> Rows:
-    """(id, external_id, data, metadata, overlap, priority, state, created_at), ordered by id."""
+    """(id, external_id, data, metadata, overlap, priority, state, created_at), ordered by id; data opened."""
     pg = is_postgresql(session)
     stmt = scoped(
-        select(_bytes(Item.id, pg), _bytes(Item.external_id, pg), _json(Item.data, pg), _json(Item.meta, pg),
+        select(_bytes(Item.id, pg), _bytes(Item.external_id, pg), Item.sealed_data, _json(Item.meta, pg),
                Item.overlap, Item.priority, _bytes(Item.state, pg), _time(Item.created_at, pg)),
         Item, organization_id,
     ).where(Item.project_id == project_id)
     if states:
         stmt = stmt.where(Item.state.in_(states))
-    return _stream(session, stmt.order_by(Item.id), batch)
+    keys = project_keys(session, organization_id, project_id, preload=True)
+    return opened_rows(keys, _stream(session, stmt.order_by(Item.id), batch), 2, lambda row: row[0] + _ITEM_DATA)
 
 
 def annotation_rows(
@@ -137,7 +142,7 @@ def annotation_rows(
     pg = is_postgresql(session)
     stmt = scoped(
         select(_bytes(Annotation.item_id, pg), _bytes(Annotation.id, pg), _bytes(Annotation.author_id, pg),
-               Annotation.schema_version, _bytes(Annotation.status, pg), _json(Annotation.answers, pg),
+               Annotation.schema_version, _bytes(Annotation.status, pg), Annotation.sealed_answers,
                Annotation.time_spent_ms,
                _time(Annotation.created_at, pg), _time(Annotation.updated_at, pg),
                _time(Annotation.submitted_at, pg)),
@@ -149,9 +154,12 @@ def annotation_rows(
         stmt = stmt.where(Annotation.updated_at >= since)
     if until is not None:
         stmt = stmt.where(Annotation.updated_at < until)
+    keys = project_keys(session, organization_id, project_id, preload=True)
     if pg:
-        return _stream(session, stmt.order_by(Annotation.item_id, Annotation.id), batch)
-    return _sorted_by_item_and_id(_stream(session, stmt.order_by(Annotation.item_id), batch))
+        rows = _stream(session, stmt.order_by(Annotation.item_id, Annotation.id), batch)
+    else:
+        rows = _sorted_by_item_and_id(_stream(session, stmt.order_by(Annotation.item_id), batch))
+    return opened_rows(keys, rows, 5, lambda row: row[0] + b"\x00annotation:" + row[1] + b":answers")
 
 
 def revision_rows(
@@ -163,13 +171,15 @@ def revision_rows(
     rev = AnnotationRevision
     stmt = scoped(
         select(_bytes(rev.item_id, pg), _bytes(rev.annotation_id, pg), rev.number, rev.schema_version,
-               _bytes(rev.status, pg), _json(rev.answers, pg), rev.time_spent_ms, _time(rev.made_at, pg),
+               _bytes(rev.status, pg), rev.sealed_answers, rev.time_spent_ms, _time(rev.made_at, pg),
                _time(rev.superseded_at, pg)),
         rev, organization_id,
     ).where(rev.project_id == project_id)
     if states:
         stmt = stmt.join(Item, Item.id == rev.item_id).where(Item.state.in_(states))
-    return _stream(session, stmt.order_by(rev.item_id, rev.annotation_id, rev.number), batch)
+    keys = project_keys(session, organization_id, project_id, preload=True)
+    return opened_rows(keys, _stream(session, stmt.order_by(rev.item_id, rev.annotation_id, rev.number), batch), 5,
+                       lambda row: b"%s\x00revision:%s:%d:answers" % (row[0], row[1], row[2]))
 
 
 def member_emails(session: Session, organization_id: str) -> dict[str, str]:

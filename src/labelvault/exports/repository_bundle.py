@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from labelvault.accounts.models import Membership, Organization, User
 from labelvault.annotations.models import Annotation, AnnotationRevision, Review
 from labelvault.assignments.models import Skip
+from labelvault.crypto.content import Sealed, project_keys, seal_json
 from labelvault.db.base import UtcDateTime
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion
@@ -47,13 +49,28 @@ PERSON_COLUMNS = {"projects": ("created_by_id",), "project_schemas": ("created_b
                   "annotation_scores": ("author_id",), "quality_suspensions": ("user_id", "reinstated_by_id")}
 
 
+# Content stored sealed: table -> (model, sealed column, the plaintext's name in a bundle). A bundle holds the
+# plaintext (it is restored into an instance with other keys); its own encryption is the bundle's seal.
+SEALED: dict[str, tuple[Any, str, str]] = {
+    "items": (Item, "sealed_data", "data"), "annotations": (Annotation, "sealed_answers", "answers"),
+    "annotation_revisions": (AnnotationRevision, "sealed_answers", "answers"),
+    "reviews": (Review, "sealed_answers", "answers")}
+
+
 def table_of(model: Any) -> Table:
     table: Table = model.__table__
     return table
 
 
 def json_columns(table: Table) -> set[str]:
-    return {str(c.name) for c in table.columns if isinstance(c.type, JSON)}
+    """Columns whose bundle values are JSON (the plaintext of sealed content among them)."""
+    sealed = SEALED.get(str(table.name))
+    return {str(c.name) for c in table.columns if isinstance(c.type, JSON)} | ({sealed[2]} if sealed else set())
+
+
+def _field_of(model: Any, plain: str) -> Callable[[dict[str, Any]], tuple[str, str]]:
+    attribute: Sealed = getattr(model, plain)
+    return lambda row: attribute.field_of(SimpleNamespace(**row))
 
 
 def time_columns(table: Table) -> set[str]:
@@ -107,6 +124,8 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
                else cast(c, Text).label(str(c.name)) if c.name in as_text else c for c in table.columns]
     # One ordered scan read in pages (a server-side cursor on PostgreSQL): paging by `id > last` would sort
     # the project's rows again for every page, as no index leads with (project_id, id) on most tables.
+    sealed = SEALED.get(str(table.name))
+    keys = project_keys(session, organization_id, project_id, preload=True) if sealed else None
     stmt = scoped(select(*columns), model, organization_id).order_by(*scan_order(table))
     if model is Project:
         stmt = stmt.where(Project.id == project_id)
@@ -117,7 +136,13 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
         stmt = stmt.where(model.project_id == project_id)
     result = session.execute(stmt, execution_options={"yield_per": batch})
     for page in result.partitions():
-        yield [dict(zip(names, r, strict=True)) for r in page]
+        rows = [dict(zip(names, r, strict=True)) for r in page]
+        if sealed and keys is not None:
+            _, column, plain = sealed
+            for row in rows:
+                value = row.pop(column)
+                row[plain] = None if value is None else keys.open(*_field_of(model, plain)(row), value)
+        yield rows
 
 
 def organization(session: Session, organization_id: str) -> Organization | None:
@@ -182,6 +207,14 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     table = table_of(model)
     names = [str(c.name) for c in table.columns]
     as_json = json_columns(table)
+    sealed = SEALED.get(str(table.name))
+    if sealed:
+        _, column, plain = sealed
+        field_of = _field_of(model, plain)
+        keys = project_keys(session, rows[0]["organization_id"], rows[0]["project_id"])
+        for row in rows:
+            given = row.pop(plain, None)
+            row[column] = None if given is None else seal_json(keys, *field_of(row), given)
     postgresql = session.get_bind().dialect.name == "postgresql"
     times = set() if postgresql else time_columns(table)
 

@@ -14,6 +14,7 @@ from labelvault.api.deps import DB, CanManageItems, CanReadItems, Ctx, after_com
 from labelvault.api.paging import Page, page_size
 from labelvault.api.upload import receive_body
 from labelvault.assignments import service as assignments
+from labelvault.crypto.media import media_within
 from labelvault.errors import InvalidInput, NotFound
 from labelvault.items import service
 from labelvault.items.readers import guess_format
@@ -38,7 +39,8 @@ def list_items(
     updated_after: dt.datetime | None = Query(default=None, description="Last changed at or after (ISO 8601)."),
     updated_before: dt.datetime | None = Query(default=None, description="Last changed before (ISO 8601)."),
     meta: list[str] = Query(default=[], description="Metadata `key:value`, compared as text; repeat for more."),
-    q: str | None = Query(default=None, description="Text in the external id or the item's data (any case)."),
+    q: str | None = Query(default=None, description="Text in the external id or the metadata (any case); "
+                                                   "item data is encrypted and not searched."),
     sort: str = Query(default="id", description="`id` (import order), `-id` (newest first) or `priority` "
                                                 "(highest first, then newest)."),
 ) -> Page[ItemOut]:
@@ -148,7 +150,8 @@ async def upload_media(project_id: str, path: str, request: Request, principal: 
                        ctx: Ctx) -> MediaOut:
     """Store a file (e.g. an image) in the project's media store; items refer to it by `path`."""
     project = projects.get_project(session, principal, project_id)
-    size = await receive_body(request, ctx.media, _media_key(project.organization_id, project.id, path),
+    size = await receive_body(request, media_within(ctx.media, session),
+                              _media_key(project.organization_id, project.id, path),
                               ctx.settings.max_media_bytes)
     return MediaOut(path=safe_key(path), size=size)
 
@@ -167,7 +170,7 @@ def get_media(project_id: str, path: str, principal: CanReadItems, session: DB, 
     if not ctx.media.exists(key):
         raise NotFound("media file")
     ledger.items(principal, project.id, [], fields=[f"media:{safe_key(path)}"])
-    with ctx.media.open_read(key) as handle:
+    with media_within(ctx.media, session).open_read(key) as handle:
         content = handle.read()
     media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     return Response(content, media_type=media_type, headers={"X-Content-Type-Options": "nosniff",

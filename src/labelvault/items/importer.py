@@ -204,7 +204,7 @@ class _ImportRun:
             else:
                 seen_ids.append(found[0])
         repo.insert_items(session, inserts)
-        repo.update_items(session, updates)
+        repo.update_items(session, org, project_id, updates)
         repo.mark_seen_by_import(session, seen_ids, job_id)
         if self.predictions_of:
             self._store_predictions(session, inserts, existing)

@@ -6,9 +6,10 @@ import datetime as dt
 import random
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from labelvault.crypto.content import ITEM_DATA, Sealed
 from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
 
 
@@ -54,7 +55,9 @@ class Item(Base):
     )
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     external_id: Mapped[str] = mapped_column(String(256), nullable=False)
-    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    # The item's data, stored only sealed (crypto/content.py); `data` is its plaintext.
+    sealed_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    data = Sealed("sealed_data", lambda item: (item.id, ITEM_DATA))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDoc, nullable=False, default=dict)
     overlap: Mapped[int | None] = mapped_column(Integer, nullable=True)
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

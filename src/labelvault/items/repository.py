@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, Review
+from labelvault.crypto.content import ITEM_DATA, ProjectCipher, open_json, project_keys, seal_json
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion, ItemState, ItemStateCount, random_rank
 from labelvault.kit.clock import utcnow
@@ -55,7 +56,8 @@ class ItemFilter:
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
     metadata: dict[str, str] = field(default_factory=dict)  # metadata key -> value, compared as text
-    text: str | None = None  # in the external id or the item's data, ignoring case
+    # In the external id or the metadata, ignoring case. Not in the data: it is stored encrypted.
+    text: str | None = None
     sort: str = "id"  # "id" (import order), "-id" (newest first) or "priority" (highest first, then newest first)
     vendor_id: str | None = None  # only items routed to this vendor
     team_ids: list[str] | None = None  # only the general pool's items and these teams'
@@ -94,7 +96,7 @@ def items_page(
     if filters.text:
         pattern = "%" + filters.text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(func.lower(Item.external_id).like(pattern, escape="\\")
-                          | func.lower(cast_text(Item.data)).like(pattern, escape="\\"))
+                          | func.lower(cast_text(Item.meta)).like(pattern, escape="\\"))
     if filters.sort == "priority":
         if after:
             priority, item_id = int(after[0]), str(after[1])
@@ -138,20 +140,35 @@ def existing_by_external_id(
     )
     return {ext: (item_id, job) for ext, item_id, job in session.execute(stmt).all()}
 
-ITEM_COLUMNS = ("id", "organization_id", "project_id", "external_id", "data", "metadata", "overlap", "priority",
+ITEM_COLUMNS = ("id", "organization_id", "project_id", "external_id", "sealed_data", "metadata", "overlap", "priority",
                 "state", "annotation_count", "pool", "import_job_id", "queue_rank", "created_at", "updated_at")
+
+
+def _sealer(session: Session) -> Any:
+    """(organization, project) -> that project's keys, looked up once per batch."""
+    found: dict[tuple[str, str], ProjectCipher] = {}
+
+    def keys(organization_id: str, project_id: str) -> ProjectCipher:
+        if (organization_id, project_id) not in found:
+            found[(organization_id, project_id)] = project_keys(session, organization_id, project_id)
+        return found[(organization_id, project_id)]
+
+    return keys
 
 
 def insert_items(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert new items; rows carry every column of ITEM_COLUMNS but `queue_rank`, drawn here when absent, and
-    `pool` (the organization's own people when absent)."""
+    `pool` (the organization's own people when absent), and `data` instead of `sealed_data` (sealed here)."""
     if not rows:
         return
+    keys = _sealer(session)
     for row in rows:
         if "queue_rank" not in row:
             row["queue_rank"] = random_rank()
         if "pool" not in row:
             row["pool"] = ""
+        row["sealed_data"] = seal_json(keys(row["organization_id"], row["project_id"]), row["id"], ITEM_DATA,
+                                       row["data"])
     if session.get_bind().dialect.name == "postgresql":
         _copy_items(session, rows)
     else:
@@ -202,17 +219,20 @@ def _copy_items(session: Session, rows: list[dict[str, Any]]) -> None:
         for row in _bound_rows(session, rows):
             copy.write_row(row)
 
-def update_items(session: Session, rows: list[dict[str, Any]]) -> None:
+def update_items(session: Session, organization_id: str, project_id: str, rows: list[dict[str, Any]]) -> None:
     """rows carry `b_id` and the new values of data, metadata, overlap, priority, import_job_id, updated_at."""
     if not rows:
         return
+    keys = project_keys(session, organization_id, project_id)
+    for row in rows:
+        row["sealed_data"] = seal_json(keys, row["b_id"], ITEM_DATA, row.pop("data"))
     table = _items
 
     stmt = (
         update(table)
         .where(table.c.id == bindparam("b_id"))
         .values(
-            data=bindparam("data"), metadata=bindparam("metadata"), overlap=bindparam("overlap"),
+            sealed_data=bindparam("sealed_data"), metadata=bindparam("metadata"), overlap=bindparam("overlap"),
             priority=bindparam("priority"), import_job_id=bindparam("import_job_id"),
             updated_at=bindparam("updated_at"),
         )
@@ -306,7 +326,9 @@ def items_by_external_id(
     """external_id -> (item id, data), for the ones that exist."""
     if not external_ids:
         return {}
-    stmt = scoped(select(Item.external_id, Item.id, Item.data), Item, organization_id).where(
+    stmt = scoped(select(Item.external_id, Item.id, Item.sealed_data), Item, organization_id).where(
         Item.project_id == project_id, _among(session, Item.external_id, external_ids)
     )
-    return {ext: (item_id, data) for ext, item_id, data in session.execute(stmt).all()}
+    keys = project_keys(session, organization_id, project_id)
+    return {ext: (item_id, open_json(keys, item_id, ITEM_DATA, sealed))
+            for ext, item_id, sealed in session.execute(stmt).all()}

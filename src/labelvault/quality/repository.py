@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationStatus
+from labelvault.crypto.content import answers_field, open_json, project_keys
 from labelvault.db.scope import scoped
 from labelvault.jobs.models import Job, JobState
 from labelvault.quality.models import (
@@ -83,11 +84,15 @@ def submitted_of_items(session: Session, organization_id: str, project_id: str,
 
 def submitted_rows(session: Session, organization_id: str, project_id: str) -> Iterator[Any]:
     """(item, author, answers, time spent, submitted at, review status) of every submitted annotation, streamed."""
-    stmt = scoped(select(Annotation.item_id, Annotation.author_id, Annotation.answers, Annotation.time_spent_ms,
-                         Annotation.submitted_at, Annotation.updated_at, Annotation.review_status),
+    stmt = scoped(select(Annotation.item_id, Annotation.author_id, Annotation.sealed_answers,
+                         Annotation.time_spent_ms, Annotation.submitted_at, Annotation.updated_at,
+                         Annotation.review_status, Annotation.id),
                   Annotation, organization_id).where(
         Annotation.project_id == project_id, Annotation.status == AnnotationStatus.submitted)
-    yield from session.execute(stmt.execution_options(yield_per=5000))
+    keys = project_keys(session, organization_id, project_id, preload=True)
+    for item_id, author_id, sealed, *rest, annotation_id in session.execute(stmt.execution_options(yield_per=5000)):
+        yield (item_id, author_id, open_json(keys, item_id, answers_field("annotation", annotation_id), sealed),
+               *rest)
 
 
 def scores(session: Session, organization_id: str, project_id: str) -> Iterator[Any]:

@@ -1,0 +1,87 @@
+"""Migration 0013 on a database that holds plaintext content: sealed by the upgrade, readable through the models,
+and back to plaintext by the downgrade."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from labelvault.accounts import service as accounts
+from labelvault.accounts.models import Role
+from labelvault.annotations.models import Annotation, AnnotationRevision, Review
+from labelvault.crypto.content import EnvelopeCipher, bind_cipher
+from labelvault.crypto.keys import LocalKeyProvider
+from labelvault.crypto.service import Envelope
+from labelvault.db.engine import build_engine, session_factory, transaction
+from labelvault.db.migrate import alembic_config, upgrade
+from labelvault.items.models import Item
+from labelvault.projects import service as projects
+from labelvault.testing import TEXT_SCHEMA, fresh_database, make_actor
+
+NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+def _plaintext_rows(factory, actor) -> str:
+    with transaction(factory) as session:
+        user = accounts.principal_for(session, accounts.get_user(session, actor.user_id), actor.organization_id)
+        project = projects.create_project(session, user, name="M", schema=TEXT_SCHEMA).id
+    rows = {
+        "items": {"id": "i1", "external_id": "e1", "data": '{"text": "secret text"}', "metadata": "{}",
+                  "priority": 0, "state": "completed", "annotation_count": 1, "created_at": NOW, "updated_at": NOW},
+        "annotations": {"id": "a1", "item_id": "i1", "author_id": actor.user_id, "schema_version": 1,
+                        "answers": '{"sentiment": "positive"}', "status": "submitted", "time_spent_ms": 1,
+                        "revision_count": 1, "created_at": NOW, "updated_at": NOW},
+        "annotation_revisions": {"id": "r1", "annotation_id": "a1", "item_id": "i1", "number": 1,
+                                 "author_id": actor.user_id, "schema_version": 1, "answers": '{"sentiment": "neutral"}',
+                                 "status": "submitted", "time_spent_ms": 1, "made_at": NOW, "superseded_at": NOW},
+        "reviews": {"id": "v1", "item_id": "i1", "annotation_id": "a1", "reviewer_id": actor.user_id,
+                    "decision": "fix", "comment": "", "answers": '{"sentiment": "negative"}', "created_at": NOW},
+    }
+    with factory.kw["bind"].begin() as conn:
+        for table, row in rows.items():
+            row = {**row, "organization_id": actor.organization_id, "project_id": project}
+            names = ", ".join(row)
+            values = ", ".join(f"CAST(:{n} AS JSONB)" if n in ("data", "answers", "metadata")
+                               and conn.dialect.name == "postgresql" else f":{n}" for n in row)
+            conn.execute(text(f"INSERT INTO {table} ({names}) VALUES ({values})"), row)
+    return project
+
+
+def _json(value):  # type: ignore[no-untyped-def]
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+@pytest.mark.slow
+def test_upgrade_seals_existing_content_and_downgrade_opens_it(db_kind, pg_admin_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABELVAULT_KEY_DIR", str(tmp_path / "keys"))
+    with fresh_database(db_kind, tmp_path, pg_admin_url) as url:
+        upgrade(url, "0010")
+        engine = build_engine(url)
+        try:
+            factory = session_factory(engine)
+            actor = make_actor(factory, Role.owner)
+            _plaintext_rows(factory, actor)
+            upgrade(url)
+            with engine.connect() as conn:
+                raw = b"".join(bytes(v) for v in conn.execute(text(
+                    "SELECT sealed_data FROM items UNION ALL SELECT sealed_answers FROM annotations "
+                    "UNION ALL SELECT sealed_answers FROM annotation_revisions "
+                    "UNION ALL SELECT sealed_answers FROM reviews")).scalars())
+            assert raw.count(b"LV1") == 4 and b"secret" not in raw and b"positive" not in raw
+            sealed = bind_cipher(session_factory(engine), EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "keys"))))
+            with transaction(sealed) as session:
+                assert session.get(Item, "i1").data == {"text": "secret text"}
+                assert session.get(Annotation, "a1").answers == {"sentiment": "positive"}
+                assert session.get(AnnotationRevision, "r1").answers == {"sentiment": "neutral"}
+                assert session.get(Review, "v1").answers == {"sentiment": "negative"}
+            command.downgrade(alembic_config(url), "0010")
+            with engine.connect() as conn:
+                data = conn.execute(text("SELECT data FROM items")).scalar_one()
+                answers = conn.execute(text("SELECT answers FROM reviews")).scalar_one()
+            assert [_json(data), _json(answers)] == [{"text": "secret text"}, {"sentiment": "negative"}]
+        finally:
+            engine.dispose()
