@@ -80,7 +80,7 @@ def _canonical_sql(dialect: str) -> str:
 def chain_canonical(session: Session, after: int = 0) -> Iterator[Sequence[tuple[int, bytes, str | None]]]:
     """Chained entries in chain order, in batches of `(position, canonical JSON bytes, stored hash)` read with
     the database driver's own cursor (a server-side cursor on PostgreSQL): the ten-million-row walk of
-    `ledger verify` builds no SQLAlchemy rows."""
+    `ledger verify` builds no SQLAlchemy rows and no Python value per column."""
     # unscoped: verification reads the whole chain
     connection = session.connection()
     dialect = connection.dialect.name
@@ -90,7 +90,6 @@ def chain_canonical(session: Session, after: int = 0) -> Iterator[Sequence[tuple
     assert driver is not None
     if dialect == "sqlite":
         cursor = driver.cursor()
-        cursor.arraysize = STREAM_ROWS
     else:
         cursor = driver.cursor(name=f"ledger_verify_{id(session)}")
         cursor.itersize = STREAM_ROWS

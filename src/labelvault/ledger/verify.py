@@ -21,6 +21,7 @@ class VerifyReport:
     entries: int = 0
     unsealed: int = 0
     checkpoints: int = 0
+    method: str = "exact"  # "fast" when the fast pass proved the whole ledger
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -81,7 +82,8 @@ def fast_verify(session: Session, public_key: str) -> VerifyReport | None:
         frontier.extend(leaves)
     if roots:
         return None
-    return VerifyReport(entries=expected - 1, unsealed=repo.unsealed_count(session), checkpoints=len(marks))
+    return VerifyReport(entries=expected - 1, unsealed=repo.unsealed_count(session), checkpoints=len(marks),
+                        method="fast")
 
 
 def exact_verify(session: Session, public_key: str) -> VerifyReport:
