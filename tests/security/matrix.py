@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from tests.security.world import PNG, SCHEMA, Org, World
 
 from labelvault.accounts.models import Role
-from tests.security.world import MEDIA_PATH, PNG, Org, World
+from labelvault.security.policy import RANK
 
 OK = "ok"
 PUBLIC = "public"
@@ -116,11 +117,11 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/organizations", ADMIN),
     Route("POST", "/api/v1/organizations", ADMIN, _json({"name": "Another"})),
     # projects
-    Route("POST", "/api/v1/projects", R.manager, lambda w, o, a: {"json": {"name": "New", "schema": _schema()}}),
+    Route("POST", "/api/v1/projects", R.manager, lambda w, o, a: {"json": {"name": "New", "schema": SCHEMA}}),
     Route("GET", "/api/v1/projects", R.annotator),
     Route("GET", "/api/v1/projects/{project_id}", R.annotator),
     Route("PATCH", "/api/v1/projects/{project_id}", R.manager, _json({"description": "changed"})),
-    Route("PUT", "/api/v1/projects/{project_id}/schema", R.manager, lambda w, o, a: {"json": _schema()}),
+    Route("PUT", "/api/v1/projects/{project_id}/schema", R.manager, lambda w, o, a: {"json": SCHEMA}),
     Route("GET", "/api/v1/projects/{project_id}/schema/versions", R.annotator),
     # items
     Route("GET", "/api/v1/projects/{project_id}/items", R.annotator),
@@ -203,12 +204,6 @@ ROUTES: list[Route] = [
 ]
 
 
-def _schema() -> dict[str, Any]:
-    from tests.security.world import SCHEMA
-
-    return SCHEMA
-
-
 def expected(route: Route, principal: str, role: Role | None, target: str) -> int | str:
     """The outcome the matrix expects: OK or a status code."""
     table = route.own if target == "own" else route.other
@@ -227,9 +222,5 @@ def expected(route: Route, principal: str, role: Role | None, target: str) -> in
 
 
 def _rank(role: Role) -> int:
-    from labelvault.security.policy import RANK
-
     return RANK[role]
 
-
-MEDIA = MEDIA_PATH

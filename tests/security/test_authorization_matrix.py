@@ -11,7 +11,6 @@ import re
 import uuid
 
 import pytest
-
 from tests.security.matrix import OK, ROUTES, Route, expected
 from tests.security.test_routes_authorized import _api_routes
 from tests.security.world import PRINCIPALS, Org, World, build_world
