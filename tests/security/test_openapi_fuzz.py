@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from tests.security.world import PRINCIPALS, World, build_world
 
-EXAMPLES = 3
+EXAMPLES = 12
 ROLES = ("owner", "manager", "reviewer", "annotator", "anonymous")
 # Real objects for the path parameters of the same name. Never the callers themselves: a fuzzed DELETE or PATCH
 # of a member names someone who is not acting in this run.
