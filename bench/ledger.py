@@ -151,14 +151,15 @@ def main() -> None:
         on, off = max(rates[ON]), max(rates[OFF])
         write_entries(env, args.entries)
         seal_all(env)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with transaction(env.factory, write=False) as session:
             report = verify(session, load_or_create_signer(env.data_dir).public_hex)
-        seconds = time.perf_counter() - started
-    log(f"verify: {report.entries:,} entries, {report.checkpoints} checkpoints, ok={report.ok} in {seconds:.1f} s; "
-        f"machine load {os.getloadavg()[0]:.1f}")
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    log(f"verify: {report.entries:,} entries, {report.checkpoints} checkpoints, ok={report.ok} ({report.method} "
+        f"pass) in {seconds:.1f} s, {cpu:.1f} s of this process's CPU; machine load {os.getloadavg()[0]:.1f}")
     result.update(annotations_per_s_on=round(on, 1), annotations_per_s_off=round(off, 1),
                   verify_seconds=round(seconds, 1), verify_ok=report.ok,
+                  verify_method=report.method, verify_cpu_seconds=round(cpu, 1), load_average=os.getloadavg()[0],
                   throughput_ratio_on_off=round(on / off, 3) if off else None,
                   verify_seconds_10m=round(seconds * 10_000_000 / max(report.entries, 1), 1))
     emit(result)

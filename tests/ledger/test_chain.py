@@ -54,3 +54,17 @@ def test_signing_key_is_made_once_with_mode_0600(tmp_path):
     assert signature_valid(first.public_hex, 5, root, 123, signature)
     assert not signature_valid(first.public_hex, 6, root, 123, signature)
     assert not signature_valid(other.public_hex, 5, root, 123, signature)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), max_size=8))
+def test_extending_in_any_chunks_equals_appending_one_by_one(chunks):
+    one_by_one, in_chunks = Frontier(), Frontier()
+    done = 0
+    for chunk in chunks:
+        leaves = [_leaf(i) for i in range(done, done + chunk)]
+        for leaf in leaves:
+            one_by_one.append(leaf)
+        in_chunks.extend(leaves)
+        done += chunk
+        assert (in_chunks.size, in_chunks.roots) == (one_by_one.size, one_by_one.roots)
+    assert in_chunks.root() == merkle_root([_leaf(i) for i in range(done)])

@@ -101,3 +101,11 @@ def test_csv_cells_that_look_like_formulas_are_neutralized():
     text = to_csv([ExposureRow("=HYPERLINK(1)", "p", "u", "@evil", "")])
     row = list(csv.DictReader(io.StringIO(text)))[0]
     assert row["item_id"] == "'=HYPERLINK(1)" and row["actor_email"] == "'@evil"
+
+
+def test_a_download_named_after_any_id_has_a_safe_file_name(client, owner):
+    for odd in ["\U00061fd2é", 'x"; filename="evil.sh', "a\\b"]:
+        response = client.get(f"/api/v1/exposure/people/{odd}", params={"format": "csv"}, headers=owner.headers)
+        assert response.status_code == 200, response.text
+        disposition = response.headers["content-disposition"]
+        assert disposition.startswith('attachment; filename="exposure-person-') and disposition.count('"') == 2

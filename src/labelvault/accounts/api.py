@@ -53,7 +53,8 @@ def login(body: LoginIn, request: Request, session: DB, ctx: Ctx, response: Resp
     started = service.start_session(session, user, dt.timedelta(hours=ctx.settings.session_ttl_hours))
     principal = service.principal_from_session(session, started.secret, body.organization_id)
     response.set_cookie(
-        SESSION_COOKIE, started.secret, httponly=True, samesite="strict", secure=ctx.settings.secure_cookies,
+        SESSION_COOKIE, started.secret, httponly=True, samesite="strict",
+        secure=ctx.settings.secure_cookies or request.url.scheme == "https",
         max_age=ctx.settings.session_ttl_hours * 3600, path="/",
     )
     return MeOut(user_id=principal.user_id, email=principal.email, organization_id=principal.organization_id,

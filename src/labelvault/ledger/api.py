@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Literal
 
@@ -17,13 +18,19 @@ Format = Literal["json", "csv", "jsonl"]
 FORMAT = Query(default="json", description="json (default), csv or jsonl (both downloads).")
 
 
+def _file_name(name: str) -> str:
+    """The download's file name from an id taken from the path: only safe characters reach the header (another
+    character would break it, or fail to encode and end the request with a server error)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120]
+
+
 def _answer(rows: list[exposure.ExposureRow], fmt: Format, name: str) -> list[ExposureRowOut] | Response:
     if fmt == "json":
         return [ExposureRowOut(**asdict(row)) for row in rows]
     body, media = (exposure.to_csv(rows), "text/csv") if fmt == "csv" else (exposure.to_jsonl(rows),
                                                                             "application/x-ndjson")
     return Response(body, media_type=media,
-                    headers={"Content-Disposition": f'attachment; filename="exposure-{name}.{fmt}"'})
+                    headers={"Content-Disposition": f'attachment; filename="exposure-{_file_name(name)}.{fmt}"'})
 
 
 @router.get("/items/{item_id}", response_model=list[ExposureRowOut])

@@ -52,17 +52,26 @@ class Frontier:
             carry //= 2
 
     def extend(self, leaf_hashes: Sequence[bytes]) -> None:
-        """`append` for many leaves, with the loop kept in local variables (verification's inner loop)."""
-        roots, size, sha256 = self.roots, self.size, hashlib.sha256
-        for leaf in leaf_hashes:
-            roots.append(leaf)
-            size += 1
-            carry = size
-            while not carry & 1:
-                right = roots.pop()
-                roots[-1] = sha256(NODE + roots[-1] + right).digest()
-                carry >>= 1
-        self.size = size
+        """`append` for many leaves, a level at a time (verification's inner loop): at each level the pending
+        root of that size, if any, goes before the new nodes, pairs are hashed in one comprehension and an odd
+        last node becomes the pending root of its level. The same hashes as `append`, less interpreter work."""
+        size = self.size
+        levels = [k for k in range(size.bit_length()) if size >> k & 1]
+        pending = dict(zip(reversed(levels), self.roots, strict=True))
+        sha256 = hashlib.sha256
+        nodes = list(leaf_hashes)
+        level = 0
+        while nodes:
+            if level in pending:
+                nodes.insert(0, pending.pop(level))
+            if len(nodes) % 2:
+                pending[level] = nodes.pop()
+            nodes = [sha256(NODE + nodes[i] + nodes[i + 1]).digest() for i in range(0, len(nodes), 2)]
+            level += 1
+        self.size = size + len(leaf_hashes)
+        self.roots = [pending[k] for k in sorted(pending, reverse=True)]
+        if len(self.roots) != bin(self.size).count("1"):
+            raise AssertionError("frontier does not match its size")
 
     def root(self) -> bytes:
         """MTH(D[n]) of RFC 6962; the hash of the empty string for an empty tree."""

@@ -1,0 +1,63 @@
+"""The fast verification pass (rows rendered as canonical JSON by the database) agrees with the sealer's hashing
+for every kind of text, and leaves each damaged ledger to the exact walk."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from labelvault.db.engine import transaction
+from labelvault.ledger import service
+from labelvault.ledger.service import Access
+from labelvault.ledger.signing import load_or_create_signer
+from labelvault.ledger.verify import exact_verify, fast_verify, verify
+from labelvault.ledger.writer import LedgerWriter, Sealer
+
+ODD_TEXTS = [
+    'quote " and backslash \\ and slash /',
+    "controls \x01\x08\t\n\x0b\x0c\r\x1f and delete \x7f",
+    "accents é ü ß, CJK 漢字, emoji 🦊, separators \u2028\u2029, BOM \ufeff",
+    "<script>&amp;</script>",
+    "",
+]
+
+
+@pytest.fixture
+def odd_ledger(factory, owner, tmp_path):
+    sealer = Sealer(factory, tmp_path, every=1, max_age_seconds=0, poll_seconds=1)
+    writer = LedgerWriter(factory)
+    entries = []
+    for n, odd in enumerate(ODD_TEXTS):
+        # Id columns hold 36 characters: odd text goes to the text columns, and None to an id column.
+        access = Access("read", f"GET /x/{odd}", None, [f"item-{odd}"], [odd], {"note": odd, "n": n})
+        entries.append(service.entry_for(None, owner.organization_id, access, actor_user_id=owner.user_id,
+                                         actor_email=odd))
+    writer.write(entries[:3])
+    assert sealer.run_once() == 3
+    writer.write(entries[3:])
+    assert sealer.run_once() == len(ODD_TEXTS) - 3
+    return load_or_create_signer(tmp_path).public_hex
+
+
+def test_the_fast_pass_alone_proves_a_ledger_of_odd_text(factory, odd_ledger):
+    with transaction(factory, write=False) as session:
+        fast = fast_verify(session, odd_ledger)
+        exact = exact_verify(session, odd_ledger)
+    assert exact.ok, exact.problems
+    assert fast is not None, "the database's rendering differs from the sealer's for some text"
+    assert (fast.entries, fast.checkpoints, fast.unsealed) == (exact.entries, exact.checkpoints, exact.unsealed)
+    assert (fast.entries, fast.checkpoints) == (len(ODD_TEXTS), 2)
+
+
+@pytest.mark.parametrize("damage", [
+    "UPDATE ledger_entries SET actor_email = 'x' WHERE position = 2",
+    "DELETE FROM ledger_entries WHERE position = 5",
+    "DELETE FROM ledger_entries WHERE position = 1",
+    "UPDATE ledger_checkpoints SET root_hash = '00' WHERE size = 3",
+])
+def test_the_fast_pass_refuses_damage_and_verify_reports_it(factory, odd_ledger, damage):
+    with transaction(factory) as session:
+        session.execute(text(damage))
+    with transaction(factory, write=False) as session:
+        assert fast_verify(session, odd_ledger) is None
+        assert not verify(session, odd_ledger).ok
