@@ -19,6 +19,11 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None: ...
 
 
+# The first part of media paths kept for labelvault's own files (a restored ledger slice): refused by the media
+# routes, so nobody reads or overwrites them as media.
+RESERVED_MEDIA = ".labelvault"
+
+
 def safe_key(key: str) -> str:
     """Refuse keys that could escape the store (absolute paths, '..', NUL)."""
     norm = key.replace("\\", "/")

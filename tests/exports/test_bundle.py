@@ -308,8 +308,9 @@ def test_a_bundle_made_before_quality_results_travelled_still_restores(client, c
                                                       "tables/annotation_scores", "tables/item_aggregates"))]:
         del members[name]
         del manifest["files"][name]
-    del members["ledger.jsonl"]
-    del manifest["files"]["ledger.jsonl"]
+    for name in ("ledger.jsonl", "workforces.jsonl", "tables/routing_rules.jsonl"):
+        del members[name]
+        del manifest["files"][name]
     members["manifest.json"] = orjson.dumps(manifest)
     path = tmp_path / "old.tar.zst"
     path.write_bytes(_pack(members))
@@ -317,7 +318,10 @@ def test_a_bundle_made_before_quality_results_travelled_still_restores(client, c
         upgrade(url)
         engine = build_engine(url)
         try:
-            restored = restore_file(session_factory(engine), LocalBlobStore(tmp_path / "old-media"), path)
+            cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "old-keys")))
+            factory = bind_cipher(session_factory(engine), cipher)
+            media = SealedBlobStore(LocalBlobStore(tmp_path / "old-media"), factory, overhead=cipher.overhead)
+            restored = restore_file(factory, media, path)
         finally:
             engine.dispose()
     assert restored.rows["items"] == 5 and restored.rows["gold_answers"] == 0

@@ -6,6 +6,10 @@ from sqlalchemy import select
 
 from labelvault.accounts.models import Membership, Role
 from labelvault.annotations.models import Annotation
+from labelvault.crypto.content import EnvelopeCipher, bind_cipher
+from labelvault.crypto.keys import LocalKeyProvider
+from labelvault.crypto.media import SealedBlobStore
+from labelvault.crypto.service import Envelope
 from labelvault.db.engine import build_engine, session_factory
 from labelvault.db.migrate import upgrade
 from labelvault.exports.restore import restore_file
@@ -39,8 +43,10 @@ def test_routing_vendors_teams_and_pools_travel_in_the_bundle(client, ctx, owner
         upgrade(url)
         engine = build_engine(url)
         try:
-            factory = session_factory(engine)
-            restored = restore_file(factory, LocalBlobStore(tmp_path / "media"), bundle)
+            cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "other-keys")))
+            factory = bind_cipher(session_factory(engine), cipher)
+            media = SealedBlobStore(LocalBlobStore(tmp_path / "media"), factory, overhead=cipher.overhead)
+            restored = restore_file(factory, media, bundle)
             assert restored.rows["routing_rules"] == 2
             with factory() as session:
                 forces = {w.name: (w.id, w.kind) for w in session.scalars(select(Workforce))}

@@ -38,7 +38,7 @@ from labelvault.exports import repository_bundle as repo
 from labelvault.kit.clock import utcnow
 from labelvault.ledger import service as ledger
 from labelvault.projects.label_schema import FieldKind
-from labelvault.storage import BlobStore, safe_key
+from labelvault.storage import RESERVED_MEDIA, BlobStore, safe_key
 from labelvault.workforce import service as workforce
 
 FORMAT = "labelvault-bundle"
@@ -48,8 +48,9 @@ COPY = 1 << 20
 NOT_INCLUDED = {"leases": "live claims of work; they expire", "jobs": "imports and exports already done"}
 LEDGER = "ledger.jsonl"
 WORKFORCES = "workforces.jsonl"
-# Where a restore keeps the bundle's ledger slice (outside every organization's media keys).
-LEDGER_ARCHIVE = "archives/{project_id}/ledger-{created}.jsonl"
+# Where a restore keeps the bundle's ledger slice: beside the project's media (sealed with its keys), under a
+# name the media routes refuse.
+LEDGER_ARCHIVE = "{organization_id}/{project_id}/" + RESERVED_MEDIA + "/ledger-{created}.jsonl"
 
 
 class BundleRefused(InvalidInput):
@@ -408,7 +409,7 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
     archive = None
     if LEDGER in manifest.get("files", {}):
         created = "".join(c for c in str(manifest.get("created_at", "")) if c.isalnum()) or "unknown"
-        archive = LEDGER_ARCHIVE.format(project_id=project_id, created=created)
+        archive = LEDGER_ARCHIVE.format(organization_id=target, project_id=project_id, created=created)
         with (root / LEDGER).open("rb") as source, media.open_write(archive) as handle:
             shutil.copyfileobj(source, handle, COPY)
         media.commit(archive)

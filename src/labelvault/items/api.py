@@ -25,7 +25,7 @@ from labelvault.kit.ids import new_id
 from labelvault.kit.pagination import decode_cursor, encode_cursor
 from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
-from labelvault.storage import safe_key
+from labelvault.storage import RESERVED_MEDIA, safe_key
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
 
@@ -142,7 +142,10 @@ async def start_import(
 
 
 def _media_key(organization_id: str, project_id: str, path: str) -> str:
-    return f"{organization_id}/{project_id}/{safe_key(path)}"
+    key = safe_key(path)
+    if key.split("/", 1)[0] == RESERVED_MEDIA:
+        raise InvalidInput(f"Media paths may not start with {RESERVED_MEDIA}/.", details={"field": "path"})
+    return f"{organization_id}/{project_id}/{key}"
 
 
 @router.put("/projects/{project_id}/media/{path:path}", response_model=MediaOut, status_code=201)
