@@ -12,6 +12,7 @@ A route of the app with no row here fails the matrix test, and so does a row who
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,10 @@ class Route:
     own: dict[str, int | str] = field(default_factory=dict)
     other: dict[str, int | str] = field(default_factory=dict)
     success: int | str = OK  # what an allowed call answers, when it is not any 2xx
+    # A vendor's people: the lowest role of theirs that may call the route (None: never), and whether their own
+    # organization's object is theirs to see (routed to their vendor); if not, it answers as missing.
+    vendor: Role | None = None
+    vendor_sees: bool = False
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
@@ -85,6 +90,10 @@ def _bulk(world: World, org: Org, actor: Any) -> dict[str, Any]:
     return {"json": {"action": "set_overlap", "item_ids": [org.ids["item_id"]], "overlap": 10}}
 
 
+def _routing(world: World, org: Org, actor: Any) -> dict[str, Any]:
+    return {"json": {"rules": [{"workforce_id": org.ids["vendor_id"], "match": {"metadata": {"route": "vendor"}}}]}}
+
+
 ROUTES: list[Route] = [
     # operations and sign-in
     Route("GET", "/healthz", PUBLIC),
@@ -101,61 +110,63 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/invitations/{secret}/accept", PUBLIC,
           _json({"password": "a-long-password-1", "name": "New"}), fresh=frozenset({"secret"})),
     # accounts
-    Route("POST", "/api/v1/auth/logout", R.annotator),
-    Route("GET", "/api/v1/me", R.annotator),
-    Route("POST", "/api/v1/me/password", R.annotator, _password_change),
-    Route("GET", "/api/v1/tokens", R.annotator),
-    Route("POST", "/api/v1/tokens", R.annotator, _json({"name": "matrix"})),
+    Route("POST", "/api/v1/auth/logout", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("GET", "/api/v1/me", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("POST", "/api/v1/me/password", R.annotator, _password_change, vendor=R.annotator, vendor_sees=True),
+    Route("GET", "/api/v1/tokens", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("POST", "/api/v1/tokens", R.annotator, _json({"name": "matrix"}), vendor=R.annotator, vendor_sees=True),
     Route("DELETE", "/api/v1/tokens/{token_id}", R.annotator, fresh=frozenset({"token_id"}),
-          own={"manager": NOT_THEIRS, "reviewer": NOT_THEIRS, "annotator": NOT_THEIRS}),
-    Route("POST", "/api/v1/invitations", R.manager, _json({"email": "someone@example.test"})),
-    Route("GET", "/api/v1/members", R.manager),
+          own={"manager": NOT_THEIRS, "reviewer": NOT_THEIRS, "annotator": NOT_THEIRS}, vendor=R.annotator),
+    Route("POST", "/api/v1/invitations", R.manager, _json({"email": "someone@example.test"}), vendor=R.manager,
+          vendor_sees=True),
+    Route("GET", "/api/v1/members", R.manager, vendor=R.manager, vendor_sees=True),
     Route("PATCH", "/api/v1/members/{user_id}", R.owner, _json({"role": "reviewer"}), ids={"user_id": "member_id"},
-          fresh=frozenset({"user_id"})),
+          fresh=frozenset({"user_id"}), vendor=R.manager),
     Route("DELETE", "/api/v1/members/{user_id}", R.owner, ids={"user_id": "member_id"},
-          fresh=frozenset({"user_id"})),
+          fresh=frozenset({"user_id"}), vendor=R.manager),
     Route("GET", "/api/v1/organizations", ADMIN),
     Route("POST", "/api/v1/organizations", ADMIN, _json({"name": "Another"})),
     # projects
     Route("POST", "/api/v1/projects", R.manager, lambda w, o, a: {"json": {"name": "New", "schema": SCHEMA}}),
-    Route("GET", "/api/v1/projects", R.annotator),
-    Route("GET", "/api/v1/projects/{project_id}", R.annotator),
+    Route("GET", "/api/v1/projects", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("GET", "/api/v1/projects/{project_id}", R.annotator, vendor=R.annotator, vendor_sees=True),
     Route("PATCH", "/api/v1/projects/{project_id}", R.manager, _json({"description": "changed"})),
     Route("PUT", "/api/v1/projects/{project_id}/schema", R.manager, lambda w, o, a: {"json": SCHEMA}),
-    Route("GET", "/api/v1/projects/{project_id}/schema/versions", R.annotator),
+    Route("GET", "/api/v1/projects/{project_id}/schema/versions", R.annotator, vendor=R.annotator, vendor_sees=True),
     # items
-    Route("GET", "/api/v1/projects/{project_id}/items", R.annotator),
+    Route("GET", "/api/v1/projects/{project_id}/items", R.annotator, vendor=R.annotator, vendor_sees=True),
     Route("POST", "/api/v1/projects/{project_id}/items/bulk", R.manager, _bulk),
-    Route("GET", "/api/v1/items/{item_id}", R.annotator),
+    Route("GET", "/api/v1/items/{item_id}", R.annotator, vendor=R.annotator),
     Route("DELETE", "/api/v1/items/{item_id}", R.manager, lambda w, o, a: {"params": {"confirm": "true"}},
           fresh=frozenset({"item_id"})),
     Route("POST", "/api/v1/projects/{project_id}/imports", R.manager,
           lambda w, o, a: {"content": ITEMS_JSONL, "params": {"filename": "items.jsonl"}}),
     Route("PUT", "/api/v1/projects/{project_id}/media/{path}", R.manager, lambda w, o, a: {"content": PNG}),
-    Route("GET", "/api/v1/projects/{project_id}/media/{path}", R.annotator),
+    Route("GET", "/api/v1/projects/{project_id}/media/{path}", R.annotator, vendor=R.annotator),
     # annotations and review
-    Route("POST", "/api/v1/items/{item_id}/annotations", R.annotator, _json(ANNOTATION), fresh=frozenset({"item_id"})),
-    Route("GET", "/api/v1/items/{item_id}/annotations", R.annotator),
-    Route("GET", "/api/v1/items/{item_id}/detail", R.reviewer),
-    Route("GET", "/api/v1/annotations/{annotation_id}", R.annotator),
-    Route("GET", "/api/v1/annotations/{annotation_id}/revisions", R.annotator),
-    Route("POST", "/api/v1/projects/{project_id}/review/next", R.reviewer),
+    Route("POST", "/api/v1/items/{item_id}/annotations", R.annotator, _json(ANNOTATION), fresh=frozenset({"item_id"}),
+          vendor=R.annotator),
+    Route("GET", "/api/v1/items/{item_id}/annotations", R.annotator, vendor=R.annotator),
+    Route("GET", "/api/v1/items/{item_id}/detail", R.reviewer, vendor=R.reviewer),
+    Route("GET", "/api/v1/annotations/{annotation_id}", R.annotator, vendor=R.annotator),
+    Route("GET", "/api/v1/annotations/{annotation_id}/revisions", R.annotator, vendor=R.annotator),
+    Route("POST", "/api/v1/projects/{project_id}/review/next", R.reviewer, vendor=R.reviewer, vendor_sees=True),
     Route("POST", "/api/v1/annotations/{annotation_id}/review", R.reviewer, _json({"decision": "accept"}),
-          fresh=frozenset({"annotation_id"})),
-    Route("GET", "/api/v1/annotations/{annotation_id}/reviews", R.annotator),
-    Route("GET", "/api/v1/projects/{project_id}/returned", R.annotator),
+          fresh=frozenset({"annotation_id"}), vendor=R.reviewer),
+    Route("GET", "/api/v1/annotations/{annotation_id}/reviews", R.annotator, vendor=R.annotator),
+    Route("GET", "/api/v1/projects/{project_id}/returned", R.annotator, vendor=R.annotator, vendor_sees=True),
     # work distribution
-    Route("POST", "/api/v1/projects/{project_id}/next", R.annotator),
+    Route("POST", "/api/v1/projects/{project_id}/next", R.annotator, vendor=R.annotator, vendor_sees=True),
     Route("POST", "/api/v1/leases/{lease_id}/heartbeat", R.annotator,
-          own={"owner": NOT_THEIRS, "manager": NOT_THEIRS, "reviewer": NOT_THEIRS}),
+          own={"owner": NOT_THEIRS, "manager": NOT_THEIRS, "reviewer": NOT_THEIRS}, vendor=R.annotator),
     Route("DELETE", "/api/v1/leases/{lease_id}", R.annotator, fresh=frozenset({"lease_id"}),
-          own={"owner": NOT_THEIRS, "manager": NOT_THEIRS, "reviewer": NOT_THEIRS}),
+          own={"owner": NOT_THEIRS, "manager": NOT_THEIRS, "reviewer": NOT_THEIRS}, vendor=R.annotator),
     Route("POST", "/api/v1/items/{item_id}/skip", R.annotator, _json({"reason": "unclear"}),
-          fresh=frozenset({"item_id"})),
-    Route("GET", "/api/v1/projects/{project_id}/status", R.reviewer),
+          fresh=frozenset({"item_id"}), vendor=R.annotator),
+    Route("GET", "/api/v1/projects/{project_id}/status", R.reviewer, vendor=R.reviewer, vendor_sees=True),
     # exports
     Route("GET", "/api/v1/projects/{project_id}/export", R.manager),
-    Route("GET", "/api/v1/export-formats", R.annotator),
+    Route("GET", "/api/v1/export-formats", R.annotator, vendor=R.annotator, vendor_sees=True),
     Route("POST", "/api/v1/projects/{project_id}/exports", R.manager, _json({"format": "csv"})),
     Route("POST", "/api/v1/projects/{project_id}/bundles", R.manager),
     Route("GET", "/api/v1/exports/{job_id}/file", R.manager, ids={"job_id": "export_job_id"}),
@@ -163,7 +174,7 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/projects/{project_id}/predictions/imports", R.manager,
           lambda w, o, a: {"content": b'{"external_id": "x", "model_name": "m", "answers": {}}\n',
                            "params": {"filename": "p.jsonl"}}),
-    Route("GET", "/api/v1/items/{item_id}/predictions", R.annotator),
+    Route("GET", "/api/v1/items/{item_id}/predictions", R.annotator, vendor=R.annotator),
     Route("GET", "/api/v1/jobs/{job_id}", R.annotator, own={"annotator": NOT_THEIRS}),
     Route("GET", "/api/v1/jobs/{job_id}/problems", R.annotator, own={"annotator": NOT_THEIRS}),
     Route("GET", "/api/v1/jobs/{job_id}/problems.jsonl", R.annotator, own={"annotator": NOT_THEIRS}),
@@ -184,8 +195,9 @@ ROUTES: list[Route] = [
     Route("POST", "/api/v1/projects/{project_id}/qualification/items", R.manager,
           _json({"data": {"text": "exam"}, "answers": {"sentiment": "neutral"}})),
     Route("GET", "/api/v1/projects/{project_id}/qualification/items", R.manager),
-    Route("GET", "/api/v1/projects/{project_id}/qualification/exam", R.annotator),
-    Route("POST", "/api/v1/projects/{project_id}/qualification/attempts", R.annotator, _exam_answers),
+    Route("GET", "/api/v1/projects/{project_id}/qualification/exam", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("POST", "/api/v1/projects/{project_id}/qualification/attempts", R.annotator, _exam_answers,
+          vendor=R.annotator, vendor_sees=True),
     Route("GET", "/api/v1/projects/{project_id}/qualification/attempts", R.manager),
     # exposure (the ledger)
     Route("GET", "/api/v1/exposure/items/{item_id}", R.manager),
@@ -194,13 +206,39 @@ ROUTES: list[Route] = [
     Route("GET", "/api/v1/exposure/vendors/{vendor_id}", R.manager,
           other={"owner": OK, "manager": OK}),  # names no object yet: an empty report, as for any unknown id
     # browser pages (a token works as well as a session)
-    Route("GET", "/", R.annotator),
-    Route("GET", "/account/password", R.annotator),
-    Route("GET", "/projects/{project_id}/label", R.annotator),
-    Route("GET", "/projects/{project_id}/review", R.reviewer),
-    Route("GET", "/projects/{project_id}/returned", R.annotator),
+    Route("GET", "/", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("GET", "/account/password", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("GET", "/projects/{project_id}/label", R.annotator, vendor=R.annotator, vendor_sees=True),
+    Route("GET", "/projects/{project_id}/review", R.reviewer, vendor=R.reviewer, vendor_sees=True),
+    Route("GET", "/projects/{project_id}/returned", R.annotator, vendor=R.annotator, vendor_sees=True),
     Route("GET", "/projects/{project_id}/items", R.manager),
     Route("GET", "/projects/{project_id}/overview", R.manager),
+    Route("GET", "/projects/{project_id}/import", R.manager),
+    Route("GET", "/projects/{project_id}/export", R.manager),
+    Route("GET", "/projects/{project_id}/schema", R.manager),
+    Route("GET", "/projects/{project_id}/routing", R.manager),
+    Route("GET", "/members", R.manager, vendor=R.manager),
+    Route("GET", "/vendors", R.manager),
+    Route("POST", "/api/v1/projects/{project_id}/schema/validate", R.manager, lambda w, o, a: {"json": SCHEMA}),
+    # workforce: vendors, teams, skills, routing
+    Route("GET", "/api/v1/vendors", R.manager, vendor=R.manager),
+    Route("POST", "/api/v1/vendors", R.manager, lambda w, o, a: {"json": {"name": f"V {uuid.uuid4().hex[:8]}"}}),
+    Route("POST", "/api/v1/vendors/{vendor_id}/revoke", R.manager, ids={"vendor_id": "new_vendor_id"},
+          fresh=frozenset({"vendor_id"})),
+    Route("GET", "/api/v1/teams", R.manager),
+    Route("POST", "/api/v1/teams", R.manager, lambda w, o, a: {"json": {"name": f"T {uuid.uuid4().hex[:8]}"}}),
+    Route("GET", "/api/v1/teams/{team_id}/members", R.manager),
+    Route("PUT", "/api/v1/teams/{team_id}/members/{user_id}", R.manager, ids={"user_id": "member_id"},
+          fresh=frozenset({"user_id"})),
+    Route("DELETE", "/api/v1/teams/{team_id}/members/{user_id}", R.manager, ids={"user_id": "team_member_id"},
+          fresh=frozenset({"user_id"})),
+    Route("PUT", "/api/v1/members/{user_id}/skills", R.manager, _json({"skills": ["german"]}),
+          ids={"user_id": "member_id"}, fresh=frozenset({"user_id"}), vendor=R.manager),
+    Route("GET", "/api/v1/projects/{project_id}/routing", R.manager),
+    Route("PUT", "/api/v1/projects/{project_id}/routing", R.manager, _routing),
+    Route("POST", "/api/v1/projects/{project_id}/reroute", R.manager,
+          lambda w, o, a: {"json": {"from": o.ids["team_id"], "to": None}}),
+    Route("GET", "/api/v1/projects/{project_id}/scorecards", R.manager, vendor=R.manager, vendor_sees=True),
 ]
 
 
@@ -213,6 +251,12 @@ def expected(route: Route, principal: str, role: Role | None, target: str) -> in
         return route.success
     if role is None:
         return 401
+    if principal.startswith("vendor_"):
+        if route.vendor is None or _rank(role) < _rank(route.vendor):
+            return 403
+        if target == "other" or (route.parameters and not route.vendor_sees):
+            return 404
+        return route.success
     if route.needs == ADMIN:
         return 403
     assert isinstance(route.needs, Role)

@@ -10,6 +10,7 @@ The walk must also see A's canary (else it would prove nothing), and new princip
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 
 import pytest
@@ -87,3 +88,28 @@ def test_no_export_or_bundle_of_one_organization_holds_the_other_s_canary(world)
     content = _unpack_bundle(_download(world, a.owner, bundle["id"]))
     assert a.canary.lower() in _seen(content)
     assert b.canary.lower() not in _seen(content)
+
+
+@pytest.mark.slow
+def test_a_vendor_sees_nothing_of_its_own_organization_that_is_not_routed_to_it(world):
+    """The owner's own content (items not routed to the vendor, annotations, review comments, gold answers,
+    predictions, metadata) never reaches a vendor's people of the same organization; its routed items do."""
+    a = world.orgs["A"]
+    canary = a.canary.lower()
+    in_house_text = re.compile(r"(?<!vendor )text \d+ of " + re.escape(canary))
+    markers = [f"{kind} {canary}" for kind in ("note", "gold", "prediction", "comment", "meta")]
+    leaks: list[str] = []
+    routed_seen = 0
+    vendors = [kind for kind in PRINCIPALS if kind.name.startswith("vendor_")]
+    assert vendors
+    for kind in vendors:
+        actor = kind.make(world, a)
+        for route in [r for r in ROUTES if r.method == "GET"]:
+            response = world.call("GET", _url(world, route, a), actor)
+            body = _seen(response.content)
+            routed_seen += f"vendor text 0 of {canary}" in body
+            found = [m for m in markers if m in body] + in_house_text.findall(body)
+            if found:
+                leaks.append(f"{kind.name}: GET {route.path} ({response.status_code}): {found[:3]}")
+    assert leaks == [], "the owner's content reached a vendor:\n" + "\n".join(leaks)
+    assert routed_seen > 0, "the walk did not see the vendor's own items"

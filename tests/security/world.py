@@ -30,7 +30,7 @@ SCHEMA: dict[str, Any] = {
         {"name": "note", "type": "free_text", "required": False},
     ],
 }
-POOL_ITEMS = 40
+POOL_ITEMS = 80
 MEDIA_PATH = "photos/cat.png"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
@@ -88,6 +88,12 @@ class World:
             return str(self.ok("POST", "/api/v1/tokens", owner, json={"name": f"spare {org.canary}"})["id"])
         if name == "member_id":
             return self.member(org, Role.annotator, "spare").user_id
+        if name == "team_member_id":
+            member = self.member(org, Role.annotator, "teamed").user_id
+            self.ok("PUT", f"/api/v1/teams/{org.ids['team_id']}/members/{member}", owner)
+            return member
+        if name == "new_vendor_id":
+            return str(self.ok("POST", "/api/v1/vendors", owner, json={"name": f"Spare {secrets.token_hex(3)}"})["id"])
         if name == "secret":
             made = self.ok("POST", "/api/v1/invitations", owner,
                            json={"email": f"invited-{secrets.token_hex(3)}@example.test"})
@@ -156,8 +162,17 @@ class World:
         org.ids["suspended_user_id"] = self.member(org, Role.annotator, "suspended").user_id
         org.ids["suspension_id"] = self.fresh(org, "suspension_id")
         org.ids["token_id"] = self.fresh(org, "token_id")
-        # No vendors exist yet: a vendor id names nothing in either organization.
-        org.ids["vendor_id"] = "0190a0a0-0000-7000-8000-00000000beef"
+        # A vendor with items of its own in the project (the rest stays with the organization's people), a team.
+        vendor = self.ok("POST", "/api/v1/vendors", owner, json={"name": f"Vendor {canary}"})
+        org.ids["vendor_id"] = str(vendor["id"])
+        self.ok("PUT", f"/api/v1/projects/{project_id}/routing", owner, json={"rules": [
+            {"workforce_id": vendor["id"], "match": {"metadata": {"route": "vendor"}}}]})
+        vendor_lines = [{"external_id": f"{canary}-v{n}", "data": {"text": f"Vendor text {n} of {canary}"},
+                         "metadata": {"route": "vendor", "source": f"meta {canary}"}} for n in range(2)]
+        self.ok("POST", f"/api/v1/projects/{project_id}/imports", owner, params={"filename": "vendor.jsonl"},
+                content=b"".join(orjson.dumps(line) + b"\n" for line in vendor_lines))
+        self.runner.run_until_idle()
+        org.ids["team_id"] = str(self.ok("POST", "/api/v1/teams", owner, json={"name": f"Team {canary}"})["id"])
         self.orgs[label] = org
         return org
 
@@ -208,6 +223,14 @@ def _anonymous(world: World, org: Org) -> None:
     return None
 
 
+def _vendor_member(role: Role) -> Callable[[World, Org], Actor]:
+    def make(world: World, org: Org) -> Actor:
+        return make_actor(world.factory, role, organization_id=org.owner.organization_id,
+                          email=f"vendor-{role.value}-{org.canary}-{secrets.token_hex(3)}@example.test".lower(),
+                          vendor_id=org.ids["vendor_id"])
+    return make
+
+
 PRINCIPALS: list[PrincipalKind] = [
     PrincipalKind("owner", Role.owner, lambda world, org: org.owner),
     PrincipalKind("manager", Role.manager, _member(Role.manager)),
@@ -216,4 +239,6 @@ PRINCIPALS: list[PrincipalKind] = [
     PrincipalKind("removed_member", None, _removed_member),
     PrincipalKind("revoked_token", None, _revoked_token),
     PrincipalKind("anonymous", None, _anonymous),
+    PrincipalKind("vendor_manager", Role.manager, _vendor_member(Role.manager)),
+    PrincipalKind("vendor_annotator", Role.annotator, _vendor_member(Role.annotator)),
 ]
