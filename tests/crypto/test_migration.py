@@ -59,7 +59,7 @@ def _json(value):  # type: ignore[no-untyped-def]
 def test_upgrade_seals_existing_content_and_downgrade_opens_it(db_kind, pg_admin_url, tmp_path, monkeypatch):
     monkeypatch.setenv("LABELVAULT_KEY_DIR", str(tmp_path / "keys"))
     with fresh_database(db_kind, tmp_path, pg_admin_url) as url:
-        upgrade(url, "0010")
+        upgrade(url, "0012")
         engine = build_engine(url)
         try:
             factory = session_factory(engine)
@@ -78,7 +78,7 @@ def test_upgrade_seals_existing_content_and_downgrade_opens_it(db_kind, pg_admin
                 assert session.get(Annotation, "a1").answers == {"sentiment": "positive"}
                 assert session.get(AnnotationRevision, "r1").answers == {"sentiment": "neutral"}
                 assert session.get(Review, "v1").answers == {"sentiment": "negative"}
-            command.downgrade(alembic_config(url), "0010")
+            command.downgrade(alembic_config(url), "0012")
             with engine.connect() as conn:
                 data = conn.execute(text("SELECT data FROM items")).scalar_one()
                 answers = conn.execute(text("SELECT answers FROM reviews")).scalar_one()

@@ -10,7 +10,7 @@ from labelvault import demo
 
 SPEC = {**demo.projects(count=1, seed=11)[0], "items": [
     {"external_id": f"row-{i:02d}", "data": {"text": f"Sentence {i} about {'trains' if i % 3 else 'boats'}."},
-     "metadata": {"batch": "b1" if i < 30 else "b2"}} for i in range(60)]}
+     "metadata": {"batch": "b1" if i < 30 else "b2", "topic": "trains" if i % 3 else "boats"}} for i in range(60)]}
 
 
 def test_manager_filters_opens_and_bulk_deletes(page, seed, web_factory):
