@@ -30,6 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.models import Role
 from labelvault.annotations.models import Annotation
+from labelvault.crypto.content import ITEM_DATA, EnvelopeCipher, answers_field, bind_cipher, project_keys, seal_json
+from labelvault.crypto.keys import LocalKeyProvider
+from labelvault.crypto.media import SealedBlobStore
+from labelvault.crypto.service import Envelope
 from labelvault.db.engine import build_engine, session_factory, transaction
 from labelvault.db.migrate import upgrade
 from labelvault.exports.restore import restore_file
@@ -78,6 +82,12 @@ def populate_images(factory: sessionmaker[Session], organization_id: str, projec
                          "status": "submitted", "time_spent_ms": 5000, "revision_count": 0, "created_at": now,
                          "updated_at": now, "submitted_at": now})
         with transaction(factory) as session:
+            keys = project_keys(session, organization_id, project_id)  # sealed as the server stores content
+            for item in items:
+                item["sealed_data"] = seal_json(keys, item["id"], ITEM_DATA, item.pop("data"))
+            for ann in anns:
+                ann["sealed_answers"] = seal_json(keys, ann["item_id"], answers_field("annotation", ann["id"]),
+                                                  ann.pop("answers"))
             session.execute(insert(items_table), items)
             session.execute(insert(annotations_table), anns)
 
@@ -117,9 +127,11 @@ def main() -> None:
             upgrade(url)
             engine = build_engine(url)
             try:
-                restore = timed("restore", lambda: restore_file(session_factory(engine),
-                                                                LocalBlobStore(out / "restore" / "media"),
-                                                                out / "bundle.tar.zst"), os.getpid())
+                # Another instance: its own key-encryption keys (content is sealed again with them).
+                cipher = EnvelopeCipher(Envelope(LocalKeyProvider(out / "restore" / "keys")))
+                factory = bind_cipher(session_factory(engine), cipher)
+                media = SealedBlobStore(LocalBlobStore(out / "restore" / "media"), factory, overhead=cipher.overhead)
+                restore = timed("restore", lambda: restore_file(factory, media, out / "bundle.tar.zst"), os.getpid())
             finally:
                 engine.dispose()
 
