@@ -30,18 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.models import Role
 from labelvault.annotations.models import Annotation
-from labelvault.crypto.content import ITEM_DATA, EnvelopeCipher, answers_field, bind_cipher, project_keys, seal_json
-from labelvault.crypto.keys import LocalKeyProvider
-from labelvault.crypto.media import SealedBlobStore
-from labelvault.crypto.service import Envelope
-from labelvault.db.engine import build_engine, session_factory, transaction
+from labelvault.crypto.content import ITEM_DATA, answers_field, project_keys, seal_json
+from labelvault.db.engine import build_engine, transaction
 from labelvault.db.migrate import upgrade
 from labelvault.exports.restore import restore_file
 from labelvault.items.models import Item
 from labelvault.kit.ids import new_id
 from labelvault.sdk import Client
-from labelvault.storage import LocalBlobStore
-from labelvault.testing import BOXES_SCHEMA, TEXT_SCHEMA, fresh_database, make_actor
+from labelvault.testing import BOXES_SCHEMA, TEXT_SCHEMA, another_instance, fresh_database, make_actor
 
 BATCH = 10_000
 
@@ -128,9 +124,7 @@ def main() -> None:
             engine = build_engine(url)
             try:
                 # Another instance: its own key-encryption keys (content is sealed again with them).
-                cipher = EnvelopeCipher(Envelope(LocalKeyProvider(out / "restore" / "keys")))
-                factory = bind_cipher(session_factory(engine), cipher)
-                media = SealedBlobStore(LocalBlobStore(out / "restore" / "media"), factory, overhead=cipher.overhead)
+                factory, media = another_instance(engine, out / "restore")
                 restore = timed("restore", lambda: restore_file(factory, media, out / "bundle.tar.zst"), os.getpid())
             finally:
                 engine.dispose()

@@ -23,9 +23,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import Role
+from labelvault.crypto.content import EnvelopeCipher, bind_cipher
+from labelvault.crypto.keys import LocalKeyProvider
+from labelvault.crypto.media import SealedBlobStore
+from labelvault.crypto.service import Envelope
 from labelvault.db.engine import build_engine, session_factory, transaction
 from labelvault.db.migrate import upgrade
 from labelvault.db.models import metadata
+from labelvault.storage import LocalBlobStore
 
 DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -427,3 +432,11 @@ def api_drain(client: Any, actor: Actor, project_id: str) -> list[str]:
                             headers=actor.headers)
         assert saved.status_code == 201, saved.text
     raise AssertionError("the queue never ended")
+
+
+def another_instance(engine: Engine, directory: Path) -> tuple[sessionmaker[Session], Any]:
+    """The session factory and media store of another instance on `engine`, with key-encryption keys of its
+    own under `directory` (content and media are sealed again with them, as a restore there does)."""
+    cipher = EnvelopeCipher(Envelope(LocalKeyProvider(directory / "keys")))
+    factory = bind_cipher(session_factory(engine), cipher)
+    return factory, SealedBlobStore(LocalBlobStore(directory / "media"), factory, overhead=cipher.overhead)

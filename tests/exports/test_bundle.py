@@ -13,11 +13,7 @@ import zstandard
 from sqlalchemy import func, select
 
 from labelvault.accounts.models import Role
-from labelvault.crypto.content import EnvelopeCipher, bind_cipher
-from labelvault.crypto.keys import LocalKeyProvider
-from labelvault.crypto.media import SealedBlobStore
-from labelvault.crypto.service import Envelope
-from labelvault.db.engine import build_engine, session_factory
+from labelvault.db.engine import build_engine
 from labelvault.db.migrate import upgrade
 from labelvault.demo import png
 from labelvault.errors import Conflict
@@ -32,7 +28,7 @@ from labelvault.kit.sealing import new_key_pair
 from labelvault.ledger.models import LedgerEntry
 from labelvault.projects.label_schema import LabelSchema
 from labelvault.storage import LocalBlobStore
-from labelvault.testing import api_annotate, api_project, fresh_database
+from labelvault.testing import another_instance, api_annotate, api_project, fresh_database
 
 SCHEMA = {
     "fields": [{"name": "text", "kind": "text"}, {"name": "image", "kind": "image", "required": False}],
@@ -166,9 +162,7 @@ def test_restore_into_the_other_database_gives_the_same_exports(client, ctx, own
         engine = build_engine(url)
         try:
             # Another instance: its own key-encryption keys; content and media are sealed again with them.
-            cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "other-keys")))
-            factory = bind_cipher(session_factory(engine), cipher)
-            media = SealedBlobStore(LocalBlobStore(tmp_path / "media-copy"), factory, overhead=cipher.overhead)
+            factory, media = another_instance(engine, tmp_path / "other")
             restored = restore_file(factory, media, path)
             assert restored.project_id == project and restored.media == 3
             assert restored.rows["annotations"] == 4 and restored.rows["annotation_revisions"] == 1
@@ -318,9 +312,7 @@ def test_a_bundle_made_before_quality_results_travelled_still_restores(client, c
         upgrade(url)
         engine = build_engine(url)
         try:
-            cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "old-keys")))
-            factory = bind_cipher(session_factory(engine), cipher)
-            media = SealedBlobStore(LocalBlobStore(tmp_path / "old-media"), factory, overhead=cipher.overhead)
+            factory, media = another_instance(engine, tmp_path / "old")
             restored = restore_file(factory, media, path)
         finally:
             engine.dispose()

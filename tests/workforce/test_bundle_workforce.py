@@ -6,16 +6,11 @@ from sqlalchemy import select
 
 from labelvault.accounts.models import Membership, Role
 from labelvault.annotations.models import Annotation
-from labelvault.crypto.content import EnvelopeCipher, bind_cipher
-from labelvault.crypto.keys import LocalKeyProvider
-from labelvault.crypto.media import SealedBlobStore
-from labelvault.crypto.service import Envelope
-from labelvault.db.engine import build_engine, session_factory
+from labelvault.db.engine import build_engine
 from labelvault.db.migrate import upgrade
 from labelvault.exports.restore import restore_file
 from labelvault.items.models import Item
-from labelvault.storage import LocalBlobStore
-from labelvault.testing import fresh_database
+from labelvault.testing import another_instance, fresh_database
 from labelvault.workforce.models import RoutingRule, TeamMember, Workforce
 
 
@@ -43,9 +38,7 @@ def test_routing_vendors_teams_and_pools_travel_in_the_bundle(client, ctx, owner
         upgrade(url)
         engine = build_engine(url)
         try:
-            cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "other-keys")))
-            factory = bind_cipher(session_factory(engine), cipher)
-            media = SealedBlobStore(LocalBlobStore(tmp_path / "media"), factory, overhead=cipher.overhead)
+            factory, media = another_instance(engine, tmp_path / "other")
             restored = restore_file(factory, media, bundle)
             assert restored.rows["routing_rules"] == 2
             with factory() as session:

@@ -233,11 +233,18 @@ def reroute(session: Session, principal: Principal, project: Project, source_id:
         target = get_workforce(session, principal, target_id)
         if target.revoked_at is not None:
             raise InvalidInput("The target vendor was revoked.", details={"field": "to"})
-    moved = 0
-    for pool in repo.pools_in_use(session, project.organization_id, project.id, source.id):
-        skill = pool.partition("/")[2] or None
-        moved += repo.move_pending(session, project.organization_id, project.id, [pool], pool_of(target_id, skill))
+    moved = _move_pending(session, project.organization_id, project.id, source.id, target_id)
     session.flush()
+    return moved
+
+
+def _move_pending(session: Session, organization_id: str, project_id: str, source_id: str,
+                  target_id: str | None) -> int:
+    """Move the project's pending items from the source's pools to the target's, each keeping its skill."""
+    moved = 0
+    for pool in repo.pools_in_use(session, organization_id, project_id, source_id):
+        skill = pool.partition("/")[2] or None
+        moved += repo.move_pending(session, organization_id, project_id, [pool], pool_of(target_id, skill))
     return moved
 
 
@@ -246,9 +253,7 @@ def unroute_vendor(session: Session, organization_id: str, vendor_id: str) -> in
     own people; how many items moved."""
     moved = 0
     for project_id in repo.projects_routed_to(session, organization_id, vendor_id):
-        for pool in repo.pools_in_use(session, organization_id, project_id, vendor_id):
-            skill = pool.partition("/")[2] or None
-            moved += repo.move_pending(session, organization_id, project_id, [pool], pool_of(None, skill))
+        moved += _move_pending(session, organization_id, project_id, vendor_id, None)
     repo.delete_vendor_rules(session, organization_id, vendor_id)
     session.flush()
     return moved
