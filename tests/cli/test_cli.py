@@ -340,8 +340,11 @@ def test_vendor_team_routing_reroute_and_revoke(remote, manager, tmp_path):
     assert run(remote, manager, "import", project_id, str(items)).exit_code == 0
     first = run(remote, manager, "vendor", "create", "Acme").stdout.strip().splitlines()[-1]
     second = run(remote, manager, "vendor", "create", "Beta").stdout.strip().splitlines()[-1]
+    reviewed = run(remote, manager, "vendor", "review", first, "--percent", "25")
+    assert reviewed.exit_code == 0 and "check 25 %" in text(reviewed.output)
+    assert run(remote, manager, "vendor", "review", first, "--percent", "101").exit_code == 2
     listed = run(remote, manager, "vendor", "list")
-    assert "Acme" in listed.stdout and "Beta" in listed.stdout
+    assert "Acme" in listed.stdout and "Beta" in listed.stdout and "25 %" in listed.stdout
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps([{"workforce_id": first, "match": {"metadata": {"lang": "de"}}}]))
     routed = run(remote, manager, "project", "routing", project_id, "--rules", str(rules))

@@ -22,6 +22,11 @@ def test_manager_routes_to_a_vendor_and_revokes_it(page, seed, web_factory):
     page.wait_for_selector("#vendors tr[data-vendor-id]")
     vendor_id = page.locator("#vendors tr[data-vendor-id]").first.get_attribute("data-vendor-id")
     assert "Acme <b>Labeling</b>" in page.locator("#vendors").inner_text()  # shown as text, never as markup
+    page.get_by_label("Share of Acme <b>Labeling</b>'s work its own reviewers check (percent)").fill("40")
+    page.get_by_role("button", name="Set").click()
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('check 40 %')")
+    with Client(seeded.url, seeded.owner.token) as client:
+        assert [v["review_percent"] for v in client.vendors()] == [40]
 
     page.goto(f"{seeded.url}/projects/{seeded.project_id}/routing")
     page.get_by_label("Rules (JSON)").fill("[{")

@@ -65,25 +65,6 @@ def test_fields_can_be_shown_to_named_vendors(client, owner, routed):
     assert "@example.com" in a_item["data"]["text"]  # no longer redacted
 
 
-def test_vendor_reviewers_review_only_their_own_vendors_work(client, owner, routed, member_of):
-    client.patch(f"/api/v1/projects/{routed.project_id}", json={"review_mode": "all"}, headers=owner.headers)
-    for actor in (routed.a_annotator, routed.b_annotator):
-        item = _next(client, actor, routed.project_id)
-        assert client.post(f"/api/v1/items/{item['id']}/annotations", json={"answers": {"sentiment": "pos"}},
-                           headers=actor.headers).status_code == 201
-    reviewer = member_of(owner, Role.reviewer, routed.vendor_a)
-    task = client.post(f"/api/v1/projects/{routed.project_id}/review/next", headers=reviewer.headers)
-    assert task.status_code == 200, task.text
-    assert task.json()["item"]["metadata"] == {"lang": "de"}
-    decided = client.post(f"/api/v1/annotations/{task.json()['annotation']['id']}/review",
-                          json={"decision": "accept"}, headers=reviewer.headers)
-    assert decided.status_code == 201, decided.text
-    assert client.post(f"/api/v1/projects/{routed.project_id}/review/next", headers=reviewer.headers).status_code == 204
-    b_work = client.get(f"/api/v1/items/{routed.ids['en1']}/annotations", headers=owner.headers).json()
-    for annotation in b_work:
-        assert client.get(f"/api/v1/annotations/{annotation['id']}", headers=reviewer.headers).status_code == 404
-
-
 def test_a_vendor_gets_a_media_file_only_with_an_item_it_holds(client, ctx, owner, member_of):
     schema = {"fields": [{"name": "image", "kind": "image"}],
               "questions": [{"name": "ok", "type": "single_choice", "options": [{"value": "y"}, {"value": "n"}]}]}

@@ -26,6 +26,10 @@ class Annotation(Base):
         Index("ix_annotations_author", "author_id", "project_id"),
         Index("ix_annotations_review_queue", "project_id", "id",
               sqlite_where=text("review_status = 'pending'"), postgresql_where=text("review_status = 'pending'")),
+        # A vendor's own review queue (its internal QA before the owner's review).
+        Index("ix_annotations_vendor_review_queue", "project_id", "vendor_id", "id",
+              sqlite_where=text("review_status = 'vendor_review'"),
+              postgresql_where=text("review_status = 'vendor_review'")),
     )
 
     id: Mapped[str] = id_column()
@@ -96,6 +100,19 @@ class IdempotencyRecord(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     resource_id: Mapped[str] = mapped_column(String(36), nullable=False)
     created_at: Mapped[dt.datetime] = created_column()
+
+
+class ReviewStatus:
+    """Where a submitted annotation stands in review. A vendor's people's work may first wait for the vendor's
+    own reviewers (`vendor_review`), then for the owner's (`pending`)."""
+
+    vendor_review = "vendor_review"
+    pending = "pending"
+    accepted = "accepted"
+    rejected = "rejected"
+    fixed = "fixed"
+
+    waiting = (vendor_review, pending)
 
 
 class ReviewDecision:

@@ -8,7 +8,7 @@ from typing import cast
 from sqlalchemy import Table, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord, Review
+from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord, Review, ReviewStatus
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 from labelvault.quality.models import GoldAnswer
@@ -110,7 +110,7 @@ def rejected_of_author(session: Session, organization_id: str, project_id: str, 
 def refresh_item_review_state(session: Session, item_id: str) -> None:
     """A completed item is in review while any of its annotations waits, rejected while any is rejected,
     accepted once all chosen for review passed; an item still being annotated keeps its state."""
-    pending = exists().where(Annotation.item_id == Item.id, Annotation.review_status == "pending")
+    pending = exists().where(Annotation.item_id == Item.id, Annotation.review_status.in_(ReviewStatus.waiting))
     rejected = exists().where(Annotation.item_id == Item.id, Annotation.review_status == "rejected")
     reviewed = exists().where(Annotation.item_id == Item.id, Annotation.review_status.in_(("accepted", "fixed")))
     session.execute(

@@ -20,6 +20,7 @@ from labelvault.annotations.models import (
     IdempotencyRecord,
     Review,
     ReviewDecision,
+    ReviewStatus,
 )
 from labelvault.annotations.service import keep_revision
 from labelvault.assignments import service as assignments
@@ -29,7 +30,7 @@ from labelvault.kit.clock import utcnow
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.quality import service as quality
-from labelvault.security.policy import Principal
+from labelvault.security.policy import Principal, is_vendor
 
 STATUS_AFTER = {ReviewDecision.accept: "accepted", ReviewDecision.reject: "rejected", ReviewDecision.fix: "fixed"}
 MAX_COMMENT = 5000
@@ -67,9 +68,7 @@ def decide(
         raise Forbidden("Nobody reviews their own work.", details={"annotation_id": annotation.id})
     if annotation.status != "submitted":
         raise Conflict("Only submitted annotations are reviewed.", details={"annotation_id": annotation.id})
-    if annotation.review_status not in ("pending", None):
-        raise Conflict(f"This annotation was reviewed already ({annotation.review_status}).",
-                       details={"annotation_id": annotation.id, "review_status": annotation.review_status})
+    _check_stage(principal, annotation)
     comment = comment.strip()
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"The comment is longer than {MAX_COMMENT} characters.", details={"field": "comment"})
@@ -85,9 +84,7 @@ def decide(
         raise InvalidInput("Only a fix carries answers.", details={"field": "answers"})
     # Two reviewers deciding at once: the second waits for the first and then sees its decision.
     repo.lock_annotation(session, annotation)
-    if annotation.review_status not in ("pending", None):
-        raise Conflict(f"This annotation was reviewed already ({annotation.review_status}).",
-                       details={"annotation_id": annotation.id, "review_status": annotation.review_status})
+    _check_stage(principal, annotation)
     assignments.hold_for_decision(session, principal, project, annotation.id)
     now = utcnow()
     if decision == ReviewDecision.fix:
@@ -96,7 +93,7 @@ def decide(
         annotation.answers = answers
         annotation.schema_version = schema_row.version
         annotation.updated_at = now
-    annotation.review_status = STATUS_AFTER[decision]
+    annotation.review_status = _status_after(project, annotation, decision)
     annotation.review_comment = comment or None
     review = Review(organization_id=annotation.organization_id, project_id=annotation.project_id,
                     item_id=annotation.item_id, annotation_id=annotation.id, reviewer_id=principal.user_id,
@@ -110,6 +107,29 @@ def decide(
                                       fingerprint=fingerprint, resource_id=review.id))
         session.flush()
     return Decided(review, False)
+
+
+def _check_stage(principal: Principal, annotation: Annotation) -> None:
+    """A vendor's reviewers decide on their vendor's work waiting for the vendor's review; the owner's reviewers
+    on work in the owner's review (or never chosen for review)."""
+    waiting_for = (ReviewStatus.vendor_review,) if is_vendor(principal) else (ReviewStatus.pending, None)
+    if annotation.review_status in waiting_for:
+        return
+    details = {"annotation_id": annotation.id, "review_status": annotation.review_status}
+    if annotation.review_status == ReviewStatus.vendor_review:
+        raise Conflict("This annotation waits for its vendor's own review first.", code="vendor_review_first",
+                       details=details)
+    if annotation.review_status == ReviewStatus.pending:
+        raise Conflict("This annotation waits for the owner's review.", details=details)
+    raise Conflict(f"This annotation was reviewed already ({annotation.review_status}).", details=details)
+
+
+def _status_after(project: Project, annotation: Annotation, decision: str) -> str:
+    """Accepted or fixed by its vendor's reviewer, work goes on to the owner's review when the project's rule
+    picks it; a rejection goes back to the author at either stage."""
+    if annotation.review_status == ReviewStatus.vendor_review and decision != ReviewDecision.reject:
+        return assignments.owner_review_status(project) or STATUS_AFTER[decision]
+    return STATUS_AFTER[decision]
 
 
 def reviews_of(session: Session, annotation: Annotation) -> list[Review]:

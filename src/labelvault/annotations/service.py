@@ -95,7 +95,7 @@ def save_annotation(
         # Nothing typed is lost: the answers stay with their author as a draft.
         completed_by_others, draft, status = True, True, AnnotationStatus.draft
     if first_submit and not completed_by_others:
-        review_status = assignments.review_status_for_new_submission(project)
+        review_status = assignments.review_status_for_new_submission(session, principal, project)
     if current is None:
         current = Annotation(
             organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
@@ -116,8 +116,8 @@ def save_annotation(
             keep_revision(session, current)
         newly_submitted = current.status == AnnotationStatus.draft and not draft
         if not draft and current.status == AnnotationStatus.submitted and current.review_status == "rejected":
-            # The author fixed a rejected annotation: it goes back to the reviewers.
-            current.review_status = "pending"
+            # The author fixed a rejected annotation: it goes back to the reviewers (their vendor's first).
+            current.review_status = assignments.review_status_for_correction(session, principal)
             current.review_comment = None
         current.answers = answers
         current.schema_version = schema_version

@@ -19,12 +19,11 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    true,
     update,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
-from labelvault.annotations.models import Annotation
+from labelvault.annotations.models import Annotation, ReviewStatus
 from labelvault.assignments.models import Lease, LeaseKind, Skip
 from labelvault.db.base import UtcDateTime
 from labelvault.db.scope import scoped
@@ -337,15 +336,16 @@ def skip_counts_by_user(session: Session, organization_id: str, project_id: str)
 
 def review_candidate(session: Session, organization_id: str, project_id: str, reviewer_id: str,
                      now: dt.datetime, vendor_id: str | None = None) -> str | None:
-    """The oldest annotation waiting for review that is not the reviewer's own and nobody else holds (for a
-    vendor's reviewer: one of the vendor's own)."""
+    """The oldest annotation waiting for this reviewer that is not their own and nobody else holds: for the
+    owner's reviewers, work in the owner's review; for a vendor's reviewer, the vendor's own work waiting for
+    the vendor's review."""
     held = exists().where(Lease.annotation_id == Annotation.id, Lease.kind == LeaseKind.review,
                           Lease.expires_at > now)
+    waiting = (Annotation.review_status == ReviewStatus.pending if vendor_id is None
+               else (Annotation.review_status == ReviewStatus.vendor_review) & (Annotation.vendor_id == vendor_id))
     stmt = (
         scoped(select(Annotation.id), Annotation, organization_id)
-        .where(Annotation.project_id == project_id, Annotation.review_status == "pending",
-               Annotation.author_id != reviewer_id, ~held)
-        .where(Annotation.vendor_id == vendor_id if vendor_id is not None else true())
+        .where(Annotation.project_id == project_id, waiting, Annotation.author_id != reviewer_id, ~held)
         .order_by(Annotation.id)
         .limit(1)
         .with_for_update(skip_locked=True, of=Annotation)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from labelvault.accounts import service as accounts
+from labelvault.annotations.models import ReviewStatus
 from labelvault.assignments import repository as repo
 from labelvault.assignments.models import Lease, LeaseKind, Skip
 from labelvault.errors import Conflict, InvalidInput, NotFound
@@ -203,12 +204,30 @@ def take_slot_for_submit(session: Session, principal: Principal, project: Projec
     return free or quality.is_gold(session, project.organization_id, item.id)
 
 
-def review_status_for_new_submission(project: Project) -> str | None:
-    """Whether a newly submitted annotation goes to the review queue: all, a random sample, or none."""
+def review_status_for_new_submission(session: Session, principal: Principal, project: Project) -> str | None:
+    """The review a newly submitted (or corrected) annotation waits for first: its vendor's own (at the share
+    the vendor set), else the owner's (the project's rule), else none."""
+    if principal.vendor_id is not None:
+        percent = workforce.vendor_review_percent(session, principal.organization_id, principal.vendor_id)
+        if percent > 0 and secrets.randbelow(100) < percent:
+            return ReviewStatus.vendor_review
+    return owner_review_status(project)
+
+
+def review_status_for_correction(session: Session, principal: Principal) -> str:
+    """A rejected annotation corrected by its author goes back to review: its vendor's first, if it has one."""
+    if principal.vendor_id is not None and workforce.vendor_review_percent(
+            session, principal.organization_id, principal.vendor_id) > 0:
+        return ReviewStatus.vendor_review
+    return ReviewStatus.pending
+
+
+def owner_review_status(project: Project) -> str | None:
+    """Whether work goes to the owner's review queue: all, a random sample, or none (the project's rule)."""
     if project.review_mode == "all":
-        return "pending"
+        return ReviewStatus.pending
     if project.review_mode == "sample" and secrets.randbelow(100) < project.review_sample_percent:
-        return "pending"
+        return ReviewStatus.pending
     return None
 
 

@@ -17,10 +17,12 @@ team_app = typer.Typer(help="Teams of your own people.", no_args_is_help=True)
 
 
 def _workforce_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(id_column("id"), Column("name", overflow="fold"), Column("since", no_wrap=True),
-                  Column("revoked", no_wrap=True))
+    table = Table(id_column("id"), Column("name", overflow="fold", min_width=8), Column("since", no_wrap=True),
+                  Column("revoked", no_wrap=True), Column("review", justify="right", no_wrap=True))
     for row in rows:
-        table.add_row(row["id"], escape(row["name"]), row["created_at"][:10], (row.get("revoked_at") or "")[:19])
+        review = f"{row['review_percent']} %" if row.get("kind") == "vendor" else ""
+        table.add_row(row["id"], escape(row["name"]), row["created_at"][:10], (row.get("revoked_at") or "")[:10],
+                      review)
     return table
 
 
@@ -39,6 +41,21 @@ def vendor_create(name: str, url: UrlOption = DEFAULT_URL, token: TokenOption = 
         made = client.create_vendor(name)
     console.print(f"Vendor {escape(made['name'])} added.")
     out.print(made["id"])
+
+
+@vendor_app.command("review")
+def vendor_review(
+    vendor_id: str,
+    percent: Annotated[int, typer.Option("--percent", min=0, max=100,
+                                         help="Share of the vendor's submitted work (0-100) its own reviewers "
+                                              "check before yours; 0 turns its internal review off.")],
+    url: UrlOption = DEFAULT_URL, token: TokenOption = "",
+) -> None:
+    """Set a vendor's internal review: its reviewers check its people's work before it reaches your review."""
+    with api(url, token) as client:
+        vendor = client.set_vendor_review(vendor_id, percent)
+    console.print(f"Vendor {escape(vendor['name'])}: its own reviewers check {vendor['review_percent']} % of its "
+                  "people's work before your review.")
 
 
 @vendor_app.command("revoke")

@@ -27,7 +27,7 @@ from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from labelvault.annotations.models import Annotation, Review
+from labelvault.annotations.models import Annotation, Review, ReviewStatus
 from labelvault.crypto.content import ITEM_DATA, ProjectCipher, open_json, project_keys, seal_json
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion, ItemState, ItemStateCount, random_rank
@@ -311,7 +311,8 @@ def close_early(session: Session, organization_id: str, project_id: str, item_id
                 min_annotations: int) -> int:
     """Open items with no live lease and nothing awaiting review closed at their current annotations."""
     waiting = select(Annotation.id).where(  # unscoped: correlated to items already scoped to the organization
-        Annotation.item_id == _items.c.id, Annotation.review_status.in_(["pending", "rejected"])).exists()
+        Annotation.item_id == _items.c.id,
+        Annotation.review_status.in_([*ReviewStatus.waiting, ReviewStatus.rejected])).exists()
     stmt = update(_items).where(
         _items.c.organization_id == organization_id, _items.c.project_id == project_id,
         _items.c.id.in_(item_ids), _items.c.state.in_(["new", "in_progress"]), _items.c.leased == 0,

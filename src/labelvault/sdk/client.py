@@ -106,6 +106,11 @@ class Client:
     def create_vendor(self, name: str) -> dict[str, Any]:
         return self.request("POST", "/api/v1/vendors", json={"name": name})  # type: ignore[no-any-return]
 
+    def set_vendor_review(self, vendor_id: str, percent: int) -> dict[str, Any]:
+        """The share (percent) of the vendor's submitted work its own reviewers check before yours."""
+        return self.request(  # type: ignore[no-any-return]
+            "PATCH", f"/api/v1/vendors/{vendor_id}", json={"review_percent": percent})
+
     def revoke_vendor(self, vendor_id: str) -> dict[str, Any]:
         """Drop a vendor at once; the answer says what happened and where its exposure report is."""
         return self.request("POST", f"/api/v1/vendors/{vendor_id}/revoke")  # type: ignore[no-any-return]

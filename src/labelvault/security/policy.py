@@ -53,6 +53,7 @@ class Action(enum.StrEnum):
     read_exposure = "read_exposure"
     read_workforce = "read_workforce"
     manage_workforce = "manage_workforce"
+    set_vendor_review = "set_vendor_review"
 
 
 RANK = {Role.annotator: 1, Role.reviewer: 2, Role.manager: 3, Role.owner: 4}
@@ -74,6 +75,7 @@ LOWEST_ROLE: dict[Action, Role] = {
     Action.read_exposure: Role.manager,
     Action.read_workforce: Role.manager,
     Action.manage_workforce: Role.manager,
+    Action.set_vendor_review: Role.manager,
     Action.manage_members: Role.owner,
     Action.manage_all_tokens: Role.owner,
 }
@@ -95,6 +97,7 @@ VENDOR_LOWEST_ROLE: dict[Action, Role] = {
     Action.invite_members: Role.manager,
     Action.manage_members: Role.manager,
     Action.read_workforce: Role.manager,
+    Action.set_vendor_review: Role.manager,  # for their own vendor only
 }
 
 # Actions a narrower token keeps. No scoped token manages tokens: it could otherwise mint a wider one.

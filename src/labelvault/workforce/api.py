@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from labelvault.accounts import service as accounts
-from labelvault.api.deps import DB, CanInvite, CanManageWorkforce, CanReadWorkforce
+from labelvault.api.deps import DB, CanInvite, CanManageWorkforce, CanReadWorkforce, CanSetVendorReview
 from labelvault.ledger import exposure
 from labelvault.ledger.recording import Recorder
 from labelvault.projects import service as projects
@@ -21,6 +21,7 @@ from labelvault.workforce.schemas import (
     ScorecardsOut,
     SkillsIn,
     TeamMembersOut,
+    VendorReviewIn,
     WorkforceIn,
     WorkforceOut,
 )
@@ -39,6 +40,17 @@ def create_vendor(body: WorkforceIn, principal: CanManageWorkforce, session: DB,
     """Add a vendor: then invite its first manager (POST /invitations with `vendor_id`) and route work to it."""
     vendor = service.create_workforce(session, principal, WorkforceKind.vendor, body.name)
     ledger.permission(principal, principal.organization_id, {"vendor_created": vendor.id, "name": vendor.name})
+    return WorkforceOut.model_validate(vendor)
+
+
+@router.patch("/vendors/{vendor_id}", response_model=WorkforceOut)
+def set_vendor_review(vendor_id: str, body: VendorReviewIn, principal: CanSetVendorReview, session: DB,
+                      ledger: Recorder) -> WorkforceOut:
+    """Set the vendor's internal review: the share of its people's submitted work that its own reviewers check
+    before the work goes on to your review (a vendor's manager: for their own vendor)."""
+    vendor = service.set_vendor_review(session, principal, vendor_id, body.review_percent)
+    ledger.permission(principal, principal.organization_id,
+                      {"vendor_review_set": vendor.id, "review_percent": vendor.review_percent})
     return WorkforceOut.model_validate(vendor)
 
 

@@ -35,6 +35,9 @@ class Workforce(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[dt.datetime] = created_column()
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A vendor's internal QA: the share (percent) of its people's submitted work that its own reviewers check
+    # before the work goes on to the owner's review. 0: none.
+    review_percent: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class TeamMember(Base):

@@ -21,6 +21,11 @@ def workforce(session: Session, organization_id: str, workforce_id: str) -> Work
     return session.scalars(stmt).first()
 
 
+def review_percent(session: Session, organization_id: str, vendor_id: str) -> int:
+    stmt = scoped(select(Workforce.review_percent), Workforce, organization_id).where(Workforce.id == vendor_id)
+    return int(session.scalar(stmt) or 0)
+
+
 def workforces(session: Session, organization_id: str, kind: str | None = None,
                only_id: str | None = None) -> Sequence[Workforce]:
     stmt = scoped(select(Workforce), Workforce, organization_id)

@@ -20,6 +20,12 @@ class WorkforceOut(BaseModel):
     name: str
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    review_percent: int = Field(description="A vendor's internal review: the share (percent) of its people's "
+                                            "submitted work its own reviewers check before the owner's review.")
+
+
+class VendorReviewIn(BaseModel):
+    review_percent: int = Field(ge=0, le=100, description="0: no internal review; 100: all of the vendor's work.")
 
 
 class TeamMembersOut(BaseModel):

@@ -66,6 +66,16 @@ def get_workforce(session: Session, principal: Principal, workforce_id: str, kin
     return found
 
 
+def set_vendor_review(session: Session, principal: Principal, vendor_id: str, percent: int) -> Workforce:
+    """Set the share of the vendor's work its own reviewers check first; work already submitted keeps its place."""
+    if not 0 <= percent <= 100:
+        raise InvalidInput("review_percent must be between 0 and 100.", details={"field": "review_percent"})
+    vendor = live_vendor(session, principal, vendor_id)
+    vendor.review_percent = percent
+    session.flush()
+    return vendor
+
+
 def live_vendor(session: Session, principal: Principal, vendor_id: str) -> Workforce:
     vendor = get_workforce(session, principal, vendor_id, WorkforceKind.vendor)
     if vendor.revoked_at is not None:
@@ -292,6 +302,11 @@ def team_scope(session: Session, principal: Principal) -> list[str] | None:
     if principal.vendor_id is not None or allowed(principal, Action.read_all_annotations):
         return None
     return repo.teams_of(session, principal.organization_id, principal.user_id)
+
+
+def vendor_review_percent(session: Session, organization_id: str, vendor_id: str) -> int:
+    """The share of the vendor's submitted work its own reviewers check first (0 for none)."""
+    return repo.review_percent(session, organization_id, vendor_id)
 
 
 def pools_for(session: Session, principal: Principal, project: Project) -> list[str]:

@@ -34,8 +34,21 @@ dialog.addEventListener("close", async () => {
   say(`${r.vendor.name} revoked: ${r.people} people lost access, ${r.leases_released} leases released, ` +
       `${r.items_returned} pending items returned; its people saw ${r.exposure_items} items.`);
   const row = document.querySelector(`tr[data-vendor-id="${CSS.escape(chosen)}"]`);
-  if (row) { row.cells[3].textContent = "revoked"; row.cells[5].textContent = ""; }
+  if (row) { row.cells[3].textContent = "revoked"; row.cells[6].textContent = ""; }
 });
+
+// A vendor's internal review: the share of its people's work its own reviewers check before yours.
+for (const form of document.querySelectorAll("form.review-share")) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const percent = Number(new FormData(form).get("percent"));
+    const answer = await api("PATCH", `/api/v1/vendors/${encodeURIComponent(form.dataset.vendorId)}`,
+                             { review_percent: percent });
+    if (!answer.ok) { say(problem(answer)); return; }
+    say(`${answer.data.name}: its own reviewers now check ${answer.data.review_percent} % of its people's work ` +
+        "before your review.");
+  });
+}
 
 const exposure = document.getElementById("exposure");
 exposure.addEventListener("submit", async (event) => {
