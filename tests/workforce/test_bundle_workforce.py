@@ -21,6 +21,7 @@ def test_routing_vendors_teams_and_pools_travel_in_the_bundle(client, ctx, owner
     client.put(f"/api/v1/teams/{team}/members/{expert.user_id}", headers=owner.headers)
     client.put(f"/api/v1/members/{routed.a_annotator.user_id}/skills", json={"skills": ["german"]},
                headers=owner.headers)
+    client.patch(f"/api/v1/vendors/{routed.vendor_a}", json={"review_percent": 35}, headers=owner.headers)
     client.put(f"/api/v1/projects/{routed.project_id}/routing", headers=owner.headers, json={"rules": [
         {"workforce_id": routed.vendor_a, "match": {"metadata": {"lang": "de"}}, "skill": "german"},
         {"workforce_id": team, "match": {"metadata": {"lang": "fr"}}}]})
@@ -42,8 +43,9 @@ def test_routing_vendors_teams_and_pools_travel_in_the_bundle(client, ctx, owner
             restored = restore_file(factory, media, bundle)
             assert restored.rows["routing_rules"] == 2
             with factory() as session:
-                forces = {w.name: (w.id, w.kind) for w in session.scalars(select(Workforce))}
-                assert forces["Acme Labeling"] == (routed.vendor_a, "vendor") and forces["Core"] == (team, "team")
+                forces = {w.name: (w.id, w.kind, w.review_percent) for w in session.scalars(select(Workforce))}
+                assert forces["Acme Labeling"] == (routed.vendor_a, "vendor", 35)
+                assert forces["Core"] == (team, "team", 0)
                 rules = [(r.workforce_id, r.skill) for r in session.scalars(select(RoutingRule)
                                                                             .order_by(RoutingRule.position))]
                 assert rules == [(routed.vendor_a, "german"), (team, None)]

@@ -334,7 +334,8 @@ def bundle_workforces(session: Session, organization_id: str, project_id: str) -
         if force.id in wanted:
             members = repo.team_members(session, organization_id, force.id) if force.kind == WorkforceKind.team else []
             rows.append({"id": force.id, "kind": force.kind, "name": force.name, "created_at": force.created_at,
-                         "revoked_at": force.revoked_at, "members": members})
+                         "revoked_at": force.revoked_at, "review_percent": force.review_percent,
+                         "members": members})
     return rows
 
 
@@ -347,7 +348,8 @@ def restore_workforces(session: Session, organization_id: str, rows: list[dict[s
         found = repo.workforce(session, organization_id, row["id"]) or here.get((row["kind"], row["name"]))
         if found is None:
             found = Workforce(organization_id=organization_id, kind=row["kind"], name=row["name"],
-                              revoked_at=_time(row.get("revoked_at")))
+                              revoked_at=_time(row.get("revoked_at")),
+                              review_percent=int(row.get("review_percent") or 0))
             if not repo.workforce_id_taken(session, row["id"]):
                 found.id = row["id"]
             repo.add(session, found)
