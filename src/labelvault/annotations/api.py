@@ -17,7 +17,8 @@ from labelvault.annotations.schemas import (
     ReviewOut,
     RevisionOut,
 )
-from labelvault.api.deps import DB, CanAnnotate, CanReadAllAnnotations, CanReadItems
+from labelvault.api.deps import DB, AnnotateGate, CanReadAllAnnotations, CanReadItems
+from labelvault.api.responses import json_answer
 from labelvault.items import service as items
 from labelvault.items.schemas import ItemOut
 from labelvault.ledger.recording import Recorder
@@ -31,30 +32,34 @@ router = APIRouter(prefix="/api/v1", tags=["annotations"])
 
 @router.post("/items/{item_id}/annotations", response_model=AnnotationOut, status_code=201,
              responses={409: {"description": "Completed by others (answers kept as a draft), or a conflict."}})
-def save_annotation(
-    item_id: str, body: AnnotationIn, principal: CanAnnotate, session: DB, response: Response,
+async def save_annotation(
+    item_id: str, body: AnnotationIn, gate: AnnotateGate,
     idempotency_key: str | None = Header(default=None, alias="Idempotency-Key"),
-) -> AnnotationOut | JSONResponse:
+) -> Response:
     """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
-    item = items.get_item(session, principal, item_id)
-    project = projects.get_project(session, principal, item.project_id)
-    answers = service.answers_received(session, principal, project, items.view_of(session, principal, project, item),
-                                       body.answers)
-    result = service.save_annotation(
-        session, principal, project, item, answers=answers, time_spent_ms=body.time_spent_ms,
-        draft=body.draft, idempotency_key=idempotency_key,
-    )
-    if result.completed_by_others:
-        # Committed all the same: the draft keeps what the person typed.
-        return JSONResponse(status_code=409, content={
-            "code": "item_completed",
-            "message": "This item was completed by others while your lease was gone; your answers are kept "
-                       "as a draft.",
-            "details": {"annotation_id": result.annotation.id, "status": result.annotation.status}})
-    if result.replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
-    return _shown(result.annotation, principal, project, session)
+
+    def work(session: Session, principal: Principal) -> Response:
+        item = items.get_item(session, principal, item_id)
+        project = projects.get_project(session, principal, item.project_id)
+        answers = service.answers_received(session, principal, project,
+                                           items.view_of(session, principal, project, item), body.answers)
+        result = service.save_annotation(
+            session, principal, project, item, answers=answers, time_spent_ms=body.time_spent_ms,
+            draft=body.draft, idempotency_key=idempotency_key,
+        )
+        if result.completed_by_others:
+            # Committed all the same: the draft keeps what the person typed.
+            return JSONResponse(status_code=409, content={
+                "code": "item_completed",
+                "message": "This item was completed by others while your lease was gone; your answers are kept "
+                           "as a draft.",
+                "details": {"annotation_id": result.annotation.id, "status": result.annotation.status}})
+        shown = _shown(result.annotation, principal, project, session)
+        if result.replayed:
+            return json_answer(shown, 200, headers={"Idempotent-Replayed": "true"})
+        return json_answer(shown, 201)
+
+    return await gate.run(work)
 
 
 def _shown(annotation: Annotation, principal: Principal, project: Project, session: Session,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -136,6 +136,54 @@ def require(action: Action) -> Callable[..., Principal]:
     return dependency
 
 
+T = TypeVar("T")
+
+
+class Gate:
+    """The policy check and the transaction of a route, run together in one worker-thread hand-off.
+
+    For the routes of the labeling loop (next item, submit), which every annotator calls all day: a route
+    that depends on `require` runs its credential check, its body and its commit on three worker threads one
+    after the other (and its answer's validation on a fourth). A route that depends on `gated` instead calls
+    `await gate.run(work)`; `work(session, principal)` then runs on one worker thread between the same
+    credential check and policy decision as `require`'s and the same commit as `db_session`'s."""
+
+    def __init__(self, request: Request, action: Action) -> None:
+        self.request = request
+        self.action = action
+
+    async def run(self, work: Callable[[Session, Principal], T]) -> T:
+        return await run_in_threadpool(self._run, work)
+
+    def _run(self, work: Callable[[Session, Principal], T]) -> T:
+        factory = context(self.request).factory
+        session = factory() if self.request.method in SAFE_METHODS else write_session(factory)
+        try:
+            principal = _principal(self.request, session)
+            authorize(principal, self.action)
+            self.request.state.principal = principal
+            result = work(session, principal)
+        except BaseException:
+            _end(session, None)
+            raise
+        _end(session, self.request)
+        return result
+
+
+def gated(action: Action) -> Callable[..., Any]:
+    """Dependency: a `Gate` that authenticates and authorizes `action` when the route runs its work. A request
+    without any credential is refused here already, before its body is read."""
+
+    async def dependency(request: Request) -> Gate:
+        if not request.headers.get("authorization") and not request.cookies.get(SESSION_COOKIE):
+            raise NotAuthenticated("Sign in or send an API token.")
+        return Gate(request, action)
+
+    dependency.__policy__ = action  # type: ignore[attr-defined]
+    dependency.__name__ = f"gated_{action.value}"
+    return dependency
+
+
 def public(reason: str) -> Callable[[], None]:
     """Dependency marking a route that needs no credential, with the reason why."""
 
@@ -151,6 +199,7 @@ def _allowed(action: Action) -> Any:
 
 
 # Typed permissions for route signatures: reading a route tells who may call it.
+AnnotateGate = Annotated[Gate, Depends(gated(Action.annotate))]
 CanReadSelf = _allowed(Action.read_self)
 CanReadProject = _allowed(Action.read_project)
 CanManageProject = _allowed(Action.manage_project)

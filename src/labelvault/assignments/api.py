@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
-from labelvault.api.deps import DB, CanAnnotate, CanReadAllAnnotations
+from labelvault.api.deps import DB, AnnotateGate, CanAnnotate, CanReadAllAnnotations
+from labelvault.api.responses import json_answer
 from labelvault.assignments import service
 from labelvault.assignments.schemas import AnnotatorStatus, LeaseOut, NextOut, ProjectStatusOut, SkipIn, SkipOut
 from labelvault.items import service as items
 from labelvault.items.schemas import ItemOut
-from labelvault.ledger.recording import Recorder
+from labelvault.ledger.recording import AccessRecorder
 from labelvault.projects import service as projects
+from labelvault.security.policy import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["distribution"])
 
 
 @router.post("/projects/{project_id}/next", response_model=NextOut,
              responses={204: {"description": "Nothing left for you in this project."}})
-def next_item(project_id: str, principal: CanAnnotate, session: DB, ledger: Recorder) -> NextOut | Response:
+async def next_item(project_id: str, gate: AnnotateGate) -> Response:
     """Your current lease (renewed) or a lease on the next item for you; 204 when there is none."""
-    project = projects.get_project(session, principal, project_id)
-    claim = service.next_item(session, principal, project)
-    if claim.lease is None:
-        return Response(status_code=204)
-    item = claim.item or items.get_item(session, principal, claim.lease.item_id)
-    view = items.view_of(session, principal, project, item)
-    ledger.items(principal, project.id, [item], fields=items.shown_fields(item, view))
-    return NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.of(item, view))
+
+    def work(session: Session, principal: Principal) -> Response:
+        project = projects.get_project(session, principal, project_id)
+        claim = service.next_item(session, principal, project)
+        if claim.lease is None:
+            return Response(status_code=204)
+        item = claim.item or items.get_item(session, principal, claim.lease.item_id)
+        view = items.view_of(session, principal, project, item)
+        AccessRecorder(gate.request, session).items(principal, project.id, [item],
+                                                    fields=items.shown_fields(item, view))
+        return json_answer(NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.of(item, view)))
+
+    return await gate.run(work)
 
 
 @router.post("/leases/{lease_id}/heartbeat", response_model=LeaseOut)
