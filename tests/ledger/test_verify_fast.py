@@ -61,3 +61,23 @@ def test_the_fast_pass_refuses_damage_and_verify_reports_it(factory, odd_ledger,
     with transaction(factory, write=False) as session:
         assert fast_verify(session, odd_ledger) is None
         assert not verify(session, odd_ledger).ok
+
+
+def test_damage_found_mid_stream_leaves_the_transaction_to_the_exact_walk(factory, owner, tmp_path):
+    # Large entries, read one at a time: the fast pass stops at entry 2 while the database is still sending
+    # (several megabytes), which cancels the statement; the exact walk then runs in the same transaction.
+    sealer = Sealer(factory, tmp_path, every=1, max_age_seconds=0, poll_seconds=1)
+    bulky = "x" * 2_000_000
+    LedgerWriter(factory).write([service.entry_for(None, owner.organization_id,
+                                                   Access("read", "GET /x", None, [f"item-{n}"], ["text"],
+                                                          {"bulk": bulky}), actor_user_id=owner.user_id)
+                                 for n in range(8)])
+    assert sealer.run_once() == 8
+    key = load_or_create_signer(tmp_path).public_hex
+    with transaction(factory) as session:
+        session.execute(text("UPDATE ledger_entries SET actor_email = 'x' WHERE position = 2"))
+    with transaction(factory, write=False) as session:
+        assert fast_verify(session, key, chunk_rows=1) is None
+        report = verify(session, key)
+    assert report.method == "exact" and report.entries == 8
+    assert any("position 2 " in p for p in report.problems), report.problems

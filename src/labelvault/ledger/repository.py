@@ -3,10 +3,11 @@ verifying read it whole; exposure reads are scoped to the organization."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -65,16 +66,23 @@ def sealed_rows(session: Session, after: int = 0) -> Iterator[Sequence[Any]]:
 _COLUMNS_SQL = ", ".join(HASHED_COLUMNS)
 
 
-def chain_canonical(session: Session, after: int = 0) -> Iterator[Sequence[tuple[int, bytes, str | None]]]:
-    """Chained entries in chain order, in batches of `(position, canonical JSON bytes, stored hash)`: the bytes
-    the sealer hashed, read with the database driver's own cursor (a server-side cursor on PostgreSQL), so the
-    ten-million-row walk of `ledger verify` builds no SQLAlchemy rows.
+def chain_canonical(session: Session, after: int = 0, *,
+                    chunk_rows: int = STREAM_ROWS) -> Generator[tuple[int, bytes, str | None], None, None]:
+    """Chained entries in chain order as `(position, canonical JSON bytes, stored hash)`: the bytes the sealer
+    hashed, read with the database driver's own cursor, so the ten-million-row walk of `ledger verify` builds
+    no SQLAlchemy rows. Rows come one at a time and are dropped once used: a batch of rows held in a list
+    costs more to build and free than the rows' hashing.
 
     SQLite renders each row itself (`json_array`, inside the step, no Python value per column). PostgreSQL
-    sends the plain columns, which orjson renders exactly as the sealer does: rendering there costs the server
-    more than it saves here. Either database escapes strings as valid JSON; where SQLite's escaping of an odd
-    character differs from orjson's, the hash does not match and verification falls back to the exact walk,
-    so the fast form can only ever fail safe."""
+    sends the plain columns, which orjson renders exactly as the sealer does (rendering there costs the server
+    more than it saves here), as one streamed result read `chunk_rows` at a time: the server reads and sends
+    the next rows while this process hashes, with no round trip per batch as a server-side cursor's FETCH
+    needs. Either database escapes strings as valid JSON; where SQLite's escaping of an odd character differs
+    from orjson's, the hash does not match and verification falls back to the exact walk, so the fast form
+    can only ever fail safe.
+
+    Close the iterator when stopping early: on PostgreSQL that cancels the rest of the stream and rolls back
+    to a savepoint taken before it, so the transaction stays usable (for the exact walk)."""
     # unscoped: verification reads the whole chain
     connection = session.connection()
     driver = connection.connection.driver_connection
@@ -84,24 +92,31 @@ def chain_canonical(session: Session, after: int = 0) -> Iterator[Sequence[tuple
         statement = (f"SELECT position, CAST(json_array({_COLUMNS_SQL}) AS BLOB), entry_hash "  # noqa: S608
                      f"FROM ledger_entries WHERE position > {int(after)} ORDER BY position")
         try:
-            cursor.execute(statement)
-            while batch := cursor.fetchmany(STREAM_ROWS):
-                yield batch
+            yield from cursor.execute(statement)
         finally:
             cursor.close()
         return
-    cursor = driver.cursor(name=f"ledger_verify_{id(session)}")
-    cursor.itersize = STREAM_ROWS
     statement = (f"SELECT {_COLUMNS_SQL}, entry_hash FROM ledger_entries "  # noqa: S608
                  f"WHERE position > {int(after)} ORDER BY position")
     last = len(HASHED_COLUMNS)
     dumps = orjson.dumps
+    # Chunks need libpq 17; an older one streams row by row (slower, same rows).
+    size = chunk_rows if psycopg.pq.version() >= 170000 else 1
+    driver.execute("SAVEPOINT ledger_chain_stream")
+    cursor = driver.cursor()
+    stream = cursor.stream(statement, size=size)
+    complete = False
     try:
-        cursor.execute(statement)
-        while rows := cursor.fetchmany(STREAM_ROWS):
-            yield [(row[0], dumps(row[:last]), row[last]) for row in rows]
+        for row in stream:
+            yield row[0], dumps(row[:last]), row[last]
+        complete = True
     finally:
+        stream.close()  # when not exhausted: cancels the statement and reads what was already sent
         cursor.close()
+        if not complete:
+            # Stopped early: the driver cancelled the statement, which fails the transaction up to here.
+            driver.execute("ROLLBACK TO SAVEPOINT ledger_chain_stream")
+        driver.execute("RELEASE SAVEPOINT ledger_chain_stream")
 
 
 def sealed_hashes(session: Session, after: int, upto: int) -> Iterator[str]:
