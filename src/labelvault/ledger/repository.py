@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import orjson
 import psycopg
-from sqlalchemy import Table, func, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from labelvault.db.scope import scoped
@@ -20,8 +20,11 @@ STREAM_ROWS = 20_000
 # The columns an appended entry gives (the sealer sets position and entry_hash later).
 ENTRY_COLUMNS = HASHED_COLUMNS[1:]
 COPY_ROWS = 100
-_INSERT_ENTRY = insert(cast(Table, LedgerEntry.__table__))
+_ENTRIES = cast(Table, LedgerEntry.__table__)
+_INSERT_ENTRY = insert(_ENTRIES)
 _COPY_ENTRIES = f"COPY ledger_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN"
+_SET_SEAL = (update(_ENTRIES).where(_ENTRIES.c.id == bindparam("b_id"))
+             .values(position=bindparam("b_position"), entry_hash=bindparam("b_hash")))
 _SET_SEALS = text("UPDATE ledger_entries SET position = s.position, entry_hash = s.entry_hash "
                   "FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:positions AS BIGINT[]), CAST(:hashes AS VARCHAR[])) "
                   "AS s(id, position, entry_hash) WHERE ledger_entries.id = s.id")
@@ -63,12 +66,13 @@ def unsealed(session: Session, limit: int) -> list[Any]:
 
 def set_seals(session: Session, seals: Sequence[dict[str, Any]]) -> None:
     """Give each entry (`id`) its `position` and `entry_hash`: on PostgreSQL one UPDATE joined to the arrays
-    of all three, elsewhere an executemany UPDATE."""
+    of all three, elsewhere an executemany UPDATE through the Core table."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_SET_SEALS, {"ids": [s["id"] for s in seals], "positions": [s["position"] for s in seals],
                                      "hashes": [s["entry_hash"] for s in seals]})
         return
-    session.execute(update(LedgerEntry), list(seals))
+    session.execute(_SET_SEAL, [{"b_id": s["id"], "b_position": s["position"], "b_hash": s["entry_hash"]}
+                                for s in seals])
 
 
 def unsealed_count(session: Session) -> int:
