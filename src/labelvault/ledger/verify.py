@@ -45,7 +45,7 @@ def verify(session: Session, public_key: str) -> VerifyReport:
     return report if report is not None else exact_verify(session, public_key)
 
 
-def fast_verify(session: Session, public_key: str, *, chunk_rows: int = repo.STREAM_ROWS) -> VerifyReport | None:
+def fast_verify(session: Session, public_key: str, *, chunk_rows: int = repo.CHAIN_CHUNK) -> VerifyReport | None:
     """The whole proof over rows the database renders as canonical bytes (one hash per entry and one per inner
     Merkle node, no per-column Python work); None at the first thing that does not check out.
 
