@@ -144,19 +144,22 @@ def chain_canonical(session: Session, after: int = 0, *,
     # Chunks need libpq 17; an older one streams row by row (slower, same rows).
     size = chunk_rows if psycopg.pq.version() >= 170000 else 1
     driver.execute("SAVEPOINT ledger_chain_stream")
+    # In the order of the unique index on position, never a sort of the whole table first (which the planner
+    # may pick when it believes the table's order is far from the chain's): a sort would hold back the first
+    # row, and the server's share of the work, until all ten million rows were read and sorted. The savepoint's
+    # rollback below ends the setting with the stream.
+    driver.execute("SET LOCAL enable_sort = off")
     cursor = driver.cursor()
     stream = cursor.stream(statement, size=size)
-    complete = False
     try:
         for row in stream:
             yield row[0], dumps(row[:last]), row[last]
-        complete = True
     finally:
         stream.close()  # when not exhausted: cancels the statement and reads what was already sent
         cursor.close()
-        if not complete:
-            # Stopped early: the driver cancelled the statement, which fails the transaction up to here.
-            driver.execute("ROLLBACK TO SAVEPOINT ledger_chain_stream")
+        # Nothing was written since the savepoint. Rolling back to it restores enable_sort and, when the
+        # stream stopped early, clears the cancelled statement, which fails the transaction up to here.
+        driver.execute("ROLLBACK TO SAVEPOINT ledger_chain_stream")
         driver.execute("RELEASE SAVEPOINT ledger_chain_stream")
 
 
