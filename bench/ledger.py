@@ -36,7 +36,7 @@ from labelvault.app import build_context, create_app
 from labelvault.config import Settings
 from labelvault.crypto.content import NoCipher, bind_cipher
 from labelvault.db.engine import session_factory, transaction
-from labelvault.kit.ids import new_id
+from labelvault.kit.ids import new_id, new_ids
 from labelvault.ledger import service
 from labelvault.ledger.signing import load_or_create_signer
 from labelvault.ledger.verify import verify
@@ -46,6 +46,7 @@ from labelvault.testing import ServerProcess, free_port, server_env
 BENCH = Path(__file__).resolve().parent
 WRITE_BATCH = 20_000
 SEAL_BATCH = 50_000
+ITEM_POOL = 100_000
 
 
 ON, OFF = "app_with_ledger_and_encryption", "app_without_ledger_and_encryption"
@@ -102,14 +103,17 @@ def throughput(env: Environment, factory_name: str, items: int, concurrency: int
 
 
 def write_entries(env: Environment, count: int) -> None:
+    """`count` entries through the ledger service's batch path (`append_many`: COPY on PostgreSQL), reads of
+    items of one project of ITEM_POOL items, as annotators read them again and again."""
     organization, user = env.owner.organization_id, env.owner.user_id
+    items = [f'["{item}"]' for item in new_ids(min(count, ITEM_POOL))]
     started = time.perf_counter()
     now = service.now_us()
     for first in range(0, count, WRITE_BATCH):
         rows = [{"id": new_id(), "organization_id": organization, "recorded_us": now + n, "kind": "read",
                  "actor_user_id": user, "actor_email": env.owner.email, "token_id": None, "vendor_id": None,
                  "route": "GET /api/v1/items/{item_id}", "project_id": organization,
-                 "item_ids": f'["{new_id()}"]', "fields": '["text"]', "detail": "{}"}
+                 "item_ids": items[n % len(items)], "fields": '["text"]', "detail": "{}"}
                 for n in range(first, min(count, first + WRITE_BATCH))]
         with transaction(env.factory) as session:
             service.append_many(session, rows)

@@ -4,10 +4,11 @@ for every kind of text, and leaves each damaged ledger to the exact walk."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from labelvault.db.engine import transaction
-from labelvault.ledger import service
+from labelvault.ledger import repository, service
+from labelvault.ledger.models import LedgerEntry
 from labelvault.ledger.service import Access
 from labelvault.ledger.signing import load_or_create_signer
 from labelvault.ledger.verify import exact_verify, fast_verify, verify
@@ -61,3 +62,46 @@ def test_the_fast_pass_refuses_damage_and_verify_reports_it(factory, odd_ledger,
     with transaction(factory, write=False) as session:
         assert fast_verify(session, odd_ledger) is None
         assert not verify(session, odd_ledger).ok
+
+
+def test_damage_found_mid_stream_leaves_the_transaction_to_the_exact_walk(factory, owner, tmp_path):
+    # Large entries, read one at a time: the fast pass stops at entry 2 while the database is still sending
+    # (several megabytes), which cancels the statement; the exact walk then runs in the same transaction.
+    sealer = Sealer(factory, tmp_path, every=1, max_age_seconds=0, poll_seconds=1)
+    bulky = "x" * 2_000_000
+    LedgerWriter(factory).write([service.entry_for(None, owner.organization_id,
+                                                   Access("read", "GET /x", None, [f"item-{n}"], ["text"],
+                                                          {"bulk": bulky}), actor_user_id=owner.user_id)
+                                 for n in range(8)])
+    assert sealer.run_once() == 8
+    key = load_or_create_signer(tmp_path).public_hex
+    with transaction(factory) as session:
+        session.execute(text("UPDATE ledger_entries SET actor_email = 'x' WHERE position = 2"))
+    with transaction(factory, write=False) as session:
+        assert fast_verify(session, key, chunk_rows=1) is None
+        report = verify(session, key)
+    assert report.method == "exact" and report.entries == 8
+    assert any("position 2 " in p for p in report.problems), report.problems
+
+
+def test_a_large_batch_keeps_every_odd_text_and_verifies(factory, owner, tmp_path):
+    # From repository.COPY_ROWS rows on, PostgreSQL appends by COPY: its escaping must keep every value as is.
+    count = repository.COPY_ROWS + 20
+    entries = []
+    for n in range(count):
+        odd = ODD_TEXTS[n % len(ODD_TEXTS)]
+        access = Access("read", f"GET /x/{odd}", None, [f"item-{odd}"], [odd], {"note": odd, "n": n})
+        entries.append(service.entry_for(None, owner.organization_id, access, actor_email=odd))
+    with transaction(factory) as session:
+        service.append_many(session, entries)
+    sealer = Sealer(factory, tmp_path, every=1, max_age_seconds=0, poll_seconds=1)
+    assert sealer.run_once() == count
+    key = load_or_create_signer(tmp_path).public_hex
+    with transaction(factory, write=False) as session:
+        stored = {row.id: row for row in session.scalars(select(LedgerEntry))}
+        fast = fast_verify(session, key)
+        exact = exact_verify(session, key)
+    assert {entry["id"]: tuple(entry[name] for name in service.ROW_COLUMNS) for entry in entries} == {
+        entry_id: tuple(getattr(row, name) for name in service.ROW_COLUMNS) for entry_id, row in stored.items()}
+    assert exact.ok, exact.problems
+    assert fast is not None and fast.entries == count

@@ -66,7 +66,8 @@ class Frontier:
                 nodes.insert(0, pending.pop(level))
             if len(nodes) % 2:
                 pending[level] = nodes.pop()
-            nodes = [sha256(NODE + nodes[i] + nodes[i + 1]).digest() for i in range(0, len(nodes), 2)]
+            pairs = iter(nodes)
+            nodes = [sha256(NODE + left + right).digest() for left, right in zip(pairs, pairs, strict=True)]
             level += 1
         self.size = size + len(leaf_hashes)
         self.roots = [pending[k] for k in sorted(pending, reverse=True)]

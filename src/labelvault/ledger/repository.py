@@ -3,11 +3,12 @@ verifying read it whole; exposure reads are scoped to the organization."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Generator, Iterator, Sequence
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import func, insert, or_, select, update
+import psycopg
+from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from labelvault.db.scope import scoped
@@ -16,11 +17,38 @@ from labelvault.ledger.models import EntryKind, LedgerCheckpoint, LedgerEntry
 
 _HASHED = [getattr(LedgerEntry, name) for name in HASHED_COLUMNS]
 STREAM_ROWS = 20_000
+# Rows per chunk of the verification stream: small enough to stay in the CPU caches while they are hashed.
+CHAIN_CHUNK = 5_000
+# The columns an appended entry gives (the sealer sets position and entry_hash later).
+ENTRY_COLUMNS = HASHED_COLUMNS[1:]
+COPY_ROWS = 100
+SEAL_CHUNK = 1_000
+_ENTRIES = cast(Table, LedgerEntry.__table__)
+_INSERT_ENTRY = insert(_ENTRIES)
+_COPY_ENTRIES = f"COPY ledger_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN"
+_SET_SEAL = (update(_ENTRIES).where(_ENTRIES.c.id == bindparam("b_id"))
+             .values(position=bindparam("b_position"), entry_hash=bindparam("b_hash")))
+_SET_SEALS = text("UPDATE ledger_entries SET position = s.position, entry_hash = s.entry_hash "
+                  "FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:positions AS BIGINT[]), CAST(:hashes AS VARCHAR[])) "
+                  "AS s(id, position, entry_hash) WHERE ledger_entries.id = s.id")
 
 
 def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Many entries in one executemany (no ORM objects)."""
-    session.execute(insert(LedgerEntry), list(rows))
+    """Entries given as rows of every column of ENTRY_COLUMNS, in one statement through the Core table (no
+    ORM bulk machinery: one entry is appended on every next-item request): one INSERT, an executemany for a
+    few rows, and on PostgreSQL from COPY_ROWS rows on a COPY (one round trip for the batch, not one statement
+    per row)."""
+    if len(rows) == 1:
+        session.execute(_INSERT_ENTRY, rows[0])
+    elif len(rows) >= COPY_ROWS and session.get_bind().dialect.name == "postgresql":
+        driver = session.connection().connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(_COPY_ENTRIES) as copy:
+            write = copy.write_row
+            for row in rows:
+                write([row[name] for name in ENTRY_COLUMNS])
+    else:
+        session.execute(_INSERT_ENTRY, list(rows))
 
 
 def chain_head(session: Session) -> tuple[int, str] | None:
@@ -40,7 +68,21 @@ def unsealed(session: Session, limit: int) -> list[Any]:
 
 
 def set_seals(session: Session, seals: Sequence[dict[str, Any]]) -> None:
-    session.execute(update(LedgerEntry), list(seals))
+    """Give each entry (`id`) its `position` and `entry_hash`: on PostgreSQL one UPDATE joined to the arrays
+    of all three per SEAL_CHUNK entries, elsewhere an executemany UPDATE through the Core table.
+
+    The chunk keeps the join small next to the table, so the planner finds each row by its key; a join of
+    a large batch can cost the planner about as much as reading the whole table, which it would then do for
+    every batch."""
+    if session.get_bind().dialect.name == "postgresql":
+        for first in range(0, len(seals), SEAL_CHUNK):
+            chunk = seals[first:first + SEAL_CHUNK]
+            session.execute(_SET_SEALS, {"ids": [s["id"] for s in chunk],
+                                         "positions": [s["position"] for s in chunk],
+                                         "hashes": [s["entry_hash"] for s in chunk]})
+        return
+    session.execute(_SET_SEAL, [{"b_id": s["id"], "b_position": s["position"], "b_hash": s["entry_hash"]}
+                                for s in seals])
 
 
 def unsealed_count(session: Session) -> int:
@@ -65,16 +107,23 @@ def sealed_rows(session: Session, after: int = 0) -> Iterator[Sequence[Any]]:
 _COLUMNS_SQL = ", ".join(HASHED_COLUMNS)
 
 
-def chain_canonical(session: Session, after: int = 0) -> Iterator[Sequence[tuple[int, bytes, str | None]]]:
-    """Chained entries in chain order, in batches of `(position, canonical JSON bytes, stored hash)`: the bytes
-    the sealer hashed, read with the database driver's own cursor (a server-side cursor on PostgreSQL), so the
-    ten-million-row walk of `ledger verify` builds no SQLAlchemy rows.
+def chain_canonical(session: Session, after: int = 0, *,
+                    chunk_rows: int = CHAIN_CHUNK) -> Generator[tuple[int, bytes, str | None], None, None]:
+    """Chained entries in chain order as `(position, canonical JSON bytes, stored hash)`: the bytes the sealer
+    hashed, read with the database driver's own cursor, so the ten-million-row walk of `ledger verify` builds
+    no SQLAlchemy rows. Rows come one at a time and are dropped once used: a batch of rows held in a list
+    costs more to build and free than the rows' hashing.
 
     SQLite renders each row itself (`json_array`, inside the step, no Python value per column). PostgreSQL
-    sends the plain columns, which orjson renders exactly as the sealer does: rendering there costs the server
-    more than it saves here. Either database escapes strings as valid JSON; where SQLite's escaping of an odd
-    character differs from orjson's, the hash does not match and verification falls back to the exact walk,
-    so the fast form can only ever fail safe."""
+    sends the plain columns, which orjson renders exactly as the sealer does (rendering there costs the server
+    more than it saves here), as one streamed result read `chunk_rows` at a time: the server reads and sends
+    the next rows while this process hashes, with no round trip per batch as a server-side cursor's FETCH
+    needs. Either database escapes strings as valid JSON; where SQLite's escaping of an odd character differs
+    from orjson's, the hash does not match and verification falls back to the exact walk, so the fast form
+    can only ever fail safe.
+
+    Close the iterator when stopping early: on PostgreSQL that cancels the rest of the stream and rolls back
+    to a savepoint taken before it, so the transaction stays usable (for the exact walk)."""
     # unscoped: verification reads the whole chain
     connection = session.connection()
     driver = connection.connection.driver_connection
@@ -84,32 +133,42 @@ def chain_canonical(session: Session, after: int = 0) -> Iterator[Sequence[tuple
         statement = (f"SELECT position, CAST(json_array({_COLUMNS_SQL}) AS BLOB), entry_hash "  # noqa: S608
                      f"FROM ledger_entries WHERE position > {int(after)} ORDER BY position")
         try:
-            cursor.execute(statement)
-            while batch := cursor.fetchmany(STREAM_ROWS):
-                yield batch
+            yield from cursor.execute(statement)
         finally:
             cursor.close()
         return
-    cursor = driver.cursor(name=f"ledger_verify_{id(session)}")
-    cursor.itersize = STREAM_ROWS
     statement = (f"SELECT {_COLUMNS_SQL}, entry_hash FROM ledger_entries "  # noqa: S608
                  f"WHERE position > {int(after)} ORDER BY position")
     last = len(HASHED_COLUMNS)
     dumps = orjson.dumps
+    # Chunks need libpq 17; an older one streams row by row (slower, same rows).
+    size = chunk_rows if psycopg.pq.version() >= 170000 else 1
+    driver.execute("SAVEPOINT ledger_chain_stream")
+    # In the order of the unique index on position, never a sort of the whole table first (which the planner
+    # may pick when it believes the table's order is far from the chain's): a sort would hold back the first
+    # row, and the server's share of the work, until all ten million rows were read and sorted. The savepoint's
+    # rollback below ends the setting with the stream.
+    driver.execute("SET LOCAL enable_sort = off")
+    cursor = driver.cursor()
+    stream = cursor.stream(statement, size=size)
     try:
-        cursor.execute(statement)
-        while rows := cursor.fetchmany(STREAM_ROWS):
-            yield [(row[0], dumps(row[:last]), row[last]) for row in rows]
+        for row in stream:
+            yield row[0], dumps(row[:last]), row[last]
     finally:
+        stream.close()  # when not exhausted: cancels the statement and reads what was already sent
         cursor.close()
+        # Nothing was written since the savepoint. Rolling back to it restores enable_sort and, when the
+        # stream stopped early, clears the cancelled statement, which fails the transaction up to here.
+        driver.execute("ROLLBACK TO SAVEPOINT ledger_chain_stream")
+        driver.execute("RELEASE SAVEPOINT ledger_chain_stream")
 
 
-def sealed_hashes(session: Session, after: int, upto: int) -> Iterator[str]:
+def sealed_hashes(session: Session, after: int, upto: int) -> Iterator[Sequence[str]]:
+    """The stored hashes of positions after..upto in chain order, in batches."""
     # unscoped: checkpoints cover the whole chain
     statement = (select(LedgerEntry.entry_hash).where(LedgerEntry.position > after, LedgerEntry.position <= upto)
                  .order_by(LedgerEntry.position).execution_options(yield_per=STREAM_ROWS))
-    for partition in session.execute(statement).scalars().partitions():
-        yield from partition  # type: ignore[misc]
+    yield from session.execute(statement).scalars().partitions()  # type: ignore[misc]
 
 
 def last_checkpoint(session: Session) -> LedgerCheckpoint | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from labelvault.kit.ids import new_id
 from labelvault.ledger import repository as repo
 from labelvault.ledger.chain import GENESIS, Frontier, entry_hash
-from labelvault.ledger.models import LedgerCheckpoint, LedgerEntry
+from labelvault.ledger.models import LedgerCheckpoint
 from labelvault.ledger.signing import Signer
 from labelvault.security.policy import Principal
 
@@ -40,38 +40,37 @@ class Access:
     detail: dict[str, Any] | None = None
 
 
-def entry_for(principal: Principal | None, organization_id: str, access: Access, *,
-              vendor_id: str | None = None, actor_user_id: str | None = None, actor_email: str = "") -> LedgerEntry:
-    """A ledger entry for `access` by `principal` (or, before anyone is signed in, by the named user)."""
-    return LedgerEntry(
-        id=new_id(), organization_id=organization_id, recorded_us=now_us(), kind=access.kind,
-        actor_user_id=principal.user_id if principal else actor_user_id,
-        actor_email=principal.email if principal else actor_email,
-        token_id=principal.token_id if principal else None,
-        vendor_id=vendor_id or (principal.vendor_id if principal else None), route=access.route,
-        project_id=access.project_id, item_ids=_json(list(access.item_ids)), fields=_json(sorted(access.fields)),
-        detail=_json(access.detail or {}),
-    )
-
-
-def record(session: Session, entries: Sequence[LedgerEntry]) -> None:
-    """Append entries in the caller's transaction: they commit (or not) with the access itself.
-
-    One INSERT statement, not a unit-of-work flush: this runs on the next-item hot path."""
-    append_rows(session, entries)
-
-
+# An entry to append: a row of ROW_COLUMNS (a plain dict, not an ORM object: entries are made on every access
+# and only ever inserted).
+EntryRow = dict[str, Any]
 ROW_COLUMNS = ("id", "organization_id", "recorded_us", "kind", "actor_user_id", "actor_email", "token_id",
                "vendor_id", "route", "project_id", "item_ids", "fields", "detail")
 
 
-def append_rows(session: Session, entries: Iterable[LedgerEntry]) -> None:
-    """Append many entries with one executemany (the group writer)."""
-    append_many(session, [{name: getattr(e, name) for name in ROW_COLUMNS} for e in entries])
+def entry_for(principal: Principal | None, organization_id: str, access: Access, *,
+              vendor_id: str | None = None, actor_user_id: str | None = None, actor_email: str = "") -> EntryRow:
+    """A ledger entry for `access` by `principal` (or, before anyone is signed in, by the named user)."""
+    return {
+        "id": new_id(), "organization_id": organization_id, "recorded_us": now_us(), "kind": access.kind,
+        "actor_user_id": principal.user_id if principal else actor_user_id,
+        "actor_email": principal.email if principal else actor_email,
+        "token_id": principal.token_id if principal else None,
+        "vendor_id": vendor_id or (principal.vendor_id if principal else None), "route": access.route,
+        "project_id": access.project_id, "item_ids": _json(list(access.item_ids)),
+        "fields": _json(sorted(access.fields)), "detail": _json(access.detail or {}),
+    }
 
 
-def append_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Append entries given as rows of ROW_COLUMNS (bulk loads; no ORM objects)."""
+def record(session: Session, entries: Sequence[EntryRow]) -> None:
+    """Append entries in the caller's transaction: they commit (or not) with the access itself.
+
+    One INSERT statement, not a unit-of-work flush: this runs on the next-item hot path."""
+    append_many(session, entries)
+
+
+def append_many(session: Session, rows: Sequence[EntryRow]) -> None:
+    """Append entries (rows of ROW_COLUMNS) with one statement: the route's own entry, the group writer's
+    batch, bulk loads."""
     if rows:
         repo.insert_rows(session, rows)
 
@@ -115,8 +114,8 @@ def checkpoint(session: Session, signer: Signer, *, every: int, max_age_us: int,
     if size <= done or (size - done < every and last is not None and now - last.signed_us < max_age_us):
         return None
     frontier = Frontier.load(last.size, last.frontier) if last else Frontier()
-    for hashed in repo.sealed_hashes(session, done, size):
-        frontier.append(bytes.fromhex(hashed))
+    for hashes in repo.sealed_hashes(session, done, size):
+        frontier.extend([bytes.fromhex(hashed) for hashed in hashes])
     root = frontier.root()
     made = LedgerCheckpoint(id=new_id(), size=size, root_hash=root.hex(), frontier=frontier.dump(),
                             signed_us=now, public_key=signer.public_hex,

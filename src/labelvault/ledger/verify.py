@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass, field
 from hashlib import sha256
 
@@ -14,6 +15,7 @@ from labelvault.ledger.models import LedgerCheckpoint
 from labelvault.ledger.signing import signature_valid
 
 MAX_PROBLEMS = 50
+LEAF_BATCH = 65_536
 
 
 @dataclass
@@ -43,7 +45,7 @@ def verify(session: Session, public_key: str) -> VerifyReport:
     return report if report is not None else exact_verify(session, public_key)
 
 
-def fast_verify(session: Session, public_key: str) -> VerifyReport | None:
+def fast_verify(session: Session, public_key: str, *, chunk_rows: int = repo.CHAIN_CHUNK) -> VerifyReport | None:
     """The whole proof over rows the database renders as canonical bytes (one hash per entry and one per inner
     Merkle node, no per-column Python work); None at the first thing that does not check out.
 
@@ -60,10 +62,13 @@ def fast_verify(session: Session, public_key: str) -> VerifyReport | None:
     previous = GENESIS
     expected = 1
     next_mark = roots[-1][0] if roots else -1
+    # Leaves go to the frontier at each checkpoint and at least every LEAF_BATCH entries (bounded memory);
+    # the loop compares the position with one number for both.
+    next_stop = _next_stop(next_mark, 0)
+    leaves: list[bytes] = []
+    append = leaves.append
     sha = sha256
-    for rows in repo.chain_canonical(session):
-        leaves: list[bytes] = []
-        append = leaves.append
+    with closing(repo.chain_canonical(session, chunk_rows=chunk_rows)) as rows:
         for position, canonical, stored in rows:
             if position != expected:
                 return None
@@ -72,18 +77,25 @@ def fast_verify(session: Session, public_key: str) -> VerifyReport | None:
                 return None
             append(previous)
             expected += 1
-            if position == next_mark:
+            if position == next_stop:
                 frontier.extend(leaves)
-                leaves = []
-                append = leaves.append
-                if frontier.root().hex() != roots.pop()[1]:
-                    return None
-                next_mark = roots[-1][0] if roots else -1
-        frontier.extend(leaves)
+                leaves.clear()
+                if position == next_mark:
+                    if frontier.root().hex() != roots.pop()[1]:
+                        return None
+                    next_mark = roots[-1][0] if roots else -1
+                next_stop = _next_stop(next_mark, position)
+    frontier.extend(leaves)
     if roots:
         return None
     return VerifyReport(entries=expected - 1, unsealed=repo.unsealed_count(session), checkpoints=len(marks),
                         method="fast")
+
+
+def _next_stop(next_mark: int, position: int) -> int:
+    """The position where the fast pass next feeds the frontier: the next checkpoint, or LEAF_BATCH on."""
+    batch_end = position + LEAF_BATCH
+    return next_mark if 0 < next_mark <= batch_end else batch_end
 
 
 def exact_verify(session: Session, public_key: str) -> VerifyReport:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
 from labelvault.ledger import service
-from labelvault.ledger.models import LedgerEntry
+from labelvault.ledger.service import EntryRow
 from labelvault.ledger.signing import load_or_create_signer
 
 log = logging.getLogger("labelvault.ledger")
@@ -29,13 +29,13 @@ class LedgerWriter:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
         self._lock = threading.Condition()
-        self._pending: list[tuple[Sequence[LedgerEntry], _Ticket]] = []
+        self._pending: list[tuple[Sequence[EntryRow], _Ticket]] = []
         self._writing = False
 
-    def add(self, session: Session, entries: Sequence[LedgerEntry]) -> None:
+    def add(self, session: Session, entries: Sequence[EntryRow]) -> None:
         service.record(session, entries)
 
-    def write(self, entries: Sequence[LedgerEntry]) -> None:
+    def write(self, entries: Sequence[EntryRow]) -> None:
         ticket = _Ticket()
         with self._lock:
             self._pending.append((entries, ticket))
@@ -50,7 +50,7 @@ class LedgerWriter:
         error: BaseException | None = None
         try:
             with transaction(self.factory) as session:
-                service.append_rows(session, [e for batch, _ in taken for e in batch])
+                service.append_many(session, [e for batch, _ in taken for e in batch])
         except BaseException as exc:  # noqa: BLE001 - handed to every request of the batch
             error = exc
         with self._lock:
@@ -74,10 +74,10 @@ class _Ticket:
 class NoLedger(LedgerWriter):
     """Records nothing: only for measuring what the ledger costs (passed to the app factory, never a setting)."""
 
-    def add(self, session: Session, entries: Sequence[LedgerEntry]) -> None:
+    def add(self, session: Session, entries: Sequence[EntryRow]) -> None:
         return None
 
-    def write(self, entries: Sequence[LedgerEntry]) -> None:
+    def write(self, entries: Sequence[EntryRow]) -> None:
         return None
 
 
