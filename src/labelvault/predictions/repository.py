@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from labelvault.crypto.content import seal_rows
 from labelvault.db.scope import scoped
 from labelvault.predictions.models import Prediction
 
 
 def replace_predictions(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Write predictions; one already stored for the same item, model and version is replaced."""
+    """Write predictions (`answers` in plaintext: sealed here); one already stored for the same item, model and
+    version is replaced."""
     if not rows:
         return
     keys = sorted({(r["item_id"], r["model_name"], r["model_version"]) for r in rows})
@@ -21,7 +23,7 @@ def replace_predictions(session: Session, rows: list[dict[str, Any]]) -> None:
         chunk = keys[start:start + 500]
         session.execute(delete(Prediction).where(
             tuple_(Prediction.item_id, Prediction.model_name, Prediction.model_version).in_(chunk)))
-    session.execute(insert(Prediction), rows)
+    session.execute(insert(Prediction), seal_rows(session, Prediction, rows))
 
 
 def predictions_of_item(session: Session, organization_id: str, item_id: str) -> Sequence[Prediction]:
