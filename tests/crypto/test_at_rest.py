@@ -229,7 +229,8 @@ def test_crypto_shred_leaves_nothing_recoverable(client, ctx, engine, content, o
     media = client.get(f"/api/v1/projects/{project}/media/img/one.txt", headers=owner.headers)
     assert media.status_code == 410
     for path in (f"/api/v1/items/{items['b']}/gold", f"/api/v1/items/{items['a']}/predictions",
-                 f"/api/v1/projects/{project}/aggregates", f"/api/v1/projects/{project}/qualification/items"):
+                 f"/api/v1/projects/{project}/aggregates", f"/api/v1/projects/{project}/qualification/items",
+                 f"/api/v1/projects/{project}/qualification/exam"):
         destroyed = client.get(path, headers=owner.headers)
         assert destroyed.status_code == 410 and destroyed.json()["code"] == "content_destroyed", path
     with transaction(ctx.factory) as session, pytest.raises(ContentDestroyed):

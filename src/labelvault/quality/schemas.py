@@ -122,7 +122,7 @@ class ExamItemOut(OpensSealed):
     created_at: dt.datetime
 
 
-class ExamQuestionOut(BaseModel):
+class ExamQuestionOut(OpensSealed):
     """An exam question as the person taking the exam sees it: no answers."""
 
     model_config = ConfigDict(from_attributes=True)
