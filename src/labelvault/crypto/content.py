@@ -1,7 +1,8 @@
 """The one path of item and annotation content to and from storage: sealed on the way in, opened on the way out.
 
-Item data, annotation answers (submitted and drafts), their revisions and review fixes are stored only as
-ciphertexts (`sealed_*` columns), each bound to its organization, project, item and row. ORM objects expose
+Item data, annotation answers (submitted and drafts), their revisions and review fixes, gold answers,
+predictions, aggregates, and qualification exam items and attempts are stored only as ciphertexts (`sealed_*`
+columns), each bound to its organization, project, item and row. ORM objects expose
 the plaintext as a plain attribute (`Sealed`): opened when first read, sealed when the session flushes. Bulk
 paths (import, export, bundle, quality reads) seal and open through `project_keys` directly.
 
@@ -112,6 +113,11 @@ def answers_field(kind: str, row_id: str) -> str:
     return f"{kind}:{row_id}:answers"
 
 
+def exam_data_field(row_id: str) -> str:
+    """The field name of a qualification exam item's data (an exam item is its own item: no row in `items`)."""
+    return f"exam:{row_id}:data"
+
+
 def media_field(path: str) -> str:
     return f"media:{path}"
 
@@ -204,34 +210,47 @@ def _pending(obj: Any) -> set[Sealed]:
     return found
 
 
-def _sealed_attributes(model: type) -> list[tuple[str, Sealed]]:
+def sealed_attributes(model: type) -> list[tuple[str, Sealed]]:
     return [(name, value) for klass in model.__mro__ for name, value in vars(klass).items()
             if isinstance(value, Sealed)]
+
+
+def seal_rows(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for a bulk INSERT of `model`: each `Sealed` attribute's plaintext (under the attribute's name) is
+    replaced by its ciphertext (under its column), an id given where there is none. The rows given stay as
+    they are."""
+    attributes = sealed_attributes(model)
+    found: dict[tuple[str, str], ProjectCipher] = {}
+    sealed_rows = []
+    for given in rows:
+        row = dict(given)
+        row.setdefault("id", new_id())
+        for name, attribute in attributes:
+            if name in row:
+                value = row.pop(name)
+                scope = (row["organization_id"], row["project_id"])
+                keys = found.get(scope)
+                if keys is None:
+                    keys = found[scope] = project_keys(session, *scope)
+                row[attribute.column] = None if value is None else seal_json(
+                    keys, *attribute.field_of(SimpleNamespace(**row)), value)
+        sealed_rows.append(row)
+    return sealed_rows
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _seal_bulk_insert(state: ORMExecuteState) -> Any:
     """`session.execute(insert(Model), rows)` with plaintext under the attribute's name: sealed here as a flush
-    would seal it."""
+    would seal it (the repositories seal their bulk rows themselves, with `seal_rows`)."""
     if not state.is_insert or state.bind_mapper is None or not state.parameters:
         return None
-    attributes = _sealed_attributes(state.bind_mapper.class_)
+    attributes = sealed_attributes(state.bind_mapper.class_)
     if not attributes:
         return None
     rows = state.parameters if isinstance(state.parameters, list) else [state.parameters]
     if not any(name in row for row in rows for name, _ in attributes):
         return None
-    sealed_rows = []
-    for given in rows:
-        row = dict(cast(dict[str, Any], given))
-        row.setdefault("id", new_id())
-        for name, attribute in attributes:
-            if name in row:
-                value = row.pop(name)
-                keys = project_keys(state.session, row["organization_id"], row["project_id"])
-                row[attribute.column] = None if value is None else seal_json(
-                    keys, *attribute.field_of(SimpleNamespace(**row)), value)
-        sealed_rows.append(row)
+    sealed_rows = seal_rows(state.session, state.bind_mapper.class_, cast(list[dict[str, Any]], rows))
     return state.invoke_statement(params=sealed_rows if isinstance(state.parameters, list) else sealed_rows[0])
 
 

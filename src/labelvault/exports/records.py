@@ -142,10 +142,9 @@ def export_records(factory: sessionmaker[Session], organization_id: str, project
         if options.predictions and records:
             by_item: dict[str, list[dict[str, Any]]] = {}
             with factory() as session:
-                for p in predictions.predictions_of_items(session, organization_id, [r["id"] for r in records]):
-                    by_item.setdefault(p.item_id, []).append({
-                        "model_name": p.model_name, "model_version": p.model_version, "answers": p.answers,
-                        "score": p.score})
+                for p in predictions.prediction_rows_of_items(session, organization_id, project_id,
+                                                              [r["id"] for r in records]):
+                    by_item.setdefault(p.pop("item_id"), []).append(p)
             for record in records:
                 found = sorted(by_item.get(record["id"], []), key=lambda p: (p["model_name"], p["model_version"]))
                 record["predictions"] = _sorted(found)
@@ -187,11 +186,9 @@ class _Aggregates:
             return False
         with self.factory() as session:
             project = projects.project_for_job(session, self.organization_id, self.project_id, "export")
-            rows = quality.aggregates_page(session, project, self.after, AGGREGATE_PAGE, None)
-            # Keys sorted, as in the annotations (PostgreSQL's jsonb orders them its own way).
-            self.page = [{"item_id": a.item_id, "question": a.question, "value": _sorted(a.value),
-                          "confidence": a.confidence, "method": a.method, "annotations": a.annotations}
-                         for a in rows]
+            self.page = quality.aggregate_rows_page(session, project, self.after, AGGREGATE_PAGE)
+            for row in self.page:  # keys sorted, as in the annotations
+                row["value"] = _sorted(row["value"])
         self.at = 0
         if len(self.page) < AGGREGATE_PAGE:
             self.done = True

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from labelvault.accounts.models import Membership, Organization, User
 from labelvault.annotations.models import Annotation, AnnotationRevision, Review
 from labelvault.assignments.models import Skip
-from labelvault.crypto.content import Sealed, project_keys, seal_json
+from labelvault.crypto.content import project_keys, seal_json, sealed_attributes
 from labelvault.db.base import UtcDateTime
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion
@@ -49,12 +49,17 @@ PERSON_COLUMNS = {"projects": ("created_by_id",), "project_schemas": ("created_b
                   "annotation_scores": ("author_id",), "quality_suspensions": ("user_id", "reinstated_by_id")}
 
 
-# Content stored sealed: table -> (model, sealed column, the plaintext's name in a bundle). A bundle holds the
-# plaintext (it is restored into an instance with other keys); its own encryption is the bundle's seal.
-SEALED: dict[str, tuple[Any, str, str]] = {
-    "items": (Item, "sealed_data", "data"), "annotations": (Annotation, "sealed_answers", "answers"),
-    "annotation_revisions": (AnnotationRevision, "sealed_answers", "answers"),
-    "reviews": (Review, "sealed_answers", "answers")}
+# Content stored sealed: table -> (model, its (sealed column, the plaintext's name in a bundle) pairs). A bundle
+# holds the plaintext (it is restored into an instance with other keys); its own encryption is the bundle's seal.
+SEALED: dict[str, tuple[Any, tuple[tuple[str, str], ...]]] = {
+    "items": (Item, (("sealed_data", "data"),)), "annotations": (Annotation, (("sealed_answers", "answers"),)),
+    "annotation_revisions": (AnnotationRevision, (("sealed_answers", "answers"),)),
+    "reviews": (Review, (("sealed_answers", "answers"),)),
+    "predictions": (Prediction, (("sealed_answers", "answers"),)),
+    "gold_answers": (GoldAnswer, (("sealed_answers", "answers"),)),
+    "qualification_items": (ExamItem, (("sealed_data", "data"), ("sealed_answers", "answers"))),
+    "qualification_attempts": (ExamAttempt, (("sealed_answers", "answers"),)),
+    "item_aggregates": (ItemAggregate, (("sealed_value", "value"),))}
 
 
 def table_of(model: Any) -> Table:
@@ -65,11 +70,12 @@ def table_of(model: Any) -> Table:
 def json_columns(table: Table) -> set[str]:
     """Columns whose bundle values are JSON (the plaintext of sealed content among them)."""
     sealed = SEALED.get(str(table.name))
-    return {str(c.name) for c in table.columns if isinstance(c.type, JSON)} | ({sealed[2]} if sealed else set())
+    return {str(c.name) for c in table.columns if isinstance(c.type, JSON)} | {
+        plain for _, plain in (sealed[1] if sealed else ())}
 
 
-def _field_of(model: Any, plain: str) -> Callable[[dict[str, Any]], tuple[str, str]]:
-    attribute: Sealed = getattr(model, plain)
+def _field_of(model: Any, column: str) -> Callable[[dict[str, Any]], tuple[str, str]]:
+    (attribute,) = [a for _, a in sealed_attributes(model) if a.column == column]
     return lambda row: attribute.field_of(SimpleNamespace(**row))
 
 
@@ -138,10 +144,11 @@ def project_rows(session: Session, model: Any, organization_id: str, project_id:
     for page in result.partitions():
         rows = [dict(zip(names, r, strict=True)) for r in page]
         if sealed and keys is not None:
-            _, column, plain = sealed
-            for row in rows:
-                value = row.pop(column)
-                row[plain] = None if value is None else keys.open(*_field_of(model, plain)(row), value)
+            for column, plain in sealed[1]:
+                field_of = _field_of(model, column)
+                for row in rows:
+                    value = row.pop(column)
+                    row[plain] = None if value is None else keys.open(*field_of(row), value)
         yield rows
 
 
@@ -209,12 +216,12 @@ def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     as_json = json_columns(table)
     sealed = SEALED.get(str(table.name))
     if sealed:
-        _, column, plain = sealed
-        field_of = _field_of(model, plain)
         keys = project_keys(session, rows[0]["organization_id"], rows[0]["project_id"])
-        for row in rows:
-            given = row.pop(plain, None)
-            row[column] = None if given is None else seal_json(keys, *field_of(row), given)
+        for column, plain in sealed[1]:
+            field_of = _field_of(model, column)
+            for row in rows:
+                given = row.pop(plain, None)
+                row[column] = None if given is None else seal_json(keys, *field_of(row), given)
     postgresql = session.get_bind().dialect.name == "postgresql"
     times = set() if postgresql else time_columns(table)
 

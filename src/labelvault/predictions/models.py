@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labelvault.db.base import Base, JsonDoc, created_column, id_column
+from labelvault.crypto.content import Sealed, answers_field
+from labelvault.db.base import Base, created_column, id_column
 
 
 class Prediction(Base):
@@ -28,6 +28,8 @@ class Prediction(Base):
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
     model_name: Mapped[str] = mapped_column(String(200), nullable=False)
     model_version: Mapped[str] = mapped_column(String(100), nullable=False)
-    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    # Stored only sealed (crypto/content.py); `answers` is the plaintext.
+    sealed_answers: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    answers = Sealed("sealed_answers", lambda row: (row.item_id, answers_field("prediction", row.id)))
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[dt.datetime] = created_column()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from labelvault.crypto.schemas import OpensSealed
 
 
-class PredictionOut(BaseModel):
+class PredictionOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True, protected_namespaces=())
 
     id: str

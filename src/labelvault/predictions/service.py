@@ -112,9 +112,11 @@ def item_predictions(session: Session, principal: Principal, item: Item) -> list
     return list(repo.predictions_of_item(session, principal.organization_id, item.id))
 
 
-def predictions_of_items(session: Session, organization_id: str, item_ids: list[str]) -> list[Prediction]:
-    """For jobs (exports) of the organization: the predictions of these items by item, model, version."""
-    return list(repo.predictions_of_items(session, organization_id, item_ids))
+def prediction_rows_of_items(session: Session, organization_id: str, project_id: str,
+                             item_ids: list[str]) -> list[dict[str, Any]]:
+    """For jobs (exports) of the organization: the predictions of these items as dicts (`item_id`,
+    `model_name`, `model_version`, `answers`, `score`) by item, model, version."""
+    return repo.prediction_rows_of_items(session, organization_id, project_id, item_ids)
 
 
 def start_import(

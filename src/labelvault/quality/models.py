@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from labelvault.crypto.content import Sealed, answers_field, exam_data_field
 from labelvault.db.base import Base, JsonDoc, UtcDateTime, created_column, id_column
 
 
@@ -73,7 +74,9 @@ class GoldAnswer(Base):
     )
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
-    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    # Stored only sealed (crypto/content.py); `answers` is the plaintext.
+    sealed_answers: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    answers = Sealed("sealed_answers", lambda row: (row.item_id, answers_field("gold", row.id)))
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[dt.datetime] = created_column()
     updated_at: Mapped[dt.datetime] = created_column()
@@ -167,8 +170,9 @@ class ItemAggregate(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), nullable=False)
     question: Mapped[str] = mapped_column(String(64), nullable=False)
-    # {"value": answer}: a bare JSON number or string would come back from SQLite's JSON column as a number.
-    document: Mapped[dict[str, Any]] = mapped_column("value", JsonDoc, nullable=False)
+    # {"value": answer}, stored only sealed (crypto/content.py); `document` is the plaintext.
+    sealed_value: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    document = Sealed("sealed_value", lambda row: (row.item_id, answers_field("aggregate", row.id)))
     confidence: Mapped[float] = mapped_column(Float, nullable=False)
     method: Mapped[str] = mapped_column(String(16), nullable=False)
     annotations: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -176,7 +180,8 @@ class ItemAggregate(Base):
 
     @property
     def value(self) -> Any:
-        return self.document.get("value")
+        document: dict[str, Any] = self.document
+        return document.get("value")
 
 
 class QualityReport(Base):
@@ -225,8 +230,12 @@ class ExamItem(Base):
         ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
     )
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
-    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
-    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    # Stored only sealed (crypto/content.py), bound to this row (it is its own item); `data` and `answers` are
+    # the plaintexts.
+    sealed_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sealed_answers: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    data = Sealed("sealed_data", lambda row: (row.id, exam_data_field(row.id)))
+    answers = Sealed("sealed_answers", lambda row: (row.id, answers_field("exam", row.id)))
     created_by_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[dt.datetime] = created_column()
 
@@ -243,7 +252,9 @@ class ExamAttempt(Base):
     )
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), nullable=False)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), nullable=False)
-    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
+    # The person's answers by exam item, stored only sealed (crypto/content.py); `answers` is the plaintext.
+    sealed_answers: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    answers = Sealed("sealed_answers", lambda row: (row.id, answers_field("attempt", row.id)))
     scores: Mapped[dict[str, Any]] = mapped_column(JsonDoc, nullable=False)
     score: Mapped[float] = mapped_column(Float, nullable=False)
     threshold: Mapped[float] = mapped_column(Float, nullable=False)

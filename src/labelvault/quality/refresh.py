@@ -72,7 +72,7 @@ def score_batch(session: Session, schema: ls.LabelSchema, tolerances: Tolerances
     """Gold scores, per-item consensus and consensus scores of a batch of items, replacing earlier ones.
     Aggregates made by `keep_method` stay (Dawid-Skene's until its next project-wide pass); the per-item
     consensus fills in where there is none."""
-    golds = repo.gold_of_items(session, organization_id, item_ids)
+    golds = repo.gold_answers_of_items(session, organization_id, project_id, item_ids)
     by_item: dict[str, list[Annotation]] = defaultdict(list)
     for annotation in repo.submitted_of_items(session, organization_id, project_id, item_ids):
         by_item[annotation.item_id].append(annotation)
@@ -82,7 +82,7 @@ def score_batch(session: Session, schema: ls.LabelSchema, tolerances: Tolerances
         gold = golds.get(item_id)
         if gold is not None:
             for a in given:
-                score, per_question = score_answers(schema, a.answers, gold.answers, tolerances)
+                score, per_question = score_answers(schema, a.answers, gold, tolerances)
                 if score is not None:
                     gold_rows.append(_score_rows(ScoreKind.gold, a, score, per_question))
                     if gold_authors is not None:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from labelvault.crypto.schemas import OpensSealed
+
 
 class QualitySettingsPatch(BaseModel):
     method: Literal["majority", "weighted", "dawid_skene"] | None = Field(
@@ -59,7 +61,7 @@ class GoldIn(BaseModel):
     answers: dict[str, Any] = Field(description="Known answers, in the format of an annotation's answers.")
 
 
-class GoldOut(BaseModel):
+class GoldOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True)
 
     item_id: str
@@ -70,7 +72,7 @@ class GoldOut(BaseModel):
     updated_at: dt.datetime
 
 
-class AggregateOut(BaseModel):
+class AggregateOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True)
 
     item_id: str
@@ -111,7 +113,7 @@ class ExamItemIn(BaseModel):
     answers: dict[str, Any] = Field(description="Known answers, in the format of an annotation's answers.")
 
 
-class ExamItemOut(BaseModel):
+class ExamItemOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -120,7 +122,7 @@ class ExamItemOut(BaseModel):
     created_at: dt.datetime
 
 
-class ExamQuestionOut(BaseModel):
+class ExamQuestionOut(OpensSealed):
     """An exam question as the person taking the exam sees it: no answers."""
 
     model_config = ConfigDict(from_attributes=True)

@@ -180,6 +180,12 @@ def aggregates_page(session: Session, project: Project, after: tuple[str, str] |
     return list(repo.aggregates_page(session, project.organization_id, project.id, after, limit, below))
 
 
+def aggregate_rows_page(session: Session, project: Project, after: tuple[str, str] | None,
+                        limit: int) -> list[dict[str, Any]]:
+    """For exports: a page of the project's aggregates in (item, question) order, as dicts."""
+    return repo.aggregate_rows_page(session, project.organization_id, project.id, after, limit)
+
+
 def check_may_receive_work(session: Session, principal: Principal, project: Project) -> float:
     """Raise Forbidden when the person is suspended from the project or has yet to pass its qualification
     exam; else the project's gold rate (the hook on the claim path: one statement)."""
