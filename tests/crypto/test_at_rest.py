@@ -230,7 +230,8 @@ def test_crypto_shred_leaves_nothing_recoverable(client, ctx, engine, content, o
     assert media.status_code == 410
     for path in (f"/api/v1/items/{items['b']}/gold", f"/api/v1/items/{items['a']}/predictions",
                  f"/api/v1/projects/{project}/aggregates", f"/api/v1/projects/{project}/qualification/items",
-                 f"/api/v1/projects/{project}/qualification/exam"):
+                 f"/api/v1/projects/{project}/qualification/exam", f"/api/v1/items/{items['a']}/annotations",
+                 f"/api/v1/items/{items['a']}/detail"):
         destroyed = client.get(path, headers=owner.headers)
         assert destroyed.status_code == 410 and destroyed.json()["code"] == "content_destroyed", path
     with transaction(ctx.factory) as session, pytest.raises(ContentDestroyed):

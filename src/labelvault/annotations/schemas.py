@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from labelvault.crypto.schemas import OpensSealed
 from labelvault.items.schemas import ItemOut
 
 
@@ -17,7 +18,7 @@ class AnnotationIn(BaseModel):
                         description="Save without submitting; required answers may be missing.")
 
 
-class AnnotationOut(BaseModel):
+class AnnotationOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
@@ -36,7 +37,7 @@ class AnnotationOut(BaseModel):
     submitted_at: dt.datetime | None
 
 
-class RevisionOut(BaseModel):
+class RevisionOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True)
 
     number: int
@@ -55,7 +56,7 @@ class ReviewIn(BaseModel):
     answers: dict[str, Any] | None = None
 
 
-class ReviewOut(BaseModel):
+class ReviewOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True)
 
     id: str

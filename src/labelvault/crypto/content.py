@@ -210,9 +210,16 @@ def _pending(obj: Any) -> set[Sealed]:
     return found
 
 
-def sealed_attributes(model: type) -> list[tuple[str, Sealed]]:
-    return [(name, value) for klass in model.__mro__ for name, value in vars(klass).items()
-            if isinstance(value, Sealed)]
+_SEALED_OF: dict[type, tuple[tuple[str, Sealed], ...]] = {}
+
+
+def sealed_attributes(model: type) -> tuple[tuple[str, Sealed], ...]:
+    """The model's sealed attributes (found once per class: output schemas ask on every answer)."""
+    found = _SEALED_OF.get(model)
+    if found is None:
+        found = _SEALED_OF[model] = tuple((name, value) for klass in model.__mro__
+                                          for name, value in vars(klass).items() if isinstance(value, Sealed))
+    return found
 
 
 def seal_rows(session: Session, model: type, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from labelvault.crypto.schemas import OpensSealed
 
-class ItemOut(BaseModel):
+
+class ItemOut(OpensSealed):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
