@@ -14,6 +14,7 @@ the export's sizes it costs about what snappy costs to write and makes files abo
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 import numpy as np
@@ -290,11 +291,19 @@ def _layout(page: ColumnPage) -> tuple[pa.Array, pa.Array | None]:
 def write_parquet_pages(pages: Iterable[ColumnPage], schema: LabelSchema, out: IO[bytes], report: Report) -> None:
     """The table `write_parquet` makes from records (without aggregates or predictions), from column pages."""
     columns = _PageColumns(schema)
-    with pq.ParquetWriter(out, columns.table_schema, **COMPRESSION) as writer:
+    # A page is turned into Arrow columns and written (mostly Arrow's own work, without the GIL) on a thread of
+    # its own while the next page is read: at most two pages are held.
+    with pq.ParquetWriter(out, columns.table_schema, **COMPRESSION) as writer, \
+            ThreadPoolExecutor(1, thread_name_prefix="parquet-writer") as pool:
+        written: Future[None] | None = None
         for page in pages:
             report.count("items", len(page.item_ids))
             report.count("annotations", len(page.answers))
-            writer.write_batch(columns.batch(page))
+            if written is not None:
+                written.result()
+            written = pool.submit(lambda p: writer.write_batch(columns.batch(p)), page)
+        if written is not None:
+            written.result()
 
 
 def _without_nulls(value: Any) -> Any:
