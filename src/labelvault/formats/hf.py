@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -196,29 +197,53 @@ def write_parquet(records: Iterable[Record], schema: LabelSchema, out: IO[bytes]
             flush(writer)
 
 
-def _parsed_by_arrow(texts: list[bytes], fields: list[tuple[str, pa.DataType]]) -> dict[str, pa.Array] | None:
-    """The typed fields of JSON objects (one per text) read by Arrow's JSON reader; None where it cannot read
-    them as these types (a value of another type, a text that is not one object on one line)."""
-    if not texts or not fields:
-        return {name: pa.array([None] * len(texts), kind) for name, kind in fields}
+def _joined(texts: list[bytes]) -> tuple[bytes, int] | None:
+    """JSON texts one per line for Arrow's reader, with the block size that holds the longest; None when a text
+    spans lines (Arrow's reader would split it)."""
     blob = b"\n".join(texts)
     if blob.count(b"\n") != len(texts) - 1:
         return None
+    return blob, max(JSON_BLOCK, max(map(len, texts), default=0) + 1)
+
+
+def _parsed_by_arrow(joined: tuple[bytes, int] | None, count: int, fields: list[tuple[str, pa.DataType]]
+                     ) -> dict[str, pa.Array] | None:
+    """The typed fields of `count` JSON objects read by Arrow's JSON reader; None where it cannot read them as
+    these types (a value of another type, a text that is not one object on one line)."""
+    if not count or not fields:
+        return {name: pa.array([None] * count, kind) for name, kind in fields}
+    if joined is None:
+        return None
+    blob, block = joined
     options = pa_json.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
-    block = max(JSON_BLOCK, max(map(len, texts)) + 1)
     try:
         table = pa_json.read_json(pa.BufferReader(blob), read_options=pa_json.ReadOptions(block_size=block),
                                   parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != len(texts):
+    if table.num_rows != count:
         return None
     return {name: table.column(name).combine_chunks() for name, _ in fields}
 
 
+@dataclass
+class _Prepared:
+    """What a page needs of Python (orjson, lists into Arrow): made where the page is read."""
+
+    page: ColumnPage
+    metadata: pa.Array
+    data: tuple[bytes, int] | None
+    answers: tuple[bytes, int] | None
+    data_as_json: dict[str, pa.Array]
+    answers_as_json: dict[str, pa.Array]
+
+
 class _PageColumns:
     """How a schema's columns are made from a page: typed data fields and answers by Arrow's JSON reader (by
-    Python's, value by value as records are, when Arrow's refuses a page), JSON-string ones by orjson."""
+    Python's, value by value as records are, when Arrow's refuses a page), JSON-string ones by orjson.
+
+    `prepare` does the part that holds Python's GIL, `batch` the rest (Arrow's own work, which lets it go), so
+    that the two can run on two threads."""
 
     def __init__(self, schema: LabelSchema) -> None:
         self.table_schema, as_json = arrow_schema(schema)
@@ -229,30 +254,44 @@ class _PageColumns:
         self.convert = {**{f.name: _number for f in schema.fields if f.kind is FieldKind.number},
                         **{q.name: _boxes for q in schema.questions if q.type == "boxes"}}
 
-    def _values(self, texts: list[bytes], typed: list[tuple[str, pa.DataType]], as_json: list[str]
-                ) -> dict[str, pa.Array]:
-        found = _parsed_by_arrow(texts, typed)
-        objects = [orjson.loads(t) for t in texts] if found is None or as_json else []
+    @staticmethod
+    def _as_json(texts: list[bytes], names: list[str], prefix: str) -> dict[str, pa.Array]:
+        if not names:
+            return {}
+        objects = [orjson.loads(t) for t in texts]
+        return {prefix + name: pa.array([_as_sorted_json(o.get(name)) for o in objects], pa.string())
+                for name in names}
+
+    def _typed(self, texts: list[bytes], joined: tuple[bytes, int] | None, fields: list[tuple[str, pa.DataType]],
+               prefix: str) -> dict[str, pa.Array]:
+        found = _parsed_by_arrow(joined, len(texts), fields)
         if found is None:
+            objects = [orjson.loads(t) for t in texts]
             found = {}
-            for name, kind in typed:
+            for name, kind in fields:
                 convert = self.convert.get(name)
                 values = [o.get(name) for o in objects]
                 found[name] = pa.array([convert(v) for v in values] if convert else values, kind)
-        for name in as_json:
-            found[name] = pa.array([_as_sorted_json(o.get(name)) for o in objects], pa.string())
-        return found
+        return {prefix + name: array for name, array in found.items()}
 
-    def batch(self, page: ColumnPage) -> pa.RecordBatch:
-        """The page's rows: one per annotation, or one with empty answers for an item without any."""
-        item_take, annotation_take = _layout(page)
-        data = self._values(page.data, self.data_typed, self.data_json)
-        answers = self._values(page.answers, self.answer_typed, self.answer_json)
+    def prepare(self, page: ColumnPage) -> _Prepared:
         metadata = [_as_sorted_json((None if m is None else orjson.loads(m)) or {}) for m in page.metadata]
+        return _Prepared(
+            page, pa.array(metadata, pa.string()),
+            _joined(page.data) if self.data_typed else None, _joined(page.answers) if self.answer_typed else None,
+            self._as_json(page.data, self.data_json, "data."), self._as_json(page.answers, self.answer_json, "answer."))
+
+    def batch(self, prepared: _Prepared) -> pa.RecordBatch:
+        """The page's rows: one per annotation, or one with empty answers for an item without any."""
+        page = prepared.page
+        item_take, annotation_take = _layout(page)
         by_item = {"item_id": page.item_ids, "external_id": page.external_ids, "state": page.states,
-                   "metadata": pa.array(metadata, pa.string()), **{f"data.{k}": v for k, v in data.items()}}
+                   "metadata": prepared.metadata, **self._typed(page.data, prepared.data, self.data_typed, "data."),
+                   **prepared.data_as_json}
         by_annotation = {"annotation_id": page.annotation_ids, "author": page.authors, "status": page.statuses,
-                         "submitted_at": page.submitted_at, **{f"answer.{k}": v for k, v in answers.items()}}
+                         "submitted_at": page.submitted_at,
+                         **self._typed(page.answers, prepared.answers, self.answer_typed, "answer."),
+                         **prepared.answers_as_json}
         size = len(item_take)
         arrays = []
         for field in self.table_schema:
@@ -291,9 +330,12 @@ def _layout(page: ColumnPage) -> tuple[pa.Array, pa.Array | None]:
 def write_parquet_pages(pages: Iterable[ColumnPage], schema: LabelSchema, out: IO[bytes], report: Report) -> None:
     """The table `write_parquet` makes from records (without aggregates or predictions), from column pages."""
     columns = _PageColumns(schema)
-    # A page is turned into Arrow columns and written (mostly Arrow's own work, without the GIL) on a thread of
-    # its own while the next page is read: at most two pages are held.
-    with pq.ParquetWriter(out, columns.table_schema, **COMPRESSION) as writer, \
+    # Dictionary encoding only where values repeat (it costs a hash per value and is dropped on unique ones).
+    repeated = [*flat.ITEM_COLUMNS, "author", "status", "predictions",
+                *(f"answer.{q.name}" for q in schema.questions if q.type in ("single_choice", "rating"))]
+    # Arrow's part of a page (parsing, taking rows, compressing: work without the GIL) runs on a thread of its
+    # own while the next page is read: at most two pages are held.
+    with pq.ParquetWriter(out, columns.table_schema, use_dictionary=repeated, **COMPRESSION) as writer, \
             ThreadPoolExecutor(1, thread_name_prefix="parquet-writer") as pool:
         written: Future[None] | None = None
         for page in pages:
@@ -301,7 +343,8 @@ def write_parquet_pages(pages: Iterable[ColumnPage], schema: LabelSchema, out: I
             report.count("annotations", len(page.answers))
             if written is not None:
                 written.result()
-            written = pool.submit(lambda p: writer.write_batch(columns.batch(p)), page)
+            prepared = columns.prepare(page)
+            written = pool.submit(lambda p: writer.write_batch(columns.batch(p)), prepared)
         if written is not None:
             written.result()
 
