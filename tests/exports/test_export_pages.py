@@ -188,3 +188,14 @@ def test_values_arrows_reader_refuses_are_converted_as_records_are():
 def test_times_are_written_as_records_write_them(stored, postgresql):
     quoted = (_postgresql_time if postgresql else _sqlite_time)(stored)
     assert iso_times([stored], postgresql).to_pylist() == [_time(orjson.loads(quoted))]
+
+
+def test_parquet_from_pages_loads_with_datasets(client, ctx, owner, project, tmp_path):
+    import datasets
+    _, content = api_export(client, owner, project, ctx.runner, "hf_parquet")
+    path = tmp_path / "export.parquet"
+    path.write_bytes(content)
+    loaded = datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=str(tmp_path / "cache"))
+    assert loaded.num_rows == 5 and "answer.entities" in loaded.column_names  # e0 twice, e1 to e3 once
+    full = next(r for r in loaded if r["external_id"] == "e0" and r["answer.sentiment"] == "positive")
+    assert full["answer.entities"] == FULL["entities"] and full["answer.stars"] == 4
