@@ -209,9 +209,10 @@ def server_on_fresh_database(kind: str, directory: Path, admin_url: str = DEFAUL
 
 
 def api_project(client: Any, actor: Actor, schema: dict[str, Any], items: list[dict[str, Any]],
-                runner: Any, name: str = "P") -> str:
-    """A project made through the API (a TestClient) with `items` imported; returns its id."""
-    project_id = str(client.post("/api/v1/projects", json={"name": name, "schema": schema},
+                runner: Any, name: str = "P", **settings: Any) -> str:
+    """A project made through the API (a TestClient) with `items` imported; returns its id. `settings` go
+    with the project (e.g. default_overlap)."""
+    project_id = str(client.post("/api/v1/projects", json={"name": name, "schema": schema, **settings},
                                  headers=actor.headers).json()["id"])
     if not items:
         return project_id

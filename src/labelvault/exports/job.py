@@ -7,14 +7,15 @@ writes it again from the start (exports have no side effects to resume).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.db.engine import transaction
 from labelvault.exports.bundle import write_bundle
 from labelvault.exports.collector import collector_paused
+from labelvault.exports.pages import export_pages
 from labelvault.exports.records import ExportOptions, export_records
 from labelvault.exports.service import blob_key
 from labelvault.formats.base import Report
@@ -28,6 +29,7 @@ from labelvault.projects.label_schema import FieldKind
 from labelvault.storage import BlobStore
 
 PROGRESS_SECONDS = 1.0
+T = TypeVar("T")
 
 
 class ExportJob:
@@ -48,12 +50,18 @@ class ExportJob:
             if not jobs.progress(session, job.id, worker, {"total": total, "done": 0}):
                 raise JobLost()
         report = Report()
-        image_fields = [f.name for f in schema.fields if f.kind is FieldKind.image] if fmt.needs_image_size else []
-        records = export_records(factory, job.organization_id, project.id, options, image_fields=image_fields,
-                                 media=self.media)
         key = blob_key(job)
         with collector_paused(), self.store.open_write(key) as out:
-            fmt.write(self._counted(records, factory, job, worker), schema, out, report)
+            if fmt.write_pages is not None and options.by_pages():
+                pages = export_pages(factory, job.organization_id, project.id, options)
+                fmt.write_pages(self._counted(pages, factory, job, worker, lambda p: len(p.item_ids)), schema, out,
+                                report)
+            else:
+                image_fields = ([f.name for f in schema.fields if f.kind is FieldKind.image]
+                                if fmt.needs_image_size else [])
+                records = export_records(factory, job.organization_id, project.id, options,
+                                         image_fields=image_fields, media=self.media)
+                fmt.write(self._counted(records, factory, job, worker, lambda _: 1), schema, out, report)
         self.store.commit(key)
         stats: dict[str, Any] = {**report.counts, "bytes": self.store.size(key), "notes": report.notes,
                                  "filename": f"{_slug(project.name)}-{job.id[:8]}.{fmt.extension}",
@@ -63,12 +71,15 @@ class ExportJob:
             jobs.finish(session, job, worker)
 
     @staticmethod
-    def _counted(records: Iterator[dict[str, Any]], factory: sessionmaker[Session], job: Job,
-                 worker: str) -> Iterator[dict[str, Any]]:
-        """The records, with the job's progress (and heartbeat) written about once a second."""
+    def _counted(parts: Iterator[T], factory: sessionmaker[Session], job: Job, worker: str,
+                 items_in: Callable[[T], int]) -> Iterator[T]:
+        """The records (or pages), with the job's progress in items (and heartbeat) written about once a
+        second."""
         last = time.monotonic()
-        for done, record in enumerate(records, start=1):
-            yield record
+        done = 0
+        for part in parts:
+            yield part
+            done += items_in(part)
             if time.monotonic() - last >= PROGRESS_SECONDS:
                 last = time.monotonic()
                 with transaction(factory) as session:

@@ -103,7 +103,7 @@ class SnapshotChanged(RuntimeError):
     """The streams disagreed (they are read in one snapshot, so this is a bug, never a silent loss)."""
 
 
-class _Reader:
+class AheadReader:
     """Reads the export's streams, one batch ahead on a thread of its own when the database is another process.
 
     While PostgreSQL works on the next batch (and the driver waits without the GIL) the previous one gets
@@ -129,7 +129,7 @@ class _Reader:
     def rows(self, batches: Generator[Sequence[Any], None, None]) -> Iterator[Any]:
         return chain.from_iterable(self.ahead(batches))
 
-    def __enter__(self) -> _Reader:
+    def __enter__(self) -> AheadReader:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -149,7 +149,7 @@ def stream_jsonl(
     skip = {i.encode() for i in leave_out or ()}
     statuses = [AnnotationStatus.submitted] + ([AnnotationStatus.draft] if filters.include_drafts else [])
     narrow = filters.only_annotated or filters.since is not None or filters.until is not None
-    with factory() as session, _Reader(ahead=repo.is_postgresql(session)) as reader:
+    with factory() as session, AheadReader(ahead=repo.is_postgresql(session)) as reader:
         repo.begin_snapshot(session)
         iso = _postgresql_time if repo.is_postgresql(session) else _sqlite_time
         # Before the streams start: from then on the session's text arrives as bytes.

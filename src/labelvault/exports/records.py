@@ -46,6 +46,11 @@ class ExportOptions:
         return ExportFilter(states=states, include_drafts=self.include_drafts, since=self.since, until=self.until,
                             only_annotated=self.only_annotated)
 
+    def by_pages(self) -> bool:
+        """Whether the export can be read as column pages (`exports/pages.py`): nothing in these options needs a
+        parsed record."""
+        return not self.aggregated and not self.predictions and self.split is None
+
     def to_params(self) -> dict[str, Any]:
         return {"states": self.states, "only_accepted": self.only_accepted, "split": self.split,
                 "since": self.since.isoformat() if self.since else None,

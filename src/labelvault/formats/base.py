@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import pyarrow as pa
+
 from labelvault.projects.label_schema import LabelSchema
 
 Record = dict[str, Any]
@@ -35,7 +37,30 @@ class Report:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
+@dataclass
+class ColumnPage:
+    """A page of an export as columns, for writers that build their output in bulk (no dict per row).
+
+    The items, in export order, and their annotations grouped by item in the same order: `parents[i]` is the
+    position of annotation i's item in the page. Text columns are Arrow string arrays (times as ISO 8601 UTC
+    with six fraction digits, as in records); JSON values are their UTF-8 text as stored (`metadata` None
+    where the item has none)."""
+
+    item_ids: pa.Array
+    external_ids: pa.Array
+    states: pa.Array
+    data: list[bytes]
+    metadata: list[bytes | None]
+    parents: pa.Array  # int64, non-decreasing
+    annotation_ids: pa.Array
+    authors: pa.Array  # e-mail
+    statuses: pa.Array
+    submitted_at: pa.Array
+    answers: list[bytes]
+
+
 Writer = Callable[[Iterable[Record], LabelSchema, IO[bytes], Report], None]
+PageWriter = Callable[[Iterable[ColumnPage], LabelSchema, IO[bytes], Report], None]
 Reader = Callable[[IO[bytes], LabelSchema, Report], Iterator[Record]]
 
 
@@ -59,6 +84,8 @@ class Format:
     question_types: frozenset[str] = frozenset()  # empty: any
     needs_image_size: bool = False  # records carry `image_sizes`: {field: [width, height]}
     unit: str = "records"  # what a record is called in the file's problem paths, e.g. tasks[3]
+    # The same output from column pages, where the export's options allow them (`ExportOptions.by_pages`).
+    write_pages: PageWriter | None = None
 
     def check_schema(self, schema: LabelSchema) -> str | None:
         """Why this format cannot express any question of the schema, or None."""
