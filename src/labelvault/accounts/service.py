@@ -19,7 +19,13 @@ from labelvault.accounts.models import (
     Role,
     User,
 )
-from labelvault.accounts.passwords import DUMMY_HASH, hash_password, random_password, verify_password
+from labelvault.accounts.passwords import (
+    DUMMY_HASH,
+    NO_PASSWORD,
+    hash_password,
+    random_password,
+    verify_password,
+)
 from labelvault.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from labelvault.kit.clock import utcnow
 from labelvault.kit.hashing import new_secret, token_digest
@@ -59,13 +65,15 @@ def create_organization(session: Session, name: str) -> Organization:
     return org
 
 
-def create_user(session: Session, email: str, password: str, *, name: str = "", is_admin: bool = False,
+def create_user(session: Session, email: str, password: str | None, *, name: str = "", is_admin: bool = False,
                 user_id: str | None = None) -> User:
-    """A new user; `user_id` keeps a person's id when a project is restored from a bundle."""
+    """A new user; `user_id` keeps a person's id when a project is restored from a bundle. Without a password
+    nobody can sign in as them until an administrator sets one."""
     email = normalize_email(email)
     if repo.user_by_email(session, email) is not None:
         raise Conflict(f"A user with e-mail {email} exists already.", details={"field": "email"})
-    user = User(email=email, name=name, password_hash=hash_password(password), is_admin=is_admin)
+    user = User(email=email, name=name, is_admin=is_admin,
+                password_hash=NO_PASSWORD if password is None else hash_password(password))
     if user_id is not None:
         user.id = user_id
     session.add(user)

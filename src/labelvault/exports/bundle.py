@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from labelvault import __version__
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import Role
-from labelvault.accounts.passwords import random_password
 from labelvault.crypto.media import media_within
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.exports import repository as export_repo
@@ -338,8 +337,8 @@ def _map_workforces(table: str, row: dict[str, Any], forces: dict[str, str]) -> 
 
 def _people(session: Session, root: Path, organization_id: str,
             forces: dict[str, str] | None = None) -> dict[str, str]:
-    """Bundle user id -> user id here: the same id, or the user with the same e-mail, or a new user (with a
-    random password nobody knows: restored people sign in after an administrator sets one)."""
+    """Bundle user id -> user id here: the same id, or the user with the same e-mail, or a new user (without a
+    password: restored people sign in after an administrator sets one)."""
     people = list(_lines(root / "people.jsonl"))
     by_email = repo.users_by_email(session, [p["email"] for p in people])
     known = repo.users_by_id(session, [p["id"] for p in people])
@@ -348,7 +347,7 @@ def _people(session: Session, root: Path, organization_id: str,
     for person in people:
         user_id = person["id"] if person["id"] in known else by_email.get(person["email"])
         if user_id is None:
-            user_id = accounts.create_user(session, person["email"], random_password(), name=person.get("name") or "",
+            user_id = accounts.create_user(session, person["email"], None, name=person.get("name") or "",
                                            user_id=person["id"]).id
         mapping[person["id"]] = user_id
         if person.get("role") and user_id not in members:
