@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from environment import emit, fresh_environment, log, parser, running_server, sample_text
 from sqlalchemy import Table, insert
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.models import Role
 from labelvault.annotations.models import Annotation
-from labelvault.crypto.content import ITEM_DATA, answers_field, project_keys, seal_json
+from labelvault.crypto.content import seal_rows
 from labelvault.db.engine import transaction
 from labelvault.items.models import Item
 from labelvault.kit.ids import new_id
@@ -78,21 +78,19 @@ def _rows(organization_id: str, project_id: str, authors: list[str], annotations
         yield items, anns
 
 
+def insert_sealed(factory: sessionmaker[Session], items: list[dict[str, Any]],
+                  annotations: list[dict[str, Any]]) -> None:
+    """Items and annotations written in one transaction, their content sealed as the server stores it."""
+    with transaction(factory) as session:
+        session.execute(insert(cast(Table, Item.__table__)), seal_rows(session, Item, items))
+        session.execute(insert(cast(Table, Annotation.__table__)), seal_rows(session, Annotation, annotations))
+
+
 def populate(factory: sessionmaker[Session], organization_id: str, project_id: str, authors: list[str],
              annotations: int) -> int:
-    items_table: Table = Item.__table__  # type: ignore[assignment]
-    annotations_table: Table = Annotation.__table__  # type: ignore[assignment]
     n_items = 0
     for items, anns in _rows(organization_id, project_id, authors, annotations):
-        with transaction(factory) as session:
-            keys = project_keys(session, organization_id, project_id)  # sealed as the server stores content
-            for item in items:
-                item["sealed_data"] = seal_json(keys, item["id"], ITEM_DATA, item.pop("data"))
-            for ann in anns:
-                ann["sealed_answers"] = seal_json(keys, ann["item_id"], answers_field("annotation", ann["id"]),
-                                                  ann.pop("answers"))
-            session.execute(insert(items_table), items)
-            session.execute(insert(annotations_table), anns)
+        insert_sealed(factory, items, anns)
         n_items += len(items)
         if n_items % 50_000 < BATCH:
             log(f"  {n_items:,} items inserted")

@@ -24,17 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 from environment import RssSampler, emit, fresh_environment, log, parser, running_server
-from export import PER_ITEM, populate
-from sqlalchemy import Table, insert
+from export import PER_ITEM, insert_sealed, populate
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.models import Role
-from labelvault.annotations.models import Annotation
-from labelvault.crypto.content import ITEM_DATA, answers_field, project_keys, seal_json
-from labelvault.db.engine import build_engine, transaction
+from labelvault.db.engine import build_engine
 from labelvault.db.migrate import upgrade
 from labelvault.exports.restore import restore_file
-from labelvault.items.models import Item
 from labelvault.kit.ids import new_id
 from labelvault.sdk import Client
 from labelvault.testing import BOXES_SCHEMA, TEXT_SCHEMA, another_instance, fresh_database, make_actor
@@ -58,8 +54,6 @@ def timed(what: str, work: Callable[[], Any], pid: int) -> float:
 def populate_images(factory: sessionmaker[Session], organization_id: str, project_id: str, author: str,
                     images: int, seed: int = 5) -> None:
     rng = random.Random(seed)
-    items_table: Table = Item.__table__  # type: ignore[assignment]
-    annotations_table: Table = Annotation.__table__  # type: ignore[assignment]
     now = dt.datetime.now(dt.UTC)
     for start in range(0, images, BATCH):
         items, anns = [], []
@@ -77,15 +71,7 @@ def populate_images(factory: sessionmaker[Session], organization_id: str, projec
                          "item_id": item_id, "author_id": author, "schema_version": 1, "answers": {"objects": boxes},
                          "status": "submitted", "time_spent_ms": 5000, "revision_count": 0, "created_at": now,
                          "updated_at": now, "submitted_at": now})
-        with transaction(factory) as session:
-            keys = project_keys(session, organization_id, project_id)  # sealed as the server stores content
-            for item in items:
-                item["sealed_data"] = seal_json(keys, item["id"], ITEM_DATA, item.pop("data"))
-            for ann in anns:
-                ann["sealed_answers"] = seal_json(keys, ann["item_id"], answers_field("annotation", ann["id"]),
-                                                  ann.pop("answers"))
-            session.execute(insert(items_table), items)
-            session.execute(insert(annotations_table), anns)
+        insert_sealed(factory, items, anns)
 
 
 def main() -> None:
