@@ -46,14 +46,19 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     The session is made on the event loop (it touches the database only at its first statement, on the
     route's worker thread); commit and rollback run on a worker thread, as every database call does.
     """
-    factory = context(request).factory
-    session = factory() if request.method in SAFE_METHODS else write_session(factory)
+    session = _session_for(request)
     try:
         yield session
     except BaseException:
         await run_in_threadpool(_end, session, None)
         raise
     await run_in_threadpool(_end, session, request)
+
+
+def _session_for(request: Request) -> Session:
+    """The request's session: read-only for safe methods, else one that writes from its first statement."""
+    factory = context(request).factory
+    return factory() if request.method in SAFE_METHODS else write_session(factory)
 
 
 def _end(session: Session, committed: Request | None) -> None:
@@ -156,8 +161,7 @@ class Gate:
         return await run_in_threadpool(self._run, work)
 
     def _run(self, work: Callable[[Session, Principal], T]) -> T:
-        factory = context(self.request).factory
-        session = factory() if self.request.method in SAFE_METHODS else write_session(factory)
+        session = _session_for(self.request)
         try:
             principal = _principal(self.request, session)
             authorize(principal, self.action)
