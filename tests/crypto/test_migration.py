@@ -4,6 +4,7 @@ the models, and back to plaintext by the downgrade."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 import orjson
 import pytest
@@ -57,8 +58,10 @@ def _json(value):  # type: ignore[no-untyped-def]
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-@pytest.mark.slow
-def test_upgrade_seals_existing_content_and_downgrade_opens_it(db_kind, pg_admin_url, tmp_path, monkeypatch):
+@contextmanager
+def _plaintext_at_0012(db_kind, pg_admin_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A database at migration 0012 (content still in plaintext) holding a project's rows: (url, engine,
+    owner, project id). The instance's keys are in tmp_path/keys, where the migrations look for them."""
     monkeypatch.setenv("LABELVAULT_KEY_DIR", str(tmp_path / "keys"))
     with fresh_database(db_kind, tmp_path, pg_admin_url) as url:
         upgrade(url, "0012")
@@ -66,27 +69,32 @@ def test_upgrade_seals_existing_content_and_downgrade_opens_it(db_kind, pg_admin
         try:
             factory = session_factory(engine)
             actor = make_actor(factory, Role.owner)
-            _plaintext_rows(factory, actor)
-            upgrade(url)
-            with engine.connect() as conn:
-                raw = b"".join(bytes(v) for v in conn.execute(text(
-                    "SELECT sealed_data FROM items UNION ALL SELECT sealed_answers FROM annotations "
-                    "UNION ALL SELECT sealed_answers FROM annotation_revisions "
-                    "UNION ALL SELECT sealed_answers FROM reviews")).scalars())
-            assert raw.count(b"LV1") == 4 and b"secret" not in raw and b"positive" not in raw
-            sealed = bind_cipher(session_factory(engine), EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "keys"))))
-            with transaction(sealed) as session:
-                assert session.get(Item, "i1").data == {"text": "secret text"}
-                assert session.get(Annotation, "a1").answers == {"sentiment": "positive"}
-                assert session.get(AnnotationRevision, "r1").answers == {"sentiment": "neutral"}
-                assert session.get(Review, "v1").answers == {"sentiment": "negative"}
-            command.downgrade(alembic_config(url), "0012")
-            with engine.connect() as conn:
-                data = conn.execute(text("SELECT data FROM items")).scalar_one()
-                answers = conn.execute(text("SELECT answers FROM reviews")).scalar_one()
-            assert [_json(data), _json(answers)] == [{"text": "secret text"}, {"sentiment": "negative"}]
+            yield url, engine, actor, _plaintext_rows(factory, actor)
         finally:
             engine.dispose()
+
+
+@pytest.mark.slow
+def test_upgrade_seals_existing_content_and_downgrade_opens_it(db_kind, pg_admin_url, tmp_path, monkeypatch):
+    with _plaintext_at_0012(db_kind, pg_admin_url, tmp_path, monkeypatch) as (url, engine, _, _):
+        upgrade(url)
+        with engine.connect() as conn:
+            raw = b"".join(bytes(v) for v in conn.execute(text(
+                "SELECT sealed_data FROM items UNION ALL SELECT sealed_answers FROM annotations "
+                "UNION ALL SELECT sealed_answers FROM annotation_revisions "
+                "UNION ALL SELECT sealed_answers FROM reviews")).scalars())
+        assert raw.count(b"LV1") == 4 and b"secret" not in raw and b"positive" not in raw
+        sealed = bind_cipher(session_factory(engine), EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "keys"))))
+        with transaction(sealed) as session:
+            assert session.get(Item, "i1").data == {"text": "secret text"}
+            assert session.get(Annotation, "a1").answers == {"sentiment": "positive"}
+            assert session.get(AnnotationRevision, "r1").answers == {"sentiment": "neutral"}
+            assert session.get(Review, "v1").answers == {"sentiment": "negative"}
+        command.downgrade(alembic_config(url), "0012")
+        with engine.connect() as conn:
+            data = conn.execute(text("SELECT data FROM items")).scalar_one()
+            answers = conn.execute(text("SELECT answers FROM reviews")).scalar_one()
+        assert [_json(data), _json(answers)] == [{"text": "secret text"}, {"sentiment": "negative"}]
 
 
 QUALITY_ROWS = {  # as stored before migration 0015, JSON columns by name
@@ -120,39 +128,31 @@ def _quality_rows(engine, actor, project) -> None:  # type: ignore[no-untyped-de
 
 @pytest.mark.slow
 def test_upgrade_seals_quality_content_and_downgrade_opens_it(db_kind, pg_admin_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("LABELVAULT_KEY_DIR", str(tmp_path / "keys"))
-    with fresh_database(db_kind, tmp_path, pg_admin_url) as url:
-        upgrade(url, "0012")
-        engine = build_engine(url)
-        try:
-            factory = session_factory(engine)
-            actor = make_actor(factory, Role.owner)
-            _quality_rows(engine, actor, _plaintext_rows(factory, actor))
-            upgrade(url)
-            sealed_columns = {"gold_answers": "sealed_answers", "predictions": "sealed_answers",
-                              "item_aggregates": "sealed_value", "qualification_items": "sealed_data",
-                              "qualification_attempts": "sealed_answers"}
-            with engine.connect() as conn:
-                raw = [bytes(conn.execute(text(f"SELECT {c} FROM {t}")).scalar_one())
-                       for t, c in sealed_columns.items()]
-                raw.append(bytes(conn.execute(text("SELECT sealed_answers FROM qualification_items")).scalar_one()))
-            assert all(r.startswith(b"LV1") for r in raw) and not any(b"secret" in r or b"exam" in r for r in raw)
-            cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "keys")))
-            with transaction(bind_cipher(session_factory(engine), cipher)) as session:
-                assert session.get(GoldAnswer, "g1").answers == {"sentiment": "gold-secret"}
-                assert session.get(Prediction, "p1").answers == {"sentiment": "predicted-secret"}
-                assert session.get(ItemAggregate, "x1").value == "agg-secret"
-                exam = session.get(ExamItem, "q1")
-                assert (exam.data, exam.answers) == ({"text": "exam-secret"}, {"sentiment": "exam-answer"})
-                assert session.get(ExamAttempt, "t1").answers == {"q1": {"sentiment": "attempt-secret"}}
-            command.downgrade(alembic_config(url), "0014")
-            with engine.connect() as conn:
-                for table, given in QUALITY_ROWS.items():
-                    for name in QUALITY_JSON & set(given) - {"scores"}:
-                        stored = conn.execute(text(f"SELECT {name} FROM {table}")).scalar_one()
-                        assert _json(stored) == given[name], (table, name)
-            upgrade(url)  # and up again: sealed once more
-            with transaction(bind_cipher(session_factory(engine), cipher)) as session:
-                assert session.get(GoldAnswer, "g1").answers == {"sentiment": "gold-secret"}
-        finally:
-            engine.dispose()
+    with _plaintext_at_0012(db_kind, pg_admin_url, tmp_path, monkeypatch) as (url, engine, actor, project):
+        _quality_rows(engine, actor, project)
+        upgrade(url)
+        sealed_columns = {"gold_answers": "sealed_answers", "predictions": "sealed_answers",
+                          "item_aggregates": "sealed_value", "qualification_items": "sealed_data",
+                          "qualification_attempts": "sealed_answers"}
+        with engine.connect() as conn:
+            raw = [bytes(conn.execute(text(f"SELECT {c} FROM {t}")).scalar_one())
+                   for t, c in sealed_columns.items()]
+            raw.append(bytes(conn.execute(text("SELECT sealed_answers FROM qualification_items")).scalar_one()))
+        assert all(r.startswith(b"LV1") for r in raw) and not any(b"secret" in r or b"exam" in r for r in raw)
+        cipher = EnvelopeCipher(Envelope(LocalKeyProvider(tmp_path / "keys")))
+        with transaction(bind_cipher(session_factory(engine), cipher)) as session:
+            assert session.get(GoldAnswer, "g1").answers == {"sentiment": "gold-secret"}
+            assert session.get(Prediction, "p1").answers == {"sentiment": "predicted-secret"}
+            assert session.get(ItemAggregate, "x1").value == "agg-secret"
+            exam = session.get(ExamItem, "q1")
+            assert (exam.data, exam.answers) == ({"text": "exam-secret"}, {"sentiment": "exam-answer"})
+            assert session.get(ExamAttempt, "t1").answers == {"q1": {"sentiment": "attempt-secret"}}
+        command.downgrade(alembic_config(url), "0014")
+        with engine.connect() as conn:
+            for table, given in QUALITY_ROWS.items():
+                for name in QUALITY_JSON & set(given) - {"scores"}:
+                    stored = conn.execute(text(f"SELECT {name} FROM {table}")).scalar_one()
+                    assert _json(stored) == given[name], (table, name)
+        upgrade(url)  # and up again: sealed once more
+        with transaction(bind_cipher(session_factory(engine), cipher)) as session:
+            assert session.get(GoldAnswer, "g1").answers == {"sentiment": "gold-secret"}
