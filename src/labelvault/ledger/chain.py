@@ -76,12 +76,7 @@ class Frontier:
 
     def root(self) -> bytes:
         """MTH(D[n]) of RFC 6962; the hash of the empty string for an empty tree."""
-        if not self.roots:
-            return hashlib.sha256(b"").digest()
-        result = self.roots[-1]
-        for left in reversed(self.roots[:-1]):
-            result = node_hash(left, result)
-        return result
+        return fold_roots(self.roots)
 
     def dump(self) -> str:
         return orjson.dumps([r.hex() for r in self.roots]).decode()
@@ -89,6 +84,16 @@ class Frontier:
     @classmethod
     def load(cls, size: int, text: str) -> Frontier:
         return cls(size, [bytes.fromhex(h) for h in orjson.loads(text)])
+
+
+def fold_roots(roots: Sequence[bytes]) -> bytes:
+    """The tree's root from the roots of its perfect subtrees, largest (leftmost) first."""
+    if not roots:
+        return hashlib.sha256(b"").digest()
+    result = roots[-1]
+    for left in reversed(roots[:-1]):
+        result = node_hash(left, result)
+    return result
 
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:

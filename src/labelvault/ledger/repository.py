@@ -3,6 +3,7 @@ verifying read it whole; exposure reads are scoped to the organization."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any, cast
 
@@ -107,7 +108,39 @@ def sealed_rows(session: Session, after: int = 0) -> Iterator[Sequence[Any]]:
 _COLUMNS_SQL = ", ".join(HASHED_COLUMNS)
 
 
-def chain_canonical(session: Session, after: int = 0, *,
+def chain_size(session: Session) -> int:
+    """The last chained position (0 for an empty chain)."""
+    # unscoped: the chain is one sequence across organizations
+    return int(session.scalar(select(func.max(LedgerEntry.position))) or 0)
+
+
+def stored_hash_at(session: Session, position: int) -> str | None:
+    # unscoped: the chain is one sequence across organizations
+    return session.scalar(select(LedgerEntry.entry_hash).where(LedgerEntry.position == position))
+
+
+def export_snapshot(session: Session) -> str | None:
+    """On PostgreSQL, the id of this transaction's snapshot, for other connections to read exactly what this one
+    reads (`use_snapshot`); None on SQLite, where chained rows never change once written."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return str(session.scalar(text("SELECT pg_export_snapshot()")))
+
+
+def use_snapshot(session: Session, snapshot: str | None) -> None:
+    """Start this session's transaction on a snapshot exported by another (see `export_snapshot`)."""
+    if snapshot is None:
+        return
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    connection = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+(-[0-9]+)?")
+
+
+def chain_canonical(session: Session, after: int = 0, upto: int | None = None, *,
                     chunk_rows: int = CHAIN_CHUNK) -> Generator[tuple[int, bytes, str | None], None, None]:
     """Chained entries in chain order as `(position, canonical JSON bytes, stored hash)`: the bytes the sealer
     hashed, read with the database driver's own cursor, so the ten-million-row walk of `ledger verify` builds
@@ -123,22 +156,25 @@ def chain_canonical(session: Session, after: int = 0, *,
     can only ever fail safe.
 
     Close the iterator when stopping early: on PostgreSQL that cancels the rest of the stream and rolls back
-    to a savepoint taken before it, so the transaction stays usable (for the exact walk)."""
+    to a savepoint taken before it, so the transaction stays usable (for the exact walk).
+
+    `upto`, when given, ends the walk at that position (a slice of the chain for one of several workers)."""
     # unscoped: verification reads the whole chain
+    where = f"position > {int(after)}" + ("" if upto is None else f" AND position <= {int(upto)}")
     connection = session.connection()
     driver = connection.connection.driver_connection
     assert driver is not None
     if connection.dialect.name == "sqlite":
         cursor = driver.cursor()
         statement = (f"SELECT position, CAST(json_array({_COLUMNS_SQL}) AS BLOB), entry_hash "  # noqa: S608
-                     f"FROM ledger_entries WHERE position > {int(after)} ORDER BY position")
+                     f"FROM ledger_entries WHERE {where} ORDER BY position")
         try:
             yield from cursor.execute(statement)
         finally:
             cursor.close()
         return
     statement = (f"SELECT {_COLUMNS_SQL}, entry_hash FROM ledger_entries "  # noqa: S608
-                 f"WHERE position > {int(after)} ORDER BY position")
+                 f"WHERE {where} ORDER BY position")
     last = len(HASHED_COLUMNS)
     dumps = orjson.dumps
     # Chunks need libpq 17; an older one streams row by row (slower, same rows).
