@@ -29,6 +29,7 @@ PLAIN = b"LV0"
 
 class ProjectCipher(Protocol):
     def preload(self) -> None: ...
+    def ready_to_seal(self) -> None: ...
     def open_rows(self, rows: Sequence[tuple[Any, ...]], column: int,
                   bound_to: Callable[[tuple[Any, ...]], bytes]) -> list[tuple[Any, ...]]: ...
     def seal(self, item_id: str, field: str, plaintext: bytes) -> bytes: ...
@@ -55,6 +56,9 @@ class EnvelopeCipher:
 
 class _PlainProject:
     def preload(self) -> None:
+        pass
+
+    def ready_to_seal(self) -> None:
         pass
 
     def seal(self, item_id: str, field: str, plaintext: bytes) -> bytes:

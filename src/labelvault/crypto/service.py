@@ -90,9 +90,16 @@ class ProjectKeys:
             self._versions[row.version] = self.envelope.key(self.session, self.organization_id, self.project_id,
                                                             row.version)
 
-    def seal(self, item_id: str, field: str, plaintext: bytes) -> bytes:
+    def ready_to_seal(self) -> None:
+        """Look up (or make) the key new content is sealed with now (before a stream, such as a COPY, that keeps
+        the session's connection busy)."""
         if self._current is None:
             self._current = self.envelope.current_key(self.session, self.organization_id, self.project_id)
+
+    def seal(self, item_id: str, field: str, plaintext: bytes) -> bytes:
+        if self._current is None:
+            self.ready_to_seal()
+        assert self._current is not None
         version, aead = self._current
         nonce = secrets.token_bytes(12)
         data = (self._prefix + item_id + "\x00" + field).encode()

@@ -359,6 +359,25 @@ def _people(session: Session, root: Path, organization_id: str,
     return mapping
 
 
+def _batches(path: Path, target: str, forces: dict[str, str], persons: tuple[str, ...], people: dict[str, str],
+             table: str, batch: int) -> Iterator[list[dict[str, Any]]]:
+    """The rows of one table's file, made this instance's (organization, workforces, people), in batches."""
+    pending: list[dict[str, Any]] = []
+    for row in _lines(path):
+        row["organization_id"] = target
+        if forces:
+            _map_workforces(table, row, forces)
+        for column in persons:
+            if row.get(column) is not None:
+                row[column] = people.get(row[column], row[column])
+        pending.append(row)
+        if len(pending) >= batch:
+            yield pending
+            pending = []
+    if pending:
+        yield pending
+
+
 def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dict[str, Any], *,
                    organization_id: str | None = None, batch: int = 5000) -> Restored:
     """Write an unpacked, checked bundle into this instance (the caller commits)."""
@@ -379,23 +398,9 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
             # A bundle made before the table travelled (quality results came later): nothing of it to restore.
             rows[str(table.name)] = 0
             continue
-        persons = repo.PERSON_COLUMNS.get(table.name, ())
-        pending: list[dict[str, Any]] = []
-        count = 0
-        for row in _lines(root / "tables" / f"{table.name}.jsonl"):
-            row["organization_id"] = target
-            if forces:
-                _map_workforces(str(table.name), row, forces)
-            for column in persons:
-                if row.get(column) is not None:
-                    row[column] = people.get(row[column], row[column])
-            pending.append(row)
-            if len(pending) >= batch:
-                repo.insert_rows(session, model, pending)
-                count += len(pending)
-                pending = []
-        repo.insert_rows(session, model, pending)
-        rows[str(table.name)] = count + len(pending)
+        rows[str(table.name)] = repo.insert_batches(session, model, _batches(
+            root / "tables" / f"{table.name}.jsonl", target, forces, repo.PERSON_COLUMNS.get(table.name, ()),
+            people, str(table.name), batch))
     restored_media = 0
     media = media_within(media, session)  # the project's keys are made in this transaction
     for name in manifest.get("files", {}):

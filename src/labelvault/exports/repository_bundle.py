@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import JSON, Table, Text, cast, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -204,45 +206,70 @@ def _json_text(value: Any) -> str | None:
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert rows of column values as a bundle holds them: JSON columns as values, times as ISO 8601 text.
+    """Insert rows of column values as a bundle holds them (see `insert_batches`)."""
+    insert_batches(session, model, [rows])
+
+
+def insert_batches(session: Session, model: Any, batches: Iterable[list[dict[str, Any]]]) -> int:
+    """Insert batches of rows of column values as a bundle holds them: JSON columns as values, times as ISO
+    8601 text, sealed content as plaintext (sealed here with this instance's keys). Returns the row count.
 
     They go to the driver as it takes them (SQLAlchemy's per-row parameter handling would cost more than
-    the insert): COPY on PostgreSQL, which parses JSON and times itself; an executemany on SQLite with times
-    in SQLAlchemy's stored form."""
-    if not rows:
-        return
+    the insert). On PostgreSQL, one COPY per table for every batch, which parses JSON and times itself, its
+    data handed to the connection by a writer thread: the server checks keys and builds indexes for one batch
+    while this process reads and seals the next (a COPY per batch would wait for the server at each batch's
+    end). On SQLite, an executemany per batch with times in SQLAlchemy's stored form."""
     table = table_of(model)
     names = [str(c.name) for c in table.columns]
-    as_json = json_columns(table)
-    sealed = SEALED.get(str(table.name))
-    if sealed:
-        keys = project_keys(session, rows[0]["organization_id"], rows[0]["project_id"])
-        for column, plain in sealed[1]:
-            field_of = _field_of(model, column)
-            for row in rows:
-                given = row.pop(plain, None)
-                row[column] = None if given is None else seal_json(keys, *field_of(row), given)
     postgresql = session.get_bind().dialect.name == "postgresql"
-    times = set() if postgresql else time_columns(table)
-
+    as_json, times = json_columns(table), set() if postgresql else time_columns(table)
     # One converter per column that needs one; the others go to the driver as the bundle holds them.
     special = [(i, _json_text if n in as_json else _sqlite_time) for i, n in enumerate(names)
                if n in as_json or n in times]
-    values = []
-    for row in rows:
-        line = [row.get(n) for n in names]
-        for index, convert in special:
-            line[index] = convert(line[index])
-        values.append(tuple(line))
+    batches = iter(batches)
+    first = next((batch for batch in batches if batch), None)
+    if first is None:
+        return 0
+    sealed = SEALED.get(str(table.name))
+    # Every row of a bundle's table is of one project: its keys are looked up (or made) once, before the COPY
+    # holds the connection.
+    keys = project_keys(session, first[0]["organization_id"], first[0]["project_id"]) if sealed else None
+    if keys is not None:
+        keys.ready_to_seal()
+    fields = [(column, plain, _field_of(model, column)) for column, plain in sealed[1]] if sealed else []
+
+    def values(batch: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        for column, plain, field_of in fields:
+            assert keys is not None
+            for row in batch:
+                given = row.pop(plain, None)
+                row[column] = None if given is None else seal_json(keys, *field_of(row), given)
+        lines = []
+        for row in batch:
+            line = [row.get(n) for n in names]
+            for index, convert in special:
+                line[index] = convert(line[index])
+            lines.append(tuple(line))
+        return lines
+
+    count = 0
     if postgresql:
         dbapi = session.connection().connection.dbapi_connection
         assert dbapi is not None
         quoted = ", ".join(f'"{n}"' for n in names)
-        with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            for row_values in values:
-                copy.write_row(row_values)
-        return
+        with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN",  # type: ignore[attr-defined]
+                                                   writer=QueuedLibpqWriter(cursor)) as copy:
+            for batch in chain([first], batches):
+                write = copy.write_row
+                for line in values(batch):
+                    write(line)
+                count += len(batch)
+        return count
     connection = session.connection()
     compiled = insert(table).compile(dialect=connection.dialect, column_keys=names)
     assert compiled.positional and list(compiled.positiontup or ()) == names
-    connection.exec_driver_sql(str(compiled), values)
+    for batch in chain([first], batches):
+        if batch:
+            connection.exec_driver_sql(str(compiled), values(batch))
+            count += len(batch)
+    return count
