@@ -56,9 +56,15 @@ def _time(column: Any, pg: bool) -> ColumnElement[Any]:
 
 
 # -- streams ---------------------------------------------------------------------------------------------
-def _stream(session: Session, stmt: Select[*tuple[Any, ...]], batch: int) -> Rows:
+def _stream(session: Session, stmt: Select[*tuple[Any, ...]], batch: int, *, index_order: bool = False) -> Rows:
     """Driver rows in batches, text as UTF-8 bytes: SQLAlchemy compiles and binds, the driver's cursor
-    streams (server-side on PostgreSQL, so memory stays at one batch whatever the project's size)."""
+    streams (server-side on PostgreSQL, so memory stays at one batch whatever the project's size).
+
+    `index_order`: the statement's order is that of an index leading with the project (at most an
+    incremental sort of each item's few rows after it), and PostgreSQL plans it so: rows flow from the first
+    one. A planner with stale statistics would otherwise pick a scan and a sort of the whole project, which
+    spills to disk and holds back every row until it ends (3 s before a million annotations' first row, whose
+    reading in index order takes 1.4 s in all)."""
     connection = session.connection()
     dialect = connection.dialect
     compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
@@ -76,11 +82,16 @@ def _stream(session: Session, stmt: Select[*tuple[Any, ...]], batch: int) -> Row
     # A named cursor is a server-side one in psycopg; SQLite's cursor steps through the rows anyway.
     named = {"name": f"export_{secrets.token_hex(6)}"} if dialect.name == "postgresql" else {}
     cursor = driver.cursor(**named)
+    plan_in_index_order = index_order and dialect.name == "postgresql"
     try:
+        if plan_in_index_order:
+            driver.cursor().execute("SET LOCAL enable_sort = off")
         if compiled.positional:
             cursor.execute(str(compiled), [params[name] for name in compiled.positiontup or ()])
         else:
             cursor.execute(str(compiled), params)
+        if plan_in_index_order:  # planned when declared: the other streams plan as usual
+            driver.cursor().execute("SET LOCAL enable_sort = DEFAULT")
         while rows := cursor.fetchmany(batch):
             yield rows
     finally:
@@ -130,7 +141,9 @@ def item_rows(
     if states:
         stmt = stmt.where(Item.state.in_(states))
     keys = project_keys(session, organization_id, project_id, preload=True)
-    return opened_rows(keys, _stream(session, stmt.order_by(Item.id), batch), 2, lambda row: row[0] + _ITEM_DATA)
+    # In the order of the index on (project_id, id).
+    return opened_rows(keys, _stream(session, stmt.order_by(Item.id), batch, index_order=not states), 2,
+                       lambda row: row[0] + _ITEM_DATA)
 
 
 def annotation_rows(
@@ -156,7 +169,8 @@ def annotation_rows(
         stmt = stmt.where(Annotation.updated_at < until)
     keys = project_keys(session, organization_id, project_id, preload=True)
     if pg:
-        rows = _stream(session, stmt.order_by(Annotation.item_id, Annotation.id), batch)
+        # In the order of the index on (project_id, item_id), each item's rows sorted by id.
+        rows = _stream(session, stmt.order_by(Annotation.item_id, Annotation.id), batch, index_order=not states)
     else:
         rows = _sorted_by_item_and_id(_stream(session, stmt.order_by(Annotation.item_id), batch))
     return opened_rows(keys, rows, 5, lambda row: row[0] + b"\x00annotation:" + row[1] + b":answers")
