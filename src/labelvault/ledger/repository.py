@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import orjson
 import psycopg
-from sqlalchemy import Table, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from labelvault.db.scope import scoped
@@ -117,6 +117,17 @@ def chain_size(session: Session) -> int:
 def stored_hash_at(session: Session, position: int) -> str | None:
     # unscoped: the chain is one sequence across organizations
     return session.scalar(select(LedgerEntry.entry_hash).where(LedgerEntry.position == position))
+
+
+def vacuum(engine: Engine) -> bool:
+    """PostgreSQL: VACUUM the entries table on a connection of its own (VACUUM runs outside transactions),
+    unless another process is vacuuming it already; False where there is nothing to do (SQLite frees a row's
+    old version as it writes the new one)."""
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM (SKIP_LOCKED, ANALYZE) ledger_entries")
+    return True
 
 
 def export_snapshot(session: Session) -> str | None:
