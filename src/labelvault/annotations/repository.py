@@ -76,13 +76,16 @@ _COUNT_SUBMITTED = (
         annotation_count=_items.c.annotation_count + case((_IS_GOLD & (_items.c.annotation_count >= _OVERLAP), 0),
                                                           else_=1),
         state=case((_items.c.annotation_count + 1 >= _OVERLAP, "completed"), else_="in_progress"),
+        leased=_items.c.leased - bindparam("leases_taken"),
     )
 )
 
 
-def count_submitted(session: Session, item_id: str, default_overlap: int) -> None:
-    """Count one more submitted annotation on the item and derive its state, in one atomic UPDATE."""
-    session.execute(_COUNT_SUBMITTED, {"item_id": item_id, "default_overlap": default_overlap})
+def count_submitted(session: Session, item_id: str, default_overlap: int, *, lease_taken: bool) -> None:
+    """Count one more submitted annotation on the item and derive its state, in one atomic UPDATE; with
+    `lease_taken`, the submission took over its author's lease, and the item has one lease fewer."""
+    session.execute(_COUNT_SUBMITTED, {"item_id": item_id, "default_overlap": default_overlap,
+                                       "leases_taken": int(lease_taken)})
 
 
 def review(session: Session, organization_id: str, review_id: str) -> Review | None:

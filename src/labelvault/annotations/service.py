@@ -91,7 +91,8 @@ def save_annotation(
     newly_submitted = False
     completed_by_others = False
     first_submit = not draft and (current is None or current.status == AnnotationStatus.draft)
-    if first_submit and not assignments.take_slot_for_submit(session, principal, project, item):
+    slot = assignments.take_slot_for_submit(session, principal, project, item) if first_submit else None
+    if first_submit and slot is None:
         # Nothing typed is lost: the answers stay with their author as a draft.
         completed_by_others, draft, status = True, True, AnnotationStatus.draft
     if first_submit and not completed_by_others:
@@ -129,7 +130,8 @@ def save_annotation(
         if first_submit and not completed_by_others:
             current.review_status = review_status
     if newly_submitted:
-        repo.count_submitted(session, item.id, project.default_overlap)
+        repo.count_submitted(session, item.id, project.default_overlap,
+                             lease_taken=slot == assignments.Slot.lease)
     if not draft:
         quality.annotation_submitted(session, principal, project, item.id)
     try:

@@ -146,14 +146,6 @@ def release_slots(session: Session, item_ids: list[str]) -> None:
         )
 
 
-_CONSUME_SLOT = update(_items).where(_items.c.id == bindparam("item_id")).values(leased=_items.c.leased - 1)
-
-
-def consume_slot(session: Session, item_id: str) -> None:
-    """A lease's slot becomes a submitted annotation's: one lease fewer, the state left to the new count."""
-    session.execute(_CONSUME_SLOT, {"item_id": item_id})
-
-
 # The next item this person may take, by priority then import order (or a random rank drawn at creation),
 # skipping rows others are claiming. An alias, so that inside the claiming UPDATE below it is a query of its own
 # (and parameters named unlike the columns that the UPDATE could set).

@@ -183,16 +183,23 @@ def skip(session: Session, principal: Principal, project: Project, item: Item, r
     return row
 
 
-def take_slot_for_submit(session: Session, principal: Principal, project: Project, item: Item) -> bool:
+class Slot:
+    """How a first submission finds room on its item (`take_slot_for_submit`)."""
+    lease = "lease"  # the person's lease becomes the annotation: the count of the submission takes its slot
+    free = "free"  # no lease, but the item had room (or is a gold item)
+
+
+def take_slot_for_submit(session: Session, principal: Principal, project: Project, item: Item) -> str | None:
     """Called when the principal submits a first annotation of `item`: use their lease, or a free slot.
 
-    False when the item is full (completed by others while the lease was gone).
+    `Slot.lease` when their lease was taken: the caller counts the submission with one lease fewer on the
+    item, in the same UPDATE (`annotations.repository.count_submitted`). None when the item is full
+    (completed by others while the lease was gone).
     """
     if repo.delete_lease_on_item(session, project.organization_id, item.id, principal.user_id, LeaseKind.annotate):
         # A lease, even an expired one not yet reclaimed, still holds its slot: the annotation takes it
         # over (the item does not pass through "new" on the way to "completed").
-        repo.consume_slot(session, item.id)
-        return True
+        return Slot.lease
     # Without a lease the claim's checks were never made: a suspended or unqualified person gets no work
     # this way either.
     quality.check_may_receive_work(session, principal, project)
@@ -201,7 +208,7 @@ def take_slot_for_submit(session: Session, principal: Principal, project: Projec
         raise NotFound("item")
     free = locked.annotation_count + locked.leased < (locked.overlap or project.default_overlap)
     # Gold items sit outside the overlap rule: anyone may answer them.
-    return free or quality.is_gold(session, project.organization_id, item.id)
+    return Slot.free if free or quality.is_gold(session, project.organization_id, item.id) else None
 
 
 def review_status_for_new_submission(session: Session, principal: Principal, project: Project) -> str | None:
