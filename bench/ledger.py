@@ -10,7 +10,7 @@ takes over 10M entries.
    side's items are seeded sealed the way its server stores them. Runs alternate on, off, on, off on fresh
    projects; each figure is the better of its two runs.
 2. `--entries` ledger entries appended through the ledger service in batches, chained by the sealer's
-   function (the chain's table vacuumed at the sealer's cadence, `service.vacuum_due`) and checkpointed,
+   function (the chain's table vacuumed at the sealer's cadence, `service.VacuumCadence`) and checkpointed,
    then `verify` timed over all of them.
 
 Last stdout line: {"database", "throughput_ratio_on_off", "verify_seconds_10m", "entries", ...}; the verify
@@ -126,17 +126,16 @@ def write_entries(env: Environment, count: int) -> None:
 def seal_all(env: Environment) -> None:
     started = time.perf_counter()
     signer = load_or_create_signer(env.data_dir)
-    sealed = since_vacuum = 0
+    sealed = 0
+    # As the server's sealer does (`Sealer.run_once`): the chain's table vacuumed when a share of it was sealed
+    # since the last vacuum.
+    vacuums = service.VacuumCadence()
     while True:
         with transaction(env.factory) as session:
             done = service.seal(session, SEAL_BATCH)
-            due = done > 0 and service.vacuum_due(session, since_vacuum + done)
+            due = vacuums.sealed(session, done)
         sealed += done
-        since_vacuum += done
-        # As the server's sealer does (`Sealer.run_once`): the chain's table vacuumed when a share of it was
-        # sealed since the last vacuum.
-        if due and service.vacuum(env.factory.kw["bind"]):
-            since_vacuum = 0
+        if due and vacuums.vacuum(env.factory.kw["bind"]):
             log(f"  vacuumed at {sealed:,} entries")
         if done < SEAL_BATCH:
             break

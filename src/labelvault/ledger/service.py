@@ -110,14 +110,27 @@ def seal(session: Session, limit: int = SEAL_BATCH) -> int:
     return len(seals)
 
 
-def vacuum_due(session: Session, sealed_since: int) -> bool:
-    """Whether `sealed_since` entries sealed since the last vacuum make the next one due."""
-    return sealed_since >= VACUUM_MIN and sealed_since >= VACUUM_SHARE * repo.chain_size(session)
+class VacuumCadence:
+    """When a sealing process vacuums the chain's table: once it has sealed VACUUM_SHARE of the chain, and at
+    least VACUUM_MIN entries, since its last vacuum (the server's sealer and the benchmark keep one each)."""
 
+    def __init__(self) -> None:
+        self.sealed_since = 0
 
-def vacuum(engine: Engine) -> bool:
-    """Vacuum the chain's table (after the sealing transactions ended); False where there is nothing to do."""
-    return repo.vacuum(engine)
+    def sealed(self, session: Session, count: int) -> bool:
+        """Count `count` entries just sealed; whether a vacuum is due (ask in the sealing transaction, vacuum
+        after it ends)."""
+        self.sealed_since += count
+        return (count > 0 and self.sealed_since >= VACUUM_MIN
+                and self.sealed_since >= VACUUM_SHARE * repo.chain_size(session))
+
+    def vacuum(self, engine: Engine) -> bool:
+        """Vacuum the chain's table and count from zero again; False where there is nothing to do (SQLite), and
+        the count goes on."""
+        if not repo.vacuum(engine):
+            return False
+        self.sealed_since = 0
+        return True
 
 
 def checkpoint(session: Session, signer: Signer, *, every: int, max_age_us: int,

@@ -120,17 +120,14 @@ def _combine(session: Session, marks: list[LedgerCheckpoint], results: Iterable[
     for result in results:
         if result is None:
             return None
+        earlier = list(before.roots)
+        whole = result.entries == slice_entries
+        if whole:
+            before.append(result.roots[0])
         for at, slice_roots in result.roots_at:
-            if at == result.last and result.entries == slice_entries:
-                at_roots = Frontier(before.size, before.roots)
-                at_roots.append(slice_roots[0])
-                tree = at_roots.roots
-            else:
-                tree = [*before.roots, *slice_roots]
+            tree = before.roots if whole and at == result.last else [*earlier, *slice_roots]
             if fold_roots(tree).hex() != roots[at]:
                 return None
-        if result.entries == slice_entries:
-            before.append(result.roots[0])
     return VerifyReport(entries=size, unsealed=repo.unsealed_count(session), checkpoints=len(marks),
                         method="fast")
 

@@ -93,7 +93,7 @@ class Sealer:
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._sealed_since_vacuum = 0
+        self._vacuums = service.VacuumCadence()
 
     def run_once(self) -> int:
         """Seal everything pending, then checkpoint if due; returns how many entries were chained."""
@@ -105,12 +105,11 @@ class Sealer:
             total += count
             if count < service.SEAL_BATCH:
                 break
-        self._sealed_since_vacuum += total
         with transaction(self.factory) as session:
             service.checkpoint(session, signer, every=self.every, max_age_us=self.max_age_us)
-            due = total > 0 and service.vacuum_due(session, self._sealed_since_vacuum)
-        if due and service.vacuum(self.factory.kw["bind"]):
-            self._sealed_since_vacuum = 0
+            due = self._vacuums.sealed(session, total)
+        if due:
+            self._vacuums.vacuum(self.factory.kw["bind"])
         return total
 
     def start(self) -> None:
