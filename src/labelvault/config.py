@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     run_jobs: bool = Field(
         default=True, description="Run a background job worker inside each server process."
     )
+    loop_threads: int = Field(
+        default=4, ge=1,
+        description="Worker threads per server process for the labeling loop (next item, submit); more requests wait.",
+    )
     job_poll_seconds: float = Field(default=0.5, description="How often an idle job worker looks for work.")
     job_stale_seconds: int = Field(
         default=60, description="A running job whose worker stopped heartbeating this long is taken over."

@@ -6,6 +6,7 @@ import fcntl
 import functools
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -44,14 +46,41 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "rollback", writers.end)
         event.listen(engine.pool, "checkin", writers.checkin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
-        pool_pre_ping=True,
     )
+    event.listen(engine.pool, "checkin", _note_checkin)
+    event.listen(engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before use (the server may have closed it, or restarted);
+# one in steady use is not: a ping on every checkout was a round trip more per request.
+IDLE_PING_SECONDS = 5.0
+_CHECKED_IN = "labelvault_checked_in"
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that sat idle in the pool; a dead one is replaced (the pool retries the checkout)."""
+    since = record.info.get(_CHECKED_IN)
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return  # new, or used a moment ago
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # any failure: the connection is not usable
+        raise DisconnectionError(f"pooled connection lost: {exc}") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
