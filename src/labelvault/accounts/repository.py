@@ -18,6 +18,7 @@ from labelvault.accounts.models import (
     Role,
     User,
 )
+from labelvault.db.direct import Direct
 from labelvault.db.scope import scoped
 
 
@@ -118,11 +119,13 @@ _TOKEN_CREDENTIAL = (  # unscoped: pre-authentication, the digest is the credent
     .where(ApiToken.digest == bindparam("digest"))
 )
 
+_TOKEN_CREDENTIAL_DIRECT = Direct(_TOKEN_CREDENTIAL)
+
 
 def token_credential(session: Session, digest: str) -> TokenCredential | None:
     """What every API request checks, in one query: the token, its user and their membership in the token's
     organization."""
-    row = session.execute(_TOKEN_CREDENTIAL, {"digest": digest}).first()
+    row = _TOKEN_CREDENTIAL_DIRECT.first(session, {"digest": digest})
     return None if row is None else TokenCredential._make(row)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Table, bindparam, case, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord, Review, ReviewStatus
+from labelvault.db.direct import Direct
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
 from labelvault.quality.models import GoldAnswer
@@ -67,7 +68,7 @@ _items = cast(Table, Item.__table__)
 # counters back from the loaded item.
 _IS_GOLD = exists().where(GoldAnswer.item_id == _items.c.id)
 _OVERLAP = func.coalesce(_items.c.overlap, bindparam("default_overlap"))
-_COUNT_SUBMITTED = (
+_COUNT_SUBMITTED = Direct(
     update(_items)
     .where(_items.c.id == bindparam("item_id"))
     .values(
@@ -84,8 +85,8 @@ _COUNT_SUBMITTED = (
 def count_submitted(session: Session, item_id: str, default_overlap: int, *, lease_taken: bool) -> None:
     """Count one more submitted annotation on the item and derive its state, in one atomic UPDATE; with
     `lease_taken`, the submission took over its author's lease, and the item has one lease fewer."""
-    session.execute(_COUNT_SUBMITTED, {"item_id": item_id, "default_overlap": default_overlap,
-                                       "leases_taken": int(lease_taken)})
+    _COUNT_SUBMITTED.run(session, {"item_id": item_id, "default_overlap": default_overlap,
+                                   "leases_taken": int(lease_taken)})
 
 
 def review(session: Session, organization_id: str, review_id: str) -> Review | None:

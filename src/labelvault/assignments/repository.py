@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from labelvault.annotations.models import Annotation, ReviewStatus
 from labelvault.assignments.models import Lease, LeaseKind, Skip
 from labelvault.db.base import UtcDateTime
+from labelvault.db.direct import Direct
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemState
 from labelvault.kit.clock import utcnow
@@ -84,7 +85,7 @@ def lease_on_item(session: Session, organization_id: str, item_id: str, user_id:
     return session.scalars(_LEASE_ON_ITEM, params).first()
 
 
-_EXPIRED_LEASES = (
+_EXPIRED_LEASES = Direct(
     scoped(select(Lease.id, Lease.item_id), Lease, bindparam("organization_id"))
     .where(Lease.project_id == bindparam("project_id"), Lease.kind == bindparam("kind"),
            Lease.expires_at < bindparam("now"))
@@ -99,7 +100,7 @@ def expired_leases(
     """(lease id, item id) of expired leases; locked rows are left to whoever holds them."""
     params = {"organization_id": organization_id, "project_id": project_id, "kind": kind, "now": now,
               "limit": limit}
-    return [(lease_id, item_id) for lease_id, item_id in session.execute(_EXPIRED_LEASES, params).all()]
+    return [(lease_id, item_id) for lease_id, item_id in _EXPIRED_LEASES.rows(session, params)]
 
 
 _DELETE_LEASES = (
@@ -116,17 +117,17 @@ def delete_leases(session: Session, lease_ids: list[str]) -> list[tuple[str, str
     return [(item_id, user_id) for item_id, user_id in session.execute(_DELETE_LEASES, {"lease_ids": lease_ids})]
 
 
-_DELETE_LEASE_ON_ITEM = delete(_leases).where(
+_DELETE_LEASE_ON_ITEM = Direct(delete(_leases).where(
     _leases.c.organization_id == bindparam("organization_id"), _leases.c.item_id == bindparam("item_id"),
     _leases.c.user_id == bindparam("user_id"), _leases.c.kind == bindparam("kind"),
-).returning(_leases.c.id)
+).returning(_leases.c.id))
 
 
 def delete_lease_on_item(session: Session, organization_id: str, item_id: str, user_id: str, kind: str) -> bool:
     """Delete the person's lease on the item in one statement; False when there was none (never taken, or
     reclaimed by a concurrent claim: each lease frees its slot exactly once)."""
     params = {"organization_id": organization_id, "item_id": item_id, "user_id": user_id, "kind": kind}
-    return session.execute(_DELETE_LEASE_ON_ITEM, params).first() is not None
+    return _DELETE_LEASE_ON_ITEM.first(session, params) is not None
 
 
 def release_slots(session: Session, item_ids: list[str]) -> None:
@@ -277,17 +278,15 @@ def add(session: Session, row: Lease | Skip) -> None:
     session.add(row)
 
 
-_INSERT_LEASE = insert(_leases)
+_LEASE_COLUMNS = ("id", "organization_id", "project_id", "item_id", "user_id", "kind", "annotation_id", "created_at",
+                  "expires_at")
+_INSERT_LEASE = Direct(insert(_leases), _LEASE_COLUMNS)
 
 
 def insert_lease(session: Session, lease: Lease) -> None:
     """Write a new lease (with its id set) in one INSERT: the session's unit of work costs more than the INSERT
     for a row nothing else in the request changes. The object stays outside the session."""
-    session.execute(_INSERT_LEASE, {
-        "id": lease.id, "organization_id": lease.organization_id, "project_id": lease.project_id,
-        "item_id": lease.item_id, "user_id": lease.user_id, "kind": lease.kind, "annotation_id": lease.annotation_id,
-        "created_at": lease.created_at, "expires_at": lease.expires_at,
-    })
+    _INSERT_LEASE.run(session, {name: getattr(lease, name) for name in _LEASE_COLUMNS})
 
 
 def skip_of(session: Session, organization_id: str, item_id: str, user_id: str) -> Skip | None:

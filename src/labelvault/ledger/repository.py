@@ -12,6 +12,7 @@ import psycopg
 from sqlalchemy import Engine, Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from labelvault.db.direct import Direct
 from labelvault.db.scope import scoped
 from labelvault.ledger.chain import HASHED_COLUMNS
 from labelvault.ledger.models import EntryKind, LedgerCheckpoint, LedgerEntry
@@ -26,6 +27,7 @@ COPY_ROWS = 100
 SEAL_CHUNK = 1_000
 _ENTRIES = cast(Table, LedgerEntry.__table__)
 _INSERT_ENTRY = insert(_ENTRIES)
+_INSERT_ONE_ENTRY = Direct(insert(_ENTRIES), ENTRY_COLUMNS)
 _COPY_ENTRIES = f"COPY ledger_entries ({', '.join(ENTRY_COLUMNS)}) FROM STDIN"
 _SET_SEAL = (update(_ENTRIES).where(_ENTRIES.c.id == bindparam("b_id"))
              .values(position=bindparam("b_position"), entry_hash=bindparam("b_hash")))
@@ -40,7 +42,7 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     few rows, and on PostgreSQL from COPY_ROWS rows on a COPY (one round trip for the batch, not one statement
     per row)."""
     if len(rows) == 1:
-        session.execute(_INSERT_ENTRY, rows[0])
+        _INSERT_ONE_ENTRY.run(session, rows[0])
     elif len(rows) >= COPY_ROWS and session.get_bind().dialect.name == "postgresql":
         driver = session.connection().connection.driver_connection
         assert driver is not None

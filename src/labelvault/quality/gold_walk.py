@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from labelvault.db.direct import Direct
 from labelvault.quality.models import GoldAnswer, GoldCursor
 
 
@@ -30,12 +31,12 @@ def _upsert(dialect: str) -> Any:
                                            where=statement.excluded.after_id > table.c.after_id)
 
 
-_MOVE = {"postgresql": _upsert("postgresql"), "sqlite": _upsert("sqlite")}
+_MOVE = {"postgresql": Direct(_upsert("postgresql")), "sqlite": Direct(_upsert("sqlite"))}
 
 
 def move_gold_cursor(session: Session, organization_id: str, item_id: str, user_id: str) -> None:
     """The person met the item (answered it or gave it back): past it in their gold walk if it is a gold item,
     never backwards. Nothing happens for a real item, by the same statement, so the work does not tell them
     apart."""
-    session.execute(_MOVE[session.get_bind().dialect.name],
-                    {"organization_id": organization_id, "item_id": item_id, "user_id": user_id})
+    _MOVE[session.get_bind().dialect.name].run(
+        session, {"organization_id": organization_id, "item_id": item_id, "user_id": user_id})

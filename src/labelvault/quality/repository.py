@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationStatus
 from labelvault.crypto.content import answers_field, open_json, project_keys, seal_rows
+from labelvault.db.direct import Direct
 from labelvault.db.scope import scoped
 from labelvault.jobs.models import Job, JobState
 from labelvault.quality.models import (
@@ -195,15 +196,15 @@ _EXAM_REQUIRED = scoped(select(QualitySettings.qualification_required), QualityS
     QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
 _GOLD_RATE = scoped(select(QualitySettings.gold_rate), QualitySettings, bindparam("organization_id")).where(
     QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
-_WORK_GATE = select(  # unscoped: made of the four scoped statements above
-    _ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM, func.coalesce(_GOLD_RATE, 0.0))
+_WORK_GATE = Direct(select(  # unscoped: made of the four scoped statements above
+    _ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM, func.coalesce(_GOLD_RATE, 0.0)))
 
 
 def work_gate(session: Session, organization_id: str, project_id: str,
               user_id: str) -> tuple[bool, bool, bool, float]:
     """(suspended, exam required, exam passed, gold rate) in one round trip: this runs on every claim."""
     params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id}
-    suspended, required, passed, gold_rate = session.execute(_WORK_GATE, params).one()
+    suspended, required, passed, gold_rate = _WORK_GATE.rows(session, params)[0]
     return bool(suspended), bool(required), bool(passed), float(gold_rate)
 
 
@@ -263,14 +264,16 @@ def _request_refresh(dialect: str) -> Any:
     table = cast(Table, PendingRefresh.__table__)  # a table INSERT: the ORM's bulk INSERT takes no SELECT
     statement = insert_(table).from_select(columns, row)
     # A pending row whose job will never start (it failed before its handler ran, or is gone) gives way.
-    alive = select(Job.id).where(Job.id == table.c.job_id, Job.state.in_((JobState.queued, JobState.running)))
+    # (two comparisons, not IN: a Direct statement's SQL is fixed when compiled)
+    alive = select(Job.id).where(Job.id == table.c.job_id,
+                                 or_(Job.state == JobState.queued, Job.state == JobState.running))
     return statement.on_conflict_do_update(
         index_elements=["project_id"], where=~alive.exists(),
         set_={"job_id": statement.excluded.job_id, "requested_at": statement.excluded.requested_at},
     ).returning(table.c.job_id)
 
 
-_REQUEST_REFRESH = {"postgresql": _request_refresh("postgresql"), "sqlite": _request_refresh("sqlite")}
+_REQUEST_REFRESH = {"postgresql": Direct(_request_refresh("postgresql")), "sqlite": Direct(_request_refresh("sqlite"))}
 
 
 def request_refresh(session: Session, organization_id: str, project_id: str, job_id: str, now: dt.datetime,
@@ -280,7 +283,7 @@ def request_refresh(session: Session, organization_id: str, project_id: str, job
     one job between them (the primary key decides)."""
     params = {"project_id": project_id, "organization_id": organization_id, "job_id": job_id, "now": now,
               "always": always}
-    return session.execute(_REQUEST_REFRESH[session.get_bind().dialect.name], params).first() is not None
+    return _REQUEST_REFRESH[session.get_bind().dialect.name].first(session, params) is not None
 
 
 def pending_refresh(session: Session, organization_id: str, project_id: str) -> PendingRefresh | None:

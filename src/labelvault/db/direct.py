@@ -1,0 +1,118 @@
+"""Core statements of the hot paths, run straight on the session's driver connection.
+
+SQLAlchemy's execution of a Core statement (cache lookup, execution context, result set-up) costs several times
+a short indexed statement itself: on the labeling loop, which runs a dozen such statements per annotation, it
+was the largest share of the server's CPU. A `Direct` statement is compiled once per dialect; each call
+converts its parameters and results by the columns' types exactly as SQLAlchemy does (the same bind and result
+processors), runs it on the DBAPI cursor of the session's connection, inside the session's transaction, and
+returns plain tuples.
+
+Only for statements without expanding (IN-list) or literal-execute parameters, whose SQL is fixed at compile
+time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass
+class _Plan:
+    sql: str
+    compiled: SQLCompiler
+    dialect: Dialect
+    positions: tuple[str, ...] | None  # parameter names in order (positional paramstyles), else None
+    bind: Mapping[str, Callable[[Any], Any]]
+    results: tuple[Processor, ...] | None = None  # known from the first result's description
+
+    def result_processors(self, description: Sequence[Any]) -> tuple[Processor, ...]:
+        if self.results is None:  # (a numeric type's processor depends on the type the server sent)
+            self.results = tuple(
+                entry.type._cached_result_processor(self.dialect, column[1])
+                for entry, column in zip(self.compiled._result_columns, description, strict=True))
+        return self.results
+
+    def parameters(self, given: Mapping[str, Any]) -> Any:
+        values = self.compiled.construct_params(given)  # the statement's own literals too
+        for name, process in self.bind.items():
+            value = values.get(name)
+            if value is not None:
+                values[name] = process(value)
+        if self.positions is None:
+            return values
+        return tuple(values[name] for name in self.positions)
+
+    def convert(self, rows: list[Any], description: Sequence[Any]) -> list[tuple[Any, ...]]:
+        processors = self.result_processors(description)
+        if not any(processors):
+            return [tuple(row) for row in rows]
+        return [tuple(value if value is None or process is None else process(value)
+                      for value, process in zip(row, processors, strict=True)) for row in rows]
+
+
+class Direct:
+    """One Core statement, compiled once per dialect and run on the driver connection (see the module)."""
+
+    def __init__(self, statement: ClauseElement, columns: Sequence[str] | None = None) -> None:
+        """`columns`: for an INSERT of the table itself, the columns every call gives (no others are written)."""
+        self.statement = statement
+        self.columns = list(columns) if columns is not None else None
+        self._plans: dict[int, tuple[Dialect, _Plan]] = {}
+
+    def _plan(self, dialect: Dialect) -> _Plan:
+        known = self._plans.get(id(dialect))
+        if known is not None and known[0] is dialect:
+            return known[1]
+        compiled = self.statement.compile(dialect=dialect, column_keys=self.columns)
+        assert isinstance(compiled, SQLCompiler)
+        sql = compiled.string
+        if "POSTCOMPILE" in sql:
+            raise ValueError("A Direct statement takes no expanding or literal-execute parameters.")
+        bind: dict[str, Callable[[Any], Any]] = {
+            name: process for name, process in (compiled._bind_processors or {}).items()
+            if callable(process)}  # (a sequence is a tuple-valued parameter's, which no Direct statement has)
+        plan = _Plan(sql, compiled, dialect, tuple(compiled.positiontup) if compiled.positional and compiled.positiontup
+                     else None, bind)
+        self._plans[id(dialect)] = (dialect, plan)
+        return plan
+
+    def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[_Plan, Any]:
+        connection = session.connection()  # begins the session's transaction (and its events) if need be
+        plan = self._plan(connection.dialect)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(plan.sql, plan.parameters(params))
+        except BaseException:
+            cursor.close()
+            raise
+        return plan, cursor
+
+    def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row, converted by the columns' types."""
+        plan, cursor = self._run(session, params)
+        try:
+            description = cursor.description
+            return plan.convert(cursor.fetchall(), description) if description else []
+        finally:
+            cursor.close()
+
+    def first(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        rows = self.rows(session, params)
+        return rows[0] if rows else None
+
+    def run(self, session: Session, params: Mapping[str, Any]) -> int:
+        """Run a statement that returns no rows; how many rows it changed."""
+        _, cursor = self._run(session, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()

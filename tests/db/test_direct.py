@@ -1,0 +1,68 @@
+"""`Direct` statements answer exactly what SQLAlchemy's own execution answers, types converted the same way."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import JSON, Float, bindparam, cast, insert, literal, select
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelvault.accounts.repository import _TOKEN_CREDENTIAL
+from labelvault.db.base import UtcDateTime
+from labelvault.db.direct import Direct
+from labelvault.db.engine import transaction
+from labelvault.kit.clock import utcnow
+from labelvault.kit.hashing import token_digest
+from labelvault.kit.ids import new_id
+from labelvault.ledger.models import LedgerEntry
+from labelvault.ledger.repository import ENTRY_COLUMNS
+from labelvault.testing import Actor
+
+
+def test_rows_are_converted_like_sqlalchemys(factory: sessionmaker[Session], owner: Actor) -> None:
+    params = {"digest": token_digest(owner.token)}
+    with transaction(factory) as session:
+        expected = session.execute(_TOKEN_CREDENTIAL, params).one()
+        got = Direct(_TOKEN_CREDENTIAL).first(session, params)
+    assert got == tuple(expected)
+    # booleans, strings and the role come back as the same Python values and types
+    assert [type(v) for v in got] == [type(v) for v in expected]
+    assert got[6] == owner.email and got[7] is False and got[8] is True
+
+
+def test_numbers_and_literals(factory: sessionmaker[Session]) -> None:
+    statement = select(cast(bindparam("x"), Float) * 2, literal("fixed"), bindparam("y"))
+    with transaction(factory) as session:
+        assert Direct(statement).rows(session, {"x": 1.25, "y": "given"}) == [(2.5, "fixed", "given")]
+
+
+def test_an_insert_writes_the_given_columns(factory: sessionmaker[Session], owner: Actor) -> None:
+    row = {"id": new_id(), "organization_id": owner.organization_id, "recorded_us": 42, "kind": "item_read",
+           "actor_user_id": owner.user_id, "actor_email": owner.email, "token_id": None, "vendor_id": None,
+           "route": "GET /x", "project_id": None, "item_ids": '["a","b"]', "fields": '["text"]', "detail": "{}"}
+    statement = Direct(insert(LedgerEntry.__table__), ENTRY_COLUMNS)
+    with transaction(factory) as session:
+        assert statement.run(session, row) == 1
+    with factory() as session:
+        stored = session.get(LedgerEntry, row["id"])
+        assert stored is not None
+        assert {name: getattr(stored, name) for name in ENTRY_COLUMNS} == row
+        assert stored.position is None  # a column the statement does not name is left alone
+    with transaction(factory) as session, pytest.raises(InvalidRequestError, match="recorded_us"):
+        statement.run(session, {k: v for k, v in row.items() if k != "recorded_us"} | {"id": new_id()})
+
+
+def test_json_and_aware_datetimes_round_trip(factory: sessionmaker[Session]) -> None:
+    when = utcnow().replace(microsecond=123456)
+    statement = select(bindparam("when", type_=UtcDateTime()), bindparam("doc", type_=JSON()))
+    with transaction(factory) as session:
+        expected = tuple(session.execute(statement, {"when": when, "doc": {"a": [1, 2]}}).one())
+        got = Direct(statement).first(session, {"when": when, "doc": {"a": [1, 2]}})
+    assert got == expected == (when, {"a": [1, 2]})
+    assert got[0].tzinfo is not None
+
+
+def test_expanding_parameters_are_refused(factory: sessionmaker[Session]) -> None:
+    statement = select(LedgerEntry.id).where(LedgerEntry.kind.in_(bindparam("kinds", expanding=True)))
+    with transaction(factory) as session, pytest.raises(ValueError, match="expanding"):
+        Direct(statement).rows(session, {"kinds": ["a"]})
