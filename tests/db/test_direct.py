@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import JSON, Float, bindparam, cast, insert, literal, select
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.repository import _TOKEN_CREDENTIAL
@@ -66,3 +66,15 @@ def test_expanding_parameters_are_refused(factory: sessionmaker[Session]) -> Non
     statement = select(LedgerEntry.id).where(LedgerEntry.kind.in_(bindparam("kinds", expanding=True)))
     with transaction(factory) as session, pytest.raises(ValueError, match="expanding"):
         Direct(statement).rows(session, {"kinds": ["a"]})
+
+
+def test_driver_errors_are_raised_as_sqlalchemys(factory: sessionmaker[Session], owner: Actor) -> None:
+    """Callers catch SQLAlchemy's IntegrityError (a concurrent duplicate becomes a 409), whoever ran the statement."""
+    row = {"id": new_id(), "organization_id": owner.organization_id, "recorded_us": 1, "kind": "item_read",
+           "actor_user_id": None, "actor_email": "", "token_id": None, "vendor_id": None, "route": "GET /x",
+           "project_id": None, "item_ids": "[]", "fields": "[]", "detail": "{}"}
+    statement = Direct(insert(LedgerEntry.__table__), ENTRY_COLUMNS)
+    with transaction(factory) as session:
+        statement.run(session, row)
+    with transaction(factory) as session, pytest.raises(IntegrityError):
+        statement.run(session, row)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
@@ -88,9 +89,23 @@ class Direct:
     def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[_Plan, Any]:
         connection = session.connection()  # begins the session's transaction (and its events) if need be
         plan = self._plan(connection.dialect)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        values = plan.parameters(params)
         try:
-            cursor.execute(plan.sql, plan.parameters(params))
+            cursor.execute(plan.sql, values)
+        except Exception as exc:
+            cursor.close()
+            dialect = connection.dialect
+            if not isinstance(exc, dialect.loaded_dbapi.Error):
+                raise
+            # As SQLAlchemy's own execution does: a lost connection is dropped from the pool, and the driver's
+            # error is raised as SQLAlchemy's (IntegrityError, OperationalError, ...), which callers catch.
+            if dialect.is_disconnect(exc, dbapi_connection, cursor):
+                connection.invalidate(exc)
+            raise DBAPIError.instance(plan.sql, values, exc, dialect.loaded_dbapi.Error,
+                                      dialect=dialect) from exc
         except BaseException:
             cursor.close()
             raise
