@@ -17,7 +17,8 @@ from labelvault.db.direct import Direct
 from labelvault.quality.models import GoldAnswer, GoldCursor
 
 
-def _upsert(dialect: str) -> Any:
+def cursor_upsert(dialect: str) -> Any:
+    """The statement that moves a person's gold cursor past the item (when it is a gold item)."""
     # unscoped: the gold answer is looked up by organization and item, given by the caller.
     chosen = select(GoldAnswer.project_id, bindparam("user_id", type_=String(36)), GoldAnswer.organization_id,
                     GoldAnswer.id).where(GoldAnswer.organization_id == bindparam("organization_id"),
@@ -31,7 +32,7 @@ def _upsert(dialect: str) -> Any:
                                            where=statement.excluded.after_id > table.c.after_id)
 
 
-_MOVE = {"postgresql": Direct(_upsert("postgresql")), "sqlite": Direct(_upsert("sqlite"))}
+_MOVE = {"postgresql": Direct(cursor_upsert("postgresql")), "sqlite": Direct(cursor_upsert("sqlite"))}
 
 
 def move_gold_cursor(session: Session, organization_id: str, item_id: str, user_id: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import String, Table, bindparam, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, String, Table, bindparam, delete, func, insert, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from labelvault.crypto.content import answers_field, open_json, project_keys, se
 from labelvault.db.direct import Direct
 from labelvault.db.scope import scoped
 from labelvault.jobs.models import Job, JobState
+from labelvault.quality.gold_walk import cursor_upsert, move_gold_cursor
 from labelvault.quality.models import (
     AnnotationScore,
     ExamAttempt,
@@ -265,7 +266,10 @@ def _request_refresh(dialect: str) -> Any:
     statement = insert_(table).from_select(columns, row)
     # A pending row whose job will never start (it failed before its handler ran, or is gone) gives way.
     # (two comparisons, not IN: a Direct statement's SQL is fixed when compiled)
-    alive = select(Job.id).where(Job.id == table.c.job_id,
+    # The row in conflict, named as text: as a column of the table it would join the subquery's FROM (an INSERT
+    # does not correlate), and the check would ask whether any project's pending job is alive.
+    pending_job: ColumnElement[str] = literal_column(f"{table.name}.job_id")
+    alive = select(Job.id).where(Job.id == pending_job,
                                  or_(Job.state == JobState.queued, Job.state == JobState.running))
     return statement.on_conflict_do_update(
         index_elements=["project_id"], where=~alive.exists(),
@@ -274,6 +278,9 @@ def _request_refresh(dialect: str) -> Any:
 
 
 _REQUEST_REFRESH = {"postgresql": Direct(_request_refresh("postgresql")), "sqlite": Direct(_request_refresh("sqlite"))}
+# On PostgreSQL the gold cursor's move rides along with the request, as a data-changing WITH: one round trip
+# per submission instead of two.
+_MOVE_AND_REQUEST = Direct(_request_refresh("postgresql").add_cte(cursor_upsert("postgresql").cte("gold_moved")))
 
 
 def request_refresh(session: Session, organization_id: str, project_id: str, job_id: str, now: dt.datetime,
@@ -284,6 +291,18 @@ def request_refresh(session: Session, organization_id: str, project_id: str, job
     params = {"project_id": project_id, "organization_id": organization_id, "job_id": job_id, "now": now,
               "always": always}
     return _REQUEST_REFRESH[session.get_bind().dialect.name].first(session, params) is not None
+
+
+def met_and_request_refresh(session: Session, organization_id: str, project_id: str, item_id: str, user_id: str,
+                            job_id: str, now: dt.datetime) -> bool:
+    """After a submission: move the person's gold cursor past the item (`move_gold_cursor`) and record `job_id`
+    as the project's pending refresh if it uses quality control and none is pending (`request_refresh`)."""
+    if session.get_bind().dialect.name != "postgresql":
+        move_gold_cursor(session, organization_id, item_id, user_id)
+        return request_refresh(session, organization_id, project_id, job_id, now, False)
+    params = {"organization_id": organization_id, "project_id": project_id, "item_id": item_id, "user_id": user_id,
+              "job_id": job_id, "now": now, "always": False}
+    return _MOVE_AND_REQUEST.first(session, params) is not None
 
 
 def pending_refresh(session: Session, organization_id: str, project_id: str) -> PendingRefresh | None:

@@ -17,7 +17,6 @@ from labelvault.kit.ids import new_id
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.quality import repository as repo
-from labelvault.quality.gold_walk import move_gold_cursor
 from labelvault.quality.models import (
     AggregationMethod,
     GoldAnswer,
@@ -146,8 +145,11 @@ def annotation_submitted(session: Session, principal: Principal, project: Projec
     """After the person submitted (or changed) an annotation of the item: the item is behind them in their
     walk along the gold items (when it is one), and the project's quality results are refreshed soon (a job,
     queued unless one is). True when a job was queued, for the caller to wake the worker after commit."""
-    move_gold_cursor(session, project.organization_id, item_id, principal.user_id)
-    return _queue_automatic_refresh(session, principal, project)
+    job_id = new_id()
+    if not repo.met_and_request_refresh(session, project.organization_id, project.id, item_id, principal.user_id,
+                                        job_id, utcnow()):
+        return False
+    return _create_refresh_job(session, principal, project, job_id)
 
 
 def annotation_reviewed(session: Session, principal: Principal, project: Project) -> bool:
@@ -159,6 +161,10 @@ def _queue_automatic_refresh(session: Session, principal: Principal, project: Pr
     job_id = new_id()
     if not repo.request_refresh(session, project.organization_id, project.id, job_id, utcnow(), False):
         return False
+    return _create_refresh_job(session, principal, project, job_id)
+
+
+def _create_refresh_job(session: Session, principal: Principal, project: Project, job_id: str) -> bool:
     job = jobs.create_job(session, principal, REFRESH_JOB, {"project_id": project.id, "complete": False},
                           project_id=project.id, job_id=job_id)
     # The project's job, not the annotator's: they may read the jobs they created, and its figures (gold
