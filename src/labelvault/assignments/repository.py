@@ -41,15 +41,30 @@ _items = cast(Table, Item.__table__)
 _leases = cast(Table, Lease.__table__)
 
 
-_LEASE_OF = scoped(select(Lease), Lease, bindparam("organization_id")).where(
+_LEASE_OF = Direct(scoped(select(_leases), Lease, bindparam("organization_id")).where(
     Lease.project_id == bindparam("project_id"), Lease.user_id == bindparam("user_id"), Lease.kind == bindparam("kind")
-).with_for_update()
+).with_for_update())
+_LEASE_COLUMN_NAMES = tuple(_leases.c.keys())
 
 
 def lease_of(session: Session, organization_id: str, project_id: str, user_id: str, kind: str) -> Lease | None:
-    """The person's lease, locked: a concurrent claim reclaiming it as expired skips it or has taken it."""
+    """The person's lease, locked: a concurrent claim reclaiming it as expired skips it or has taken it.
+
+    A plain object outside the session (read on every next-item request, where loading it through the ORM cost
+    more than the query): change it with `extend_lease` or `delete_leases`."""
     params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id, "kind": kind}
-    return session.scalars(_LEASE_OF, params).first()
+    row = _LEASE_OF.first(session, params)
+    return None if row is None else Lease(**dict(zip(_LEASE_COLUMN_NAMES, row, strict=True)))
+
+
+_EXTEND_LEASE = Direct(update(_leases).where(_leases.c.id == bindparam("lease_id"))
+                       .values(expires_at=bindparam("new_expiry")))
+
+
+def extend_lease(session: Session, lease: Lease, expires_at: dt.datetime) -> None:
+    """Give a lease (as `lease_of` returns it) a new expiry."""
+    _EXTEND_LEASE.run(session, {"lease_id": lease.id, "new_expiry": expires_at})
+    lease.expires_at = expires_at
 
 
 def lease_by_id(session: Session, organization_id: str, lease_id: str) -> Lease | None:

@@ -65,8 +65,7 @@ def _renew_current(session: Session, principal: Principal, project: Project, kin
     if current is None:
         return None
     if current.expires_at > now:
-        current.expires_at = now + _ttl(project)
-        session.flush()
+        repo.extend_lease(session, current, now + _ttl(project))
         return Claim(current, current.item_id, renewed=True)
     release(session, current)
     return None
