@@ -23,6 +23,7 @@ from labelvault.assignments import service as assignments
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
+from labelvault.kit.ids import new_id
 from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.quality import service as quality
@@ -97,17 +98,15 @@ def save_annotation(
         completed_by_others, draft, status = True, True, AnnotationStatus.draft
     if first_submit and not completed_by_others:
         review_status = assignments.review_status_for_new_submission(session, principal, project)
+    created = current is None
     if current is None:
         current = Annotation(
-            organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
+            id=new_id(), organization_id=item.organization_id, project_id=item.project_id, item_id=item.id,
             author_id=principal.user_id, vendor_id=principal.vendor_id, schema_version=schema_version,
-            answers=answers, status=status,
-            time_spent_ms=time_spent_ms, created_at=now, updated_at=now,
-            submitted_at=None if draft else now,
+            answers=answers, status=status, time_spent_ms=time_spent_ms, revision_count=0,
+            review_status=review_status if first_submit and not completed_by_others else None,
+            review_comment=None, created_at=now, updated_at=now, submitted_at=None if draft else now,
         )
-        if first_submit and not completed_by_others:
-            current.review_status = review_status
-        session.add(current)
         newly_submitted = not draft
     else:
         if draft and current.status == AnnotationStatus.submitted:
@@ -135,6 +134,8 @@ def save_annotation(
     if not draft:
         quality.annotation_submitted(session, principal, project, item.id)
     try:
+        if created:
+            repo.insert_annotation(session, current)  # (a new annotation is written by a statement of its own)
         session.flush()
         if current.review_status is not None and not draft:
             repo.refresh_item_review_state(session, item.id)

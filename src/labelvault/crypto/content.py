@@ -268,8 +268,14 @@ def _seal_bulk_insert(state: ORMExecuteState) -> Any:
 @event.listens_for(Session, "before_flush")
 def _seal_on_flush(session: Session, _context: Any, _instances: Any) -> None:
     for obj in (*session.new, *session.dirty):
-        unsealed: set[Sealed] | None = obj.__dict__.get(_UNSEALED)
-        if unsealed:
-            for attribute in unsealed:
-                attribute.seal(session, obj)
-            unsealed.clear()
+        seal_pending(session, obj)
+
+
+def seal_pending(session: Session, obj: Any) -> None:
+    """Seal the values set on `obj` since it was last sealed: the flush does it for the session's objects; a
+    row written by a statement of its own (not the unit of work) is sealed by this first."""
+    unsealed: set[Sealed] | None = obj.__dict__.get(_UNSEALED)
+    if unsealed:
+        for attribute in unsealed:
+            attribute.seal(session, obj)
+        unsealed.clear()
