@@ -40,7 +40,7 @@ async def save_annotation(
 
     def work(session: Session, principal: Principal) -> Response:
         item = items.get_item(session, principal, item_id)
-        project = projects.get_project(session, principal, item.project_id)
+        project = projects.get_settings(session, principal, item.project_id)
         answers = service.answers_received(session, principal, project,
                                            items.view_of(session, principal, project, item), body.answers)
         result = service.save_annotation(

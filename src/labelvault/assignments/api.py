@@ -24,7 +24,7 @@ async def next_item(project_id: str, gate: AnnotateGate) -> Response:
     """Your current lease (renewed) or a lease on the next item for you; 204 when there is none."""
 
     def work(session: Session, principal: Principal) -> Response:
-        project = projects.get_project(session, principal, project_id)
+        project = projects.get_settings(session, principal, project_id)
         claim = service.next_item(session, principal, project)
         if claim.lease is None:
             return Response(status_code=204)

@@ -90,7 +90,17 @@ def project_for_job(session: Session, organization_id: str, project_id: str, wor
 def get_project(session: Session, principal: Principal, project_id: str) -> Project:
     """The project, if the principal may see it: a vendor's people see only projects routed to their vendor
     (any other answers as a missing one)."""
-    project = repo.project(session, principal.organization_id, project_id)
+    return _visible(session, principal, repo.project(session, principal.organization_id, project_id))
+
+
+def get_settings(session: Session, principal: Principal, project_id: str) -> Project:
+    """The project, if the principal may see it (as `get_project`), as a plain object outside the session: for
+    the labeling loop, which reads a project's settings on every request and changes nothing of it (loading it
+    through the ORM cost more than the query). Changes to it are not saved."""
+    return _visible(session, principal, repo.project_settings(session, principal.organization_id, project_id))
+
+
+def _visible(session: Session, principal: Principal, project: Project | None) -> Project:
     if project is None or not workforce.may_see_project(session, principal, project):
         raise NotFound("project")
     return project
