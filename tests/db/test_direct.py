@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import JSON, Float, bindparam, cast, insert, literal, select
+from sqlalchemy import JSON, Float, bindparam, cast, event, insert, literal, select
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,3 +78,25 @@ def test_driver_errors_are_raised_as_sqlalchemys(factory: sessionmaker[Session],
         statement.run(session, row)
     with transaction(factory) as session, pytest.raises(IntegrityError):
         statement.run(session, row)
+
+
+def test_an_insert_must_name_every_column_with_a_default(factory: sessionmaker[Session]) -> None:
+    """A column left out whose default Python computes (ids, timestamps) would be written as NULL: refused."""
+    partial = Direct(insert(LedgerEntry.__table__), [c for c in ENTRY_COLUMNS if c != "actor_email"])
+    with transaction(factory) as session, pytest.raises(ValueError, match="actor_email"):
+        partial.run(session, {})
+
+
+def test_statement_events_fire(factory: sessionmaker[Session], engine) -> None:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def capture(_conn, _cursor, statement, _parameters, _context, _many):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with transaction(factory) as session:
+            Direct(select(literal("x"))).rows(session, {})
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert any(statement.startswith("SELECT") for statement in seen), seen

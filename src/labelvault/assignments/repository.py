@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -25,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from labelvault.annotations.models import Annotation, ReviewStatus
 from labelvault.assignments.models import Lease, LeaseKind, Skip
+from labelvault.crypto.content import open_sealed
 from labelvault.db.base import UtcDateTime
 from labelvault.db.direct import Direct
 from labelvault.db.scope import scoped
@@ -176,8 +178,7 @@ def _claim_statement(*order_within_priority: ColumnElement[Any] | InstrumentedAt
             _queued.pool == bindparam("queue_pool"),
             # Written into the SQL as literals: only then can the planner see that the partial queue indexes
             # (WHERE state IN ('new', 'in_progress')) cover the query; with bound values it scans every item.
-            _queued.state.in_(bindparam("queued_states", list(QUEUED_STATES), expanding=True,
-                                        literal_execute=True)),
+            _queued.state.in_([literal_column(f"'{state}'") for state in QUEUED_STATES]),
             _queued.annotation_count + _queued.leased
             < func.coalesce(_queued.overlap, bindparam("default_overlap", type_=Integer)),
             ~exists().where(Annotation.item_id == _queued.id, Annotation.author_id == bindparam("user_id")),
@@ -193,20 +194,21 @@ def _claim_statement(*order_within_priority: ColumnElement[Any] | InstrumentedAt
 
 
 def _take_slot(chosen: Any) -> Any:
-    return select(Item).from_statement(  # unscoped: the rows are the UPDATE's, chosen by the scoped query above.
-        # A table UPDATE loaded as items: the ORM's own bulk UPDATE would rebuild the statement's cache key on
-        # every call, which costs more than the claim itself.
-        update(_items)
-        .where(_items.c.id == chosen.scalar_subquery())
-        .values(leased=_items.c.leased + 1,
-                state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state))
-        .returning(*_items.c)
-    )
+    # unscoped: the row is the UPDATE's, chosen by the scoped query above. A table UPDATE, run as a Direct
+    # statement: the ORM's own bulk UPDATE would rebuild the statement's cache key on every call, and loading
+    # the row as an item through the ORM cost more than the claim itself.
+    return (update(_items)
+            .where(_items.c.id == chosen.scalar_subquery())
+            .values(leased=_items.c.leased + 1,
+                    state=case((_items.c.state == ItemState.new, ItemState.in_progress), else_=_items.c.state))
+            .returning(*_items.c))
 
 
 # Import order: ids grow with creation time (ix_items_queue). Random: the rank (ix_items_queue_random).
-_CLAIM_ITEM = {"import": _claim_statement(_queued.id),
-               "random": _claim_statement(_queued.queue_rank, _queued.id)}
+_CLAIM_ITEM = {"import": Direct(_claim_statement(_queued.id)),
+               "random": Direct(_claim_statement(_queued.queue_rank, _queued.id))}
+# The item's attribute for each column the claim returns (the `metadata` column is the attribute `meta`).
+_ITEM_ATTRIBUTES = tuple(Item.__mapper__.get_property_by_column(column).key for column in _items.c)
 
 # The next gold item this person has not met (answered, skipped, or held and given back): one step along the
 # project's gold answers in id order (ix_gold_answers_project_order), from just after the last one they met
@@ -265,7 +267,12 @@ def claim_item(
     statement (row lock, check and update) instead of a SELECT, an UPDATE and a reload."""
     params = {"queue_organization_id": organization_id, "queue_project_id": project_id, "user_id": user_id,
               "default_overlap": default_overlap, "queue_pool": pool}
-    return session.scalars(_CLAIM_ITEM[order], params).first()
+    row = _CLAIM_ITEM[order].first(session, params)
+    if row is None:
+        return None
+    # A plain object outside the session (loading it through the ORM cost more than the claim), its content
+    # opened now.
+    return open_sealed(session, Item(**dict(zip(_ITEM_ATTRIBUTES, row, strict=True))))
 
 
 def claim_gold(session: Session, organization_id: str, project_id: str, user_id: str,
@@ -293,8 +300,7 @@ def add(session: Session, row: Lease | Skip) -> None:
     session.add(row)
 
 
-_LEASE_COLUMNS = ("id", "organization_id", "project_id", "item_id", "user_id", "kind", "annotation_id", "created_at",
-                  "expires_at")
+_LEASE_COLUMNS = tuple(_leases.c.keys())
 _INSERT_LEASE = Direct(insert(_leases), _LEASE_COLUMNS)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
 from types import SimpleNamespace
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import orjson
 from sqlalchemy import event
@@ -138,6 +138,9 @@ def open_json(keys: ProjectCipher, item_id: str, field: str, sealed: bytes | Non
 
 def revision_field(annotation_id: str, number: int) -> str:
     return f"revision:{annotation_id}:{number}:answers"
+
+
+T = TypeVar("T")
 
 
 class Sealed:
@@ -269,6 +272,29 @@ def _seal_bulk_insert(state: ORMExecuteState) -> Any:
 def _seal_on_flush(session: Session, _context: Any, _instances: Any) -> None:
     for obj in (*session.new, *session.dirty):
         seal_pending(session, obj)
+
+
+def open_sealed(session: Session, obj: T) -> T:
+    """Open now every sealed attribute of a row read by a statement of its own (a plain object outside the
+    session), so that it reads without a session afterwards; the object."""
+    for attribute in _sealed_attributes(type(obj)):
+        sealed = obj.__dict__.get(attribute.column)
+        if sealed is not None:
+            item_id, field = attribute.field_of(obj)
+            keys = project_keys(session, obj.organization_id, obj.project_id)  # type: ignore[attr-defined]
+            obj.__dict__[attribute.slot] = (sealed, open_json(keys, item_id, field, sealed))
+    return obj
+
+
+_SEALED_ATTRIBUTES: dict[type, tuple[Sealed, ...]] = {}
+
+
+def _sealed_attributes(model: type) -> tuple[Sealed, ...]:
+    found = _SEALED_ATTRIBUTES.get(model)
+    if found is None:
+        found = _SEALED_ATTRIBUTES[model] = tuple(
+            value for klass in model.__mro__ for value in vars(klass).values() if isinstance(value, Sealed))
+    return found
 
 
 def seal_pending(session: Session, obj: Any) -> None:

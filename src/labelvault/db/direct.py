@@ -45,9 +45,7 @@ class _Plan:
     def parameters(self, given: Mapping[str, Any]) -> Any:
         values = self.compiled.construct_params(given)  # the statement's own literals too
         for name, process in self.bind.items():
-            value = values.get(name)
-            if value is not None:
-                values[name] = process(value)
+            values[name] = process(values[name])  # None too, as SQLAlchemy does (JSON's None is 'null')
         if self.positions is None:
             return values
         return tuple(values[name] for name in self.positions)
@@ -78,6 +76,9 @@ class Direct:
         sql = compiled.string
         if "POSTCOMPILE" in sql:
             raise ValueError("A Direct statement takes no expanding or literal-execute parameters.")
+        if compiled.insert_prefetch or compiled.update_prefetch:  # Python-side defaults Direct would not compute
+            names = [column.key for column in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+            raise ValueError(f"A Direct statement must be given every column it writes; missing: {names}.")
         bind: dict[str, Callable[[Any], Any]] = {
             name: process for name, process in (compiled._bind_processors or {}).items()
             if callable(process)}  # (a sequence is a tuple-valued parameter's, which no Direct statement has)
@@ -88,24 +89,35 @@ class Direct:
 
     def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[_Plan, Any]:
         connection = session.connection()  # begins the session's transaction (and its events) if need be
-        plan = self._plan(connection.dialect)
-        dbapi_connection = connection.connection.dbapi_connection
+        dialect = connection.dialect
+        plan = self._plan(dialect)
+        statement, values = plan.sql, plan.parameters(params)
+        fairy = connection.connection
+        dbapi_connection = fairy.dbapi_connection
         assert dbapi_connection is not None
         cursor = dbapi_connection.cursor()
-        values = plan.parameters(params)
+        # The engine's statement events fire as for any statement (listeners, logging, counting in tests).
+        events = connection._has_events or connection.engine._has_events
         try:
-            cursor.execute(plan.sql, values)
+            if events:
+                for listener in connection.dispatch.before_cursor_execute:
+                    statement, values = listener(connection, cursor, statement, values, None, False)
+            cursor.execute(statement, values)
+            if events:
+                connection.dispatch.after_cursor_execute(connection, cursor, statement, values, None, False)
         except Exception as exc:
             cursor.close()
-            dialect = connection.dialect
             if not isinstance(exc, dialect.loaded_dbapi.Error):
                 raise
-            # As SQLAlchemy's own execution does: a lost connection is dropped from the pool, and the driver's
-            # error is raised as SQLAlchemy's (IntegrityError, OperationalError, ...), which callers catch.
-            if dialect.is_disconnect(exc, dbapi_connection, cursor):
+            # As SQLAlchemy's own execution does: on a lost connection every connection of the pool opened
+            # before it is replaced (the server restarted), and the driver's error is raised as SQLAlchemy's
+            # (IntegrityError, OperationalError, ...), which callers catch.
+            lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+            if lost:
+                connection.engine.pool._invalidate(fairy, exc)
                 connection.invalidate(exc)
-            raise DBAPIError.instance(plan.sql, values, exc, dialect.loaded_dbapi.Error,
-                                      dialect=dialect) from exc
+            raise DBAPIError.instance(statement, values, exc, dialect.loaded_dbapi.Error, dialect=dialect,
+                                      connection_invalidated=lost) from exc
         except BaseException:
             cursor.close()
             raise
