@@ -34,6 +34,7 @@ from labelvault.crypto.media import media_within
 from labelvault.errors import Conflict, InvalidInput, NotFound
 from labelvault.exports import repository as export_repo
 from labelvault.exports import repository_bundle as repo
+from labelvault.kit.batches import batched
 from labelvault.kit.clock import utcnow
 from labelvault.ledger import service as ledger
 from labelvault.projects.label_schema import FieldKind
@@ -359,10 +360,9 @@ def _people(session: Session, root: Path, organization_id: str,
     return mapping
 
 
-def _batches(path: Path, target: str, forces: dict[str, str], persons: tuple[str, ...], people: dict[str, str],
-             table: str, batch: int) -> Iterator[list[dict[str, Any]]]:
-    """The rows of one table's file, made this instance's (organization, workforces, people), in batches."""
-    pending: list[dict[str, Any]] = []
+def _rows(path: Path, target: str, forces: dict[str, str], persons: tuple[str, ...], people: dict[str, str],
+          table: str) -> Iterator[dict[str, Any]]:
+    """The rows of one table's file, made this instance's (organization, workforces, people)."""
     for row in _lines(path):
         row["organization_id"] = target
         if forces:
@@ -370,12 +370,7 @@ def _batches(path: Path, target: str, forces: dict[str, str], persons: tuple[str
         for column in persons:
             if row.get(column) is not None:
                 row[column] = people.get(row[column], row[column])
-        pending.append(row)
-        if len(pending) >= batch:
-            yield pending
-            pending = []
-    if pending:
-        yield pending
+        yield row
 
 
 def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dict[str, Any], *,
@@ -398,9 +393,9 @@ def restore_bundle(session: Session, media: BlobStore, root: Path, manifest: dic
             # A bundle made before the table travelled (quality results came later): nothing of it to restore.
             rows[str(table.name)] = 0
             continue
-        rows[str(table.name)] = repo.insert_batches(session, model, _batches(
+        rows[str(table.name)] = repo.insert_batches(session, model, batched(_rows(
             root / "tables" / f"{table.name}.jsonl", target, forces, repo.PERSON_COLUMNS.get(table.name, ()),
-            people, str(table.name), batch))
+            people, str(table.name)), batch))
     restored_media = 0
     media = media_within(media, session)  # the project's keys are made in this transaction
     for name in manifest.get("files", {}):

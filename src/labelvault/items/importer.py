@@ -20,6 +20,7 @@ from labelvault.items.readers import Record, open_records, read_jsonl
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.jobs.runner import JobLost
+from labelvault.kit.batches import batched
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
 from labelvault.ops.metrics import IMPORT_REJECTED, IMPORTED_ITEMS
@@ -79,14 +80,7 @@ class _ImportRun:
         handle.close()
 
     def _batches(self) -> Iterator[list[Record]]:
-        batch: list[Record] = []
-        for record in self._records():
-            batch.append(record)
-            if len(batch) >= self.importer.batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        return batched(self._records(), self.importer.batch_size)
 
     def execute(self) -> None:
         validate_first = self.params.get("all_or_nothing") and not self.checkpoint.get("validated")

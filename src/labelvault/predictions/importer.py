@@ -6,6 +6,7 @@ then every line is checked first and nothing is stored when one is bad.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from labelvault.items.readers import Record, open_records
 from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job
 from labelvault.jobs.runner import JobLost
+from labelvault.kit.batches import batched
 from labelvault.kit.ids import new_id
 from labelvault.predictions import service
 from labelvault.projects import service as projects
@@ -49,16 +51,8 @@ class _Run:
 
     def _batches(self, skip: int) -> Iterator[list[Record]]:
         with self.importer.store.open_read(self.job.params["blob"]) as handle:
-            batch: list[Record] = []
-            for index, record in enumerate(open_records(handle, self.job.params["format"], self.importer.max_line)):
-                if index < skip:
-                    continue
-                batch.append(record)
-                if len(batch) >= BATCH:
-                    yield batch
-                    batch = []
-            if batch:
-                yield batch
+            records = open_records(handle, self.job.params["format"], self.importer.max_line)
+            yield from batched(itertools.islice(records, skip, None), BATCH)
 
     def _check(self, session: Session, batch: list[Record]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(rows to store, problems) of one batch."""
