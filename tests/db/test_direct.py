@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from labelvault.accounts.repository import _TOKEN_CREDENTIAL
 from labelvault.db.base import UtcDateTime
-from labelvault.db.direct import Direct
+from labelvault.db.direct import Direct, plain
 from labelvault.db.engine import transaction
+from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.kit.hashing import token_digest
 from labelvault.kit.ids import new_id
@@ -100,3 +101,12 @@ def test_statement_events_fire(factory: sessionmaker[Session], engine) -> None: 
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     assert any(statement.startswith("SELECT") for statement in seen), seen
+
+
+def test_plain_objects_take_the_attribute_of_each_column() -> None:
+    """A full row in table order becomes the model's object; a column named unlike its attribute
+    (items.metadata is Item.meta) lands on the attribute."""
+    columns = [column.name for column in Item.__table__.columns]
+    row = tuple({"metadata": {"source": "x"}, "id": "item-1"}.get(name, f"v-{name}") for name in columns)
+    item = plain(Item, row)
+    assert item.meta == {"source": "x"} and item.id == "item-1" and item.project_id == "v-project_id"

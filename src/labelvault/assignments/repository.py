@@ -28,7 +28,7 @@ from labelvault.annotations.models import Annotation, ReviewStatus
 from labelvault.assignments.models import Lease, LeaseKind, Skip
 from labelvault.crypto.content import open_sealed
 from labelvault.db.base import UtcDateTime
-from labelvault.db.direct import Direct
+from labelvault.db.direct import Direct, plain
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemState
 from labelvault.kit.clock import utcnow
@@ -46,7 +46,6 @@ _leases = cast(Table, Lease.__table__)
 _LEASE_OF = Direct(scoped(select(_leases), Lease, bindparam("organization_id")).where(
     Lease.project_id == bindparam("project_id"), Lease.user_id == bindparam("user_id"), Lease.kind == bindparam("kind")
 ).with_for_update())
-_LEASE_COLUMN_NAMES = tuple(_leases.c.keys())
 
 
 def lease_of(session: Session, organization_id: str, project_id: str, user_id: str, kind: str) -> Lease | None:
@@ -56,7 +55,7 @@ def lease_of(session: Session, organization_id: str, project_id: str, user_id: s
     more than the query): change it with `extend_lease` or `delete_leases`."""
     params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id, "kind": kind}
     row = _LEASE_OF.first(session, params)
-    return None if row is None else Lease(**dict(zip(_LEASE_COLUMN_NAMES, row, strict=True)))
+    return None if row is None else plain(Lease, row)
 
 
 _EXTEND_LEASE = Direct(update(_leases).where(_leases.c.id == bindparam("lease_id"))
@@ -207,8 +206,6 @@ def _take_slot(chosen: Any) -> Any:
 # Import order: ids grow with creation time (ix_items_queue). Random: the rank (ix_items_queue_random).
 _CLAIM_ITEM = {"import": Direct(_claim_statement(_queued.id)),
                "random": Direct(_claim_statement(_queued.queue_rank, _queued.id))}
-# The item's attribute for each column the claim returns (the `metadata` column is the attribute `meta`).
-_ITEM_ATTRIBUTES = tuple(Item.__mapper__.get_property_by_column(column).key for column in _items.c)
 
 # The next gold item this person has not met (answered, skipped, or held and given back): one step along the
 # project's gold answers in id order (ix_gold_answers_project_order), from just after the last one they met
@@ -272,7 +269,7 @@ def claim_item(
         return None
     # A plain object outside the session (loading it through the ORM cost more than the claim), its content
     # opened now.
-    return open_sealed(session, Item(**dict(zip(_ITEM_ATTRIBUTES, row, strict=True))))
+    return open_sealed(session, plain(Item, row))
 
 
 def claim_gold(session: Session, organization_id: str, project_id: str, user_id: str,

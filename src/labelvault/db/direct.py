@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+M = TypeVar("M")
 
 
 @dataclass
@@ -143,3 +144,17 @@ class Direct:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+_ATTRIBUTES: dict[type, tuple[str, ...]] = {}
+
+
+def plain(model: type[M], row: Sequence[Any]) -> M:
+    """A row of every column of the model's table, in the table's order (`select(table)`, `returning(*table.c)`),
+    as an object of the model outside any session: for rows a hot path only reads."""
+    names = _ATTRIBUTES.get(model)
+    if names is None:  # attribute names, which may differ from the columns' (items.metadata is Item.meta)
+        mapper = inspect(model)
+        names = _ATTRIBUTES[model] = tuple(mapper.get_property_by_column(column).key
+                                           for column in mapper.local_table.columns)
+    return model(**dict(zip(names, row, strict=True)))
