@@ -18,8 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from labelvault import __version__
 from labelvault.accounts.api import router as accounts_router
 from labelvault.annotations.api import router as annotations_router
+from labelvault.annotations.api import save_annotation
 from labelvault.annotations.review_api import router as review_router
 from labelvault.api.context import AppContext
+from labelvault.api.express import Express, route_of
+from labelvault.assignments.api import next_item
 from labelvault.assignments.api import router as assignments_router
 from labelvault.config import Settings
 from labelvault.crypto.content import ContentCipher, EnvelopeCipher, bind_cipher
@@ -171,6 +174,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(_error_body(code, str(exc.detail)), status_code=exc.status_code)
 
+    # Inside ObserveRequests: the loop's routes get the same metrics and headers as every other.
+    app.add_middleware(Express, enabled=settings.express_routes,
+                       routes=[route_of(assignments_router, next_item), route_of(annotations_router, save_annotation)])
     app.add_middleware(ObserveRequests)
 
     # Routes are matched in order: the labeling loop's (next item, submit) come first.

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         default=4, ge=1,
         description="Worker threads per server process for the labeling loop (next item, submit); more requests wait.",
     )
+    express_routes: bool = Field(
+        default=True,
+        description="Answer the labeling loop's routes (next item, submit) below FastAPI's routing layer, with the "
+                    "same answers and less CPU; off, FastAPI serves them like every other route.",
+    )
     job_poll_seconds: float = Field(default=0.5, description="How often an idle job worker looks for work.")
     job_stale_seconds: int = Field(
         default=60, description="A running job whose worker stopped heartbeating this long is taken over."
