@@ -38,6 +38,7 @@ from labelvault.items.api import router as items_router
 from labelvault.items.importer import Importer
 from labelvault.jobs.api import router as jobs_router
 from labelvault.jobs.runner import Handler, Runner
+from labelvault.kit.workers import WorkerThreads
 from labelvault.ledger.api import router as ledger_router
 from labelvault.ledger.signing import load_or_create_signer
 from labelvault.ledger.writer import LedgerWriter, Sealer
@@ -147,10 +148,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         yield
         ctx.runner.stop()
         ctx.sealer.stop()
+        app.state.loop_workers.close()
 
     app = FastAPI(title="labelvault", version=__version__, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
     app.state.ctx = ctx
+    app.state.loop_workers = WorkerThreads(settings.loop_threads, "labeling-loop")
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

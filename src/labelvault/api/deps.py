@@ -10,8 +10,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
-import anyio.to_thread
-from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
@@ -23,6 +21,7 @@ from labelvault.api.context import AppContext
 from labelvault.db.engine import transaction, write_session
 from labelvault.errors import Forbidden, NotAuthenticated
 from labelvault.kit.hashing import same_digest
+from labelvault.kit.workers import WorkerThreads
 from labelvault.security.policy import Action, Principal, authorize
 
 log = logging.getLogger("labelvault.auth")
@@ -146,18 +145,15 @@ def require(action: Action) -> Callable[..., Principal]:
 T = TypeVar("T")
 
 
-def _loop_limiter(request: Request) -> CapacityLimiter:
+def _loop_workers(request: Request) -> WorkerThreads:
     """The labeling loop's own few worker threads (`loop_threads`), apart from the shared pool of the other routes.
 
     With a thread per waiting request (64 annotators: 40 threads per process), the threads take turns at the
     interpreter lock and the database's CPU for every statement, and a cycle costs half again as much CPU; a
     few threads, each taking the next request when done, keep both busy with less switching (PostgreSQL at
     C=64: 154 instead of 49 annotations/s)."""
-    state = request.app.state
-    limiter: CapacityLimiter | None = getattr(state, "loop_limiter", None)
-    if limiter is None:  # no await since the check: one per app
-        limiter = state.loop_limiter = CapacityLimiter(context(request).settings.loop_threads)
-    return limiter
+    workers: WorkerThreads = request.app.state.loop_workers
+    return workers
 
 
 class Gate:
@@ -174,7 +170,7 @@ class Gate:
         self.action = action
 
     async def run(self, work: Callable[[Session, Principal], T]) -> T:
-        return await anyio.to_thread.run_sync(self._run, work, limiter=_loop_limiter(self.request))
+        return await _loop_workers(self.request).run(self._run, work)
 
     def _run(self, work: Callable[[Session, Principal], T]) -> T:
         session = _session_for(self.request)
