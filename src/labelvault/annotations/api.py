@@ -39,7 +39,7 @@ async def save_annotation(
     """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
 
     def work(session: Session, principal: Principal) -> Response:
-        item = items.get_item(session, principal, item_id)
+        item = items.read_item(session, principal, item_id)
         project = projects.get_settings(session, principal, item.project_id)
         answers = service.answers_received(session, principal, project,
                                            items.view_of(session, principal, project, item), body.answers)

@@ -33,10 +33,19 @@ _ANNOTATION_OF_AUTHOR = scoped(select(Annotation), Annotation, bindparam("organi
 ).with_for_update()
 
 
+_HAS_ANNOTATION_OF_AUTHOR = Direct(scoped(select(Annotation.id), Annotation, bindparam("organization_id")).where(
+    Annotation.item_id == bindparam("item_id"), Annotation.author_id == bindparam("author_id")
+).with_for_update())
+
+
 def annotation_of_author(
     session: Session, organization_id: str, item_id: str, author_id: str
 ) -> Annotation | None:
+    """The author's annotation of the item, row-locked, loaded for change. Most submissions are a first one:
+    a short statement finds that there is none, before the ORM is asked to load one."""
     params = {"organization_id": organization_id, "item_id": item_id, "author_id": author_id}
+    if _HAS_ANNOTATION_OF_AUTHOR.first(session, params) is None:
+        return None
     return session.scalars(_ANNOTATION_OF_AUTHOR, params).first()
 
 

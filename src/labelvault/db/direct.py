@@ -128,6 +128,8 @@ class Direct:
         """Every row, converted by the columns' types."""
         plan, cursor = self._run(session, params)
         try:
+            if plan.results is not None:  # (the driver builds its description anew at each access)
+                return plan.convert(cursor.fetchall(), ())
             description = cursor.description
             return plan.convert(cursor.fetchall(), description) if description else []
         finally:
