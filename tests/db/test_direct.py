@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import JSON, Float, bindparam, cast, event, insert, literal, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,3 +111,13 @@ def test_plain_objects_take_the_attribute_of_each_column() -> None:
     row = tuple({"metadata": {"source": "x"}, "id": "item-1"}.get(name, f"v-{name}") for name in columns)
     item = plain(Item, row)
     assert item.meta == {"source": "x"} and item.id == "item-1" and item.project_id == "v-project_id"
+
+
+def test_plain_objects_are_outside_any_session_and_need_every_column() -> None:
+    columns = [column.name for column in Item.__table__.columns]
+    item = plain(Item, tuple(f"v-{name}" for name in columns))
+    assert sa_inspect(item).transient
+    item.priority = 3  # an ordinary object: attributes can be set as on any other
+    assert item.priority == 3
+    with pytest.raises(ValueError):
+        plain(Item, tuple(f"v-{name}" for name in columns[:-1]))
