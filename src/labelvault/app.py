@@ -150,8 +150,11 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         ctx.sealer.stop()
         app.state.loop_workers.close()
 
+    telemetry = settings.opentelemetry
     app = FastAPI(title="labelvault", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
+                  docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json",
+                  telemetry={"tracing": telemetry, "metrics": telemetry, "logs": telemetry,
+                             "operation_spans": telemetry})
     app.state.ctx = ctx
     app.state.loop_workers = WorkerThreads(settings.loop_threads, "labeling-loop")
 

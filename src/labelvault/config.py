@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         default=4, ge=1,
         description="Worker threads per server process for the labeling loop (next item, submit); more requests wait.",
     )
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry traces, metrics and logs, sent to the providers the process configures "
+                    "(the OpenTelemetry SDK's settings); off, no request pays for checking whether any is configured.",
+    )
     express_routes: bool = Field(
         default=True,
         description="Answer the labeling loop's routes (next item, submit) below FastAPI's routing layer, with the "

@@ -116,17 +116,23 @@ class ExpressRoute:
         content_type = request.headers.get("content-type")
         if not content_type:
             return raw
+        if content_type == "application/json":
+            return _json(raw)
         message = email.message.Message()
         message["content-type"] = content_type
         subtype = message.get_content_subtype()
         if message.get_content_maintype() != "application" or not (subtype == "json" or subtype.endswith("+json")):
             return raw
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise RequestValidationError(
-                [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {},
-                  "ctx": {"error": exc.msg}}], body=exc.doc) from exc
+        return _json(raw)
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {},
+              "ctx": {"error": exc.msg}}], body=exc.doc) from exc
 
 
 def _of_request(call: Callable[..., Awaitable[Any]], parameter: str) -> Callable[[Request], Awaitable[Any]]:
