@@ -6,7 +6,6 @@ import sys
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.markup import escape
 
 from labelvault.accounts import service as accounts
@@ -16,6 +15,7 @@ from labelvault.db.engine import build_engine, session_factory, transaction
 from labelvault.db.migrate import check as check_migrations
 from labelvault.db.migrate import upgrade
 from labelvault.errors import DomainError
+from labelvault.ops import serving
 
 admin_app = typer.Typer(help="Create administrators (acts on the local database).", no_args_is_help=True)
 
@@ -48,8 +48,10 @@ def serve(
     settings.secret_key  # noqa: B018 - created before workers start, so they share it
     console.print(f"labelvault listening on http://{host}:{port}")
     # A worker that is merely slow on a busy host must not be killed by the supervisor's health check.
-    uvicorn.run("labelvault.app:serve_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_level="warning", timeout_worker_healthcheck=30)
+    status = serving.serve(host, port, workers, access_log=False, log_level="warning", timeout_worker_healthcheck=30)
+    if status:
+        console.print(f"[red]Error:[/] the server processes kept ending as they started; is port {port} free?")
+        raise typer.Exit(status)
 
 
 @admin_app.command("create")
