@@ -17,7 +17,7 @@ from labelvault.ops.serving import reuse_port_available
 from labelvault.testing import fresh_database, start_server
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not reuse_port_available(), reason="the platform has no SO_REUSEPORT")]
+              pytest.mark.skipif(not reuse_port_available(), reason="Linux only spreads connections")]
 
 LISTEN, ESTABLISHED = "0A", "01"
 T = TypeVar("T")

@@ -6,7 +6,7 @@ burst of them (a team starting its shift, a proxy opening its pool) could all la
 others sat idle. With a socket per process the kernel spreads new connections over the processes.
 
 The supervisor starts the processes, replaces one that dies, and on SIGINT or SIGTERM asks each to finish
-its requests and stop. Where the platform has no SO_REUSEPORT, uvicorn's own supervisor is used.
+its requests and stop. Elsewhere than on Linux, uvicorn's own supervisor is used.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import socket
+import sys
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -28,7 +29,9 @@ EARLY_EXITS_ALLOWED = 3
 
 
 def reuse_port_available() -> bool:
-    return hasattr(socket, "SO_REUSEPORT")
+    """Linux spreads connections over the sockets bound with SO_REUSEPORT; other systems may not (on BSD and
+    macOS one of the sockets takes them all)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
