@@ -18,6 +18,7 @@ NETWORK_ALLOWED = {
     "cli/common.py": {"httpx"},  # the CLI's remote commands, through the same kind of client
     "testing.py": {"httpx", "socket"},  # starts test servers on 127.0.0.1 and waits for them
     "jobs/runner.py": {"socket"},  # the host name in a worker's id; no connection
+    "ops/serving.py": {"socket"},  # listens on the host and port `serve` was started with; connects nowhere
     "accounts/mail.py": {"smtplib"},  # the SMTP server of the settings, never an address from a request
     "storage_s3.py": {"boto3", "botocore"},  # the bucket and endpoint of the settings
 }
