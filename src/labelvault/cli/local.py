@@ -47,7 +47,8 @@ def serve(
         upgrade(settings.resolved_database_url)
     settings.secret_key  # noqa: B018 - created before workers start, so they share it
     console.print(f"labelvault listening on http://{host}:{port}")
-    # A worker that is merely slow on a busy host must not be killed by the supervisor's health check.
+    # (Off Linux, uvicorn's supervisor runs the processes: one that is merely slow on a busy host must not be
+    # killed by its health check.)
     status = serving.serve(host, port, workers, access_log=False, log_level="warning", timeout_worker_healthcheck=30)
     if status:
         console.print(f"[red]Error:[/] the server processes kept ending as they started; is port {port} free?")
