@@ -362,13 +362,12 @@ def main() -> None:
     p.add_argument("--items", type=int, default=100_000)
     p.add_argument("--seconds", type=float, default=30.0)
     p.add_argument("--workers", type=int, default=None,
-                   help="Server processes (default: 2, one per core, on PostgreSQL; 1 on SQLite, which writes one "
-                        "transaction at a time).")
+                   help="Server processes (default: 2, one per core).")
     p.add_argument("--seed", choices=["import", "bulk"], default=None,
                    help="How items are loaded: the SDK import (default up to 100,000 items) or a bulk insert "
                         "through SQLAlchemy Core (default above).")
     args = p.parse_args()
-    workers = args.workers or (1 if args.database == "sqlite" else 2)
+    workers = args.workers or 2
     seed = args.seed or ("import" if args.items <= 100_000 else "bulk")
 
     with fresh_environment(args.database, args.pg_admin_url) as env:

@@ -43,6 +43,7 @@ async def save_annotation(
         project = projects.get_settings(session, principal, item.project_id)
         answers = service.answers_received(session, principal, project,
                                            items.view_of(session, principal, project, item), body.answers)
+        gate.start_writing(session)
         result = service.save_annotation(
             session, principal, project, item, answers=answers, time_spent_ms=body.time_spent_ms,
             draft=body.draft, idempotency_key=idempotency_key,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import BrowserSession
 from labelvault.api.context import AppContext
-from labelvault.db.engine import transaction, write_session
+from labelvault.db.engine import begin_write, transaction, write_session
 from labelvault.errors import Forbidden, NotAuthenticated
 from labelvault.kit.hashing import same_digest
 from labelvault.kit.workers import WorkerThreads
@@ -163,7 +163,8 @@ class Gate:
     that depends on `require` runs its credential check, its body and its commit on three worker threads one
     after the other (and its answer's validation on a fourth). A route that depends on `gated` instead calls
     `await gate.run(work)`; `work(session, principal)` then runs on one worker thread between the same
-    credential check and policy decision as `require`'s and the same commit as `db_session`'s."""
+    credential check and policy decision as `require`'s and the same commit as `db_session`'s. The work calls
+    `start_writing` once its reads are done."""
 
     def __init__(self, request: Request, action: Action) -> None:
         self.request = request
@@ -172,8 +173,23 @@ class Gate:
     async def run(self, work: Callable[[Session, Principal], T]) -> T:
         return await _loop_workers(self.request).run(self._run, work)
 
+    @staticmethod
+    def start_writing(session: Session) -> None:
+        """Called by the work between its reads and its first write. On SQLite, which writes one transaction at
+        a time (one write lock for every server process), the reads so far (the credential check among them)
+        end with their own transaction and a write transaction begins: the lock is held for the writes only.
+        Elsewhere the one transaction goes on.
+
+        What was read before stays as read: a change committed in between (a suspension, say) applies from the
+        next request, as it would for a request that had come a moment earlier."""
+        if session.get_bind().dialect.name == "sqlite":
+            session.commit()
+            begin_write(session)
+
     def _run(self, work: Callable[[Session, Principal], T]) -> T:
-        session = _session_for(self.request)
+        # A session that begins as a reader on SQLite (WAL: never waits for the write lock); the work calls
+        # `start_writing` before its first write.
+        session = context(self.request).factory()
         try:
             principal = _principal(self.request, session)
             authorize(principal, self.action)

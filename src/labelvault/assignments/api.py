@@ -25,7 +25,9 @@ async def next_item(project_id: str, gate: AnnotateGate) -> Response:
 
     def work(session: Session, principal: Principal) -> Response:
         project = projects.get_settings(session, principal, project_id)
-        claim = service.next_item(session, principal, project)
+        entitled = service.entitlement(session, principal, project)
+        gate.start_writing(session)
+        claim = service.next_item(session, principal, project, entitled)
         if claim.lease is None:
             return Response(status_code=204)
         item = claim.item or items.get_item(session, principal, claim.lease.item_id)

@@ -71,9 +71,27 @@ def _renew_current(session: Session, principal: Principal, project: Project, kin
     return None
 
 
-def next_item(session: Session, principal: Principal, project: Project) -> Claim:
-    """The principal's current lease in the project (renewed), or a lease on the next free item."""
+@dataclass
+class Entitlement:
+    """What a person may take from a project's queue, read before the claim (`entitlement`)."""
+    gold_rate: float
+    pools: list[str]
+
+
+def entitlement(session: Session, principal: Principal, project: Project) -> Entitlement:
+    """Whether the person receives work from the project (Forbidden when suspended or not yet qualified), at
+    which gold rate and from which pools: reads only, so that they may come before the claim's write
+    transaction (see `api.deps.Gate.start_writing`)."""
     gold_rate = quality.check_may_receive_work(session, principal, project)
+    return Entitlement(gold_rate, workforce.pools_for(session, principal, project))
+
+
+def next_item(session: Session, principal: Principal, project: Project,
+              entitled: Entitlement | None = None) -> Claim:
+    """The principal's current lease in the project (renewed), or a lease on the next free item."""
+    if entitled is None:
+        entitled = entitlement(session, principal, project)
+    gold_rate, pools = entitled.gold_rate, entitled.pools
     now = utcnow()
     current = _renew_current(session, principal, project, LeaseKind.annotate, now)
     if current is not None:
@@ -83,7 +101,6 @@ def next_item(session: Session, principal: Principal, project: Project) -> Claim
     # lease), so neither the answer nor its timing tells them apart. With no gold item left for the person,
     # the real queue answers.
     item = None
-    pools = workforce.pools_for(session, principal, project)
     if gold_rate > 0 and pools and quality.wants_gold(gold_rate):
         item = repo.claim_gold(session, project.organization_id, project.id, principal.user_id, pools)
     if item is None:
