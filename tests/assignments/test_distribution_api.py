@@ -120,6 +120,25 @@ def test_expired_lease_returns_the_item_and_a_late_submit_keeps_a_draft(client, 
     assert item["annotation_count"] == 1
 
 
+def test_a_claim_drops_its_own_expired_lease_and_reclaims_the_others(client, ctx, owner, member_of, factory):
+    project = _project(client, ctx, owner, n=3)
+    first, second = member_of(owner, Role.annotator), member_of(owner, Role.annotator)
+    mine, theirs = _next(client, first, project).json(), _next(client, second, project).json()
+    _expire(factory, mine["lease"]["id"])
+    _expire(factory, theirs["lease"]["id"])
+    again = _next(client, first, project).json()
+    assert again["lease"]["id"] != mine["lease"]["id"]  # a new lease, not the expired one renewed
+    assert again["item"]["id"] == mine["item"]["id"]  # the highest-priority item was free again
+    with factory() as session:
+        leases = session.scalars(select(Lease)).all()
+        leased = dict(session.execute(select(Item.id, Item.leased)).tuples().all())
+        states = dict(session.execute(select(Item.id, Item.state)).tuples().all())
+    assert [(lease.user_id, lease.item_id) for lease in leases] == [(first.user_id, mine["item"]["id"])]
+    assert leased[mine["item"]["id"]] == 1 and leased[theirs["item"]["id"]] == 0  # each slot freed once
+    assert states[theirs["item"]["id"]] == "new"
+    assert sum(leased.values()) == 1
+
+
 def test_late_submit_is_accepted_while_the_overlap_has_room(client, ctx, owner, member_of, factory):
     project = _project(client, ctx, owner, n=1)
     annotator = member_of(owner, Role.annotator)

@@ -46,9 +46,8 @@ def _ttl(project: Project) -> dt.timedelta:
     return dt.timedelta(seconds=project.lease_seconds)
 
 
-def reclaim_expired(session: Session, project: Project, kind: str = LeaseKind.annotate) -> int:
-    """Return the items of expired leases to the queue."""
-    expired = repo.expired_leases(session, project.organization_id, project.id, kind, utcnow(), RECLAIM_BATCH)
+def _reclaim(session: Session, project: Project, kind: str, expired: Sequence[tuple[str, str]]) -> int:
+    """Return the items of expired leases (locked) to the queue."""
     if not expired:
         return 0
     freed = repo.delete_leases(session, [lease_id for lease_id, _ in expired])
@@ -58,16 +57,20 @@ def reclaim_expired(session: Session, project: Project, kind: str = LeaseKind.an
     return len(freed)
 
 
-def _renew_current(session: Session, principal: Principal, project: Project, kind: str,
-                   now: dt.datetime) -> Claim | None:
-    """The principal's live lease of this kind, renewed; an expired one is dropped (its slot freed)."""
-    current = repo.lease_of(session, project.organization_id, project.id, principal.user_id, kind)
-    if current is None:
-        return None
-    if current.expires_at > now:
+def _renew_or_reclaim(session: Session, principal: Principal, project: Project, kind: str,
+                      now: dt.datetime) -> Claim | None:
+    """The principal's live lease of this kind, renewed. Without one (an expired one is dropped, its slot
+    freed), the project's expired leases are reclaimed first, so that their items are in the queue again for
+    the claim that follows (no background process is needed for that). One statement reads both."""
+    held = repo.own_and_expired_leases(session, project.organization_id, project.id, principal.user_id, kind, now,
+                                       RECLAIM_BATCH)
+    current = held.own
+    if current is not None and current.expires_at > now:
         repo.extend_lease(session, current, now + _ttl(project))
         return Claim(current, current.item_id, renewed=True)
-    release(session, current)
+    if current is not None:
+        release(session, current)
+    _reclaim(session, project, kind, held.expired)
     return None
 
 
@@ -93,10 +96,9 @@ def next_item(session: Session, principal: Principal, project: Project,
         entitled = entitlement(session, principal, project)
     gold_rate, pools = entitled.gold_rate, entitled.pools
     now = utcnow()
-    current = _renew_current(session, principal, project, LeaseKind.annotate, now)
+    current = _renew_or_reclaim(session, principal, project, LeaseKind.annotate, now)
     if current is not None:
         return current
-    reclaim_expired(session, project)
     # Gold items come at the project's rate, by the same steps as any item (one claim statement, then the
     # lease), so neither the answer nor its timing tells them apart. With no gold item left for the person,
     # the real queue answers.
@@ -288,10 +290,9 @@ def project_status(session: Session, project: Project,
 def next_review(session: Session, principal: Principal, project: Project) -> Claim:
     """The reviewer's current review lease (renewed) or a lease on the next annotation waiting for review."""
     now = utcnow()
-    current = _renew_current(session, principal, project, LeaseKind.review, now)
+    current = _renew_or_reclaim(session, principal, project, LeaseKind.review, now)
     if current is not None:
         return current
-    reclaim_expired(session, project, LeaseKind.review)
     annotation_id = repo.review_candidate(session, project.organization_id, project.id, principal.user_id, now,
                                           principal.vendor_id)
     if annotation_id is None:
