@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from labelvault.accounts import service as accounts
 from labelvault.accounts.models import BrowserSession
 from labelvault.api.context import AppContext
-from labelvault.db.engine import begin_write, transaction, write_session
+from labelvault.db.engine import start_writing, transaction, write_session
 from labelvault.errors import Forbidden, NotAuthenticated
 from labelvault.kit.hashing import same_digest
 from labelvault.kit.workers import WorkerThreads
@@ -175,16 +175,9 @@ class Gate:
 
     @staticmethod
     def start_writing(session: Session) -> None:
-        """Called by the work between its reads and its first write. On SQLite, which writes one transaction at
-        a time (one write lock for every server process), the reads so far (the credential check among them)
-        end with their own transaction and a write transaction begins: the lock is held for the writes only.
-        Elsewhere the one transaction goes on.
-
-        What was read before stays as read: a change committed in between (a suspension, say) applies from the
-        next request, as it would for a request that had come a moment earlier."""
-        if session.get_bind().dialect.name == "sqlite":
-            session.commit()
-            begin_write(session)
+        """Called by the work between its reads (the credential check among them) and its first write: see
+        `db.engine.start_writing`."""
+        start_writing(session)
 
     def _run(self, work: Callable[[Session, Principal], T]) -> T:
         # A session that begins as a reader on SQLite (WAL: never waits for the write lock); the work calls

@@ -7,6 +7,7 @@ import functools
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         database = make_url(url).database or ""
         on_disk = database not in ("", ":memory:") and not database.startswith("file:")
         writers = _SqliteWriters(Path(f"{database}-writer") if on_disk else None)
+        _WRITERS[engine.pool] = writers
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", writers.begin)
         event.listen(engine, "commit", writers.end)
@@ -115,18 +117,43 @@ class _SqliteWriters:
 
     def begin(self, connection: Any) -> None:
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-        if immediate and self.lock.acquire(timeout=WRITE_QUEUE_SECONDS):
+        if immediate:
+            self._queue(connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        except BaseException:
+            self.end(connection)
+            raise
+
+    def _queue(self, connection: Any) -> None:
+        """Wait for this connection's turn to write (see the class)."""
+        if self.lock.acquire(timeout=WRITE_QUEUE_SECONDS):
             connection.info[WRITE_OPTION] = True
             try:
                 self._lock_across_processes()
             except BaseException:
                 self.end(connection)
                 raise
+
+    def upgrade(self, connection: Any) -> None:
+        """End the connection's read transaction and begin a write transaction in its place, on the same
+        connection and within the same SQLAlchemy transaction (whose commit or rollback then ends it)."""
+        if connection.info.get(WRITE_OPTION):
+            return  # writing already
+        self._queue(connection)
+        cursor = connection.connection.dbapi_connection.cursor()
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            cursor.execute("COMMIT")
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                cursor.execute("BEGIN")  # (a transaction again, for SQLAlchemy's rollback to end)
+                raise
         except BaseException:
             self.end(connection)
             raise
+        finally:
+            cursor.close()
 
     def _lock_across_processes(self) -> None:
         if self.lock_path is None:
@@ -159,6 +186,23 @@ def begin_write(session: Session) -> None:
     Call before the first statement of the transaction.
     """
     session.connection(execution_options={WRITE_OPTION: True})
+
+
+_WRITERS: weakref.WeakKeyDictionary[Any, _SqliteWriters] = weakref.WeakKeyDictionary()  # by SQLite engines' pools
+
+
+def start_writing(session: Session) -> None:
+    """From here on the session's transaction writes. On SQLite, which writes one transaction at a time, a
+    session that has only read so far ends its read transaction and begins a write transaction (BEGIN
+    IMMEDIATE, queued as every writer is) on the same connection: the write lock is held for the writes only.
+    Elsewhere (PostgreSQL locks rows, not the database) the one transaction goes on.
+
+    What was read before stays as read: a change committed in between applies from the next request, as it
+    would to a request that had come a moment earlier."""
+    connection = session.connection()
+    writers = _WRITERS.get(connection.engine.pool)
+    if writers is not None:
+        writers.upgrade(connection)
 
 
 @functools.cache
