@@ -6,12 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
-from labelvault.db.engine import build_engine, session_factory, transaction
+from labelvault.db.engine import build_engine, session_factory, start_writing, transaction
 
 # Read, then write back one more, in a write transaction: lost updates unless writers take turns.
 WORKER = textwrap.dedent("""
@@ -47,22 +49,8 @@ def test_writers_of_several_processes_take_turns(database: str) -> None:
 
 
 def test_a_write_transaction_holds_the_lock_file_until_it_ends(database: str) -> None:
-    probe = textwrap.dedent("""
-        import fcntl, os, sys
-        fd = os.open(sys.argv[1], os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("held")
-        else:
-            print("free")
-    """)
-    lock_file = database.removeprefix("sqlite:///") + "-writer"
+    probed = _lock_probe(database)
     factory = session_factory(build_engine(database))
-
-    def probed() -> str:
-        return subprocess.run([sys.executable, "-c", probe, lock_file], capture_output=True, text=True,
-                              check=True, timeout=30).stdout.strip()
 
     with transaction(factory) as session:
         session.execute(text("UPDATE counter SET n = n + 1"))
@@ -71,3 +59,58 @@ def test_a_write_transaction_holds_the_lock_file_until_it_ends(database: str) ->
     with transaction(factory, write=False) as session:  # readers do not queue
         session.execute(text("SELECT n FROM counter")).scalar_one()
         assert probed() == "free"
+
+
+def _lock_probe(database: str) -> Callable[[], str]:
+    probe = textwrap.dedent("""
+        import fcntl, os, sys
+        fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("held")
+        else:
+            print("free")
+    """)
+    lock_file = database.removeprefix("sqlite:///") + "-writer"
+
+    def probed() -> str:
+        return subprocess.run([sys.executable, "-c", probe, lock_file], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.strip()
+
+    return probed
+
+
+def test_a_reader_starts_writing_on_the_same_connection(database: str) -> None:
+    probed = _lock_probe(database)
+    engine = build_engine(database)
+    factory = session_factory(engine)
+    with factory() as session:
+        seen = session.execute(text("SELECT n FROM counter")).scalar_one()
+        connection = session.connection().connection.dbapi_connection
+        assert probed() == "free"  # reading takes no write lock
+        start_writing(session)
+        assert session.connection().connection.dbapi_connection is connection
+        assert probed() == "held"
+        start_writing(session)  # once writing, again is nothing
+        session.execute(text("UPDATE counter SET n = :n"), {"n": seen + 1})
+        session.commit()
+        assert probed() == "free"
+        session.execute(text("SELECT n FROM counter")).scalar_one()  # a new transaction reads again
+        start_writing(session)
+        session.execute(text("UPDATE counter SET n = n + 100"))
+        session.rollback()
+        assert probed() == "free"
+    with engine.connect() as reading:
+        assert reading.execute(text("SELECT n FROM counter")).scalar_one() == 1  # the rolled back write is gone
+    engine.dispose()
+
+
+def test_start_writing_is_nothing_outside_sqlite(engine: Engine, factory: sessionmaker[Session]) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's case is above")
+    with factory() as session:
+        session.execute(text("SELECT 1"))
+        transaction_before = session.get_transaction()
+        start_writing(session)
+        assert session.get_transaction() is transaction_before and session.in_transaction()
