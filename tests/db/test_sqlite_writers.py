@@ -114,3 +114,15 @@ def test_start_writing_is_nothing_outside_sqlite(engine: Engine, factory: sessio
         transaction_before = session.get_transaction()
         start_writing(session)
         assert session.get_transaction() is transaction_before and session.in_transaction()
+
+
+def test_start_writing_in_a_write_transaction_keeps_it(database: str) -> None:
+    engine = build_engine(database)
+    factory = session_factory(engine)
+    with pytest.raises(RuntimeError), transaction(factory) as session:
+        session.execute(text("UPDATE counter SET n = n + 1"))
+        start_writing(session)  # nothing to end: the write above stays in this transaction
+        raise RuntimeError("rolled back")
+    with engine.connect() as reading:
+        assert reading.execute(text("SELECT n FROM counter")).scalar_one() == 0
+    engine.dispose()

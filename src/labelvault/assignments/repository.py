@@ -118,7 +118,6 @@ def _expired(*columns: Any) -> Any:
             .with_for_update(skip_locked=True))
 
 
-
 # The person's lease (locked, waiting for a concurrent request of theirs) and the project's expired leases
 # (locked, skipping those being reclaimed), in one statement: what a claim reads first. A column tells them apart.
 _OWN_AND_EXPIRED = Direct(union_all(

@@ -138,8 +138,8 @@ class _SqliteWriters:
     def upgrade(self, connection: Any) -> None:
         """End the connection's read transaction and begin a write transaction in its place, on the same
         connection and within the same SQLAlchemy transaction (whose commit or rollback then ends it)."""
-        if connection.info.get(WRITE_OPTION):
-            return  # writing already
+        if connection.info.get(WRITE_OPTION) or connection.get_execution_options().get(WRITE_OPTION, False):
+            return  # writing already (begun as a write transaction, or upgraded before)
         self._queue(connection)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
