@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -169,8 +170,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in err["loc"] if p != "body"), "reason": err["msg"]}
-                    for err in exc.errors()]
+        problems = [_problem(err, exc.body) for err in exc.errors()]
         first = problems[0] if problems else {"field": "", "reason": "invalid"}
         return JSONResponse(_error_body("invalid_input", f"{first['field']}: {first['reason']}",
                                         {"problems": problems}), status_code=422)
@@ -194,6 +194,21 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def _problem(error: Any, body: Any) -> dict[str, str]:
+    """One problem of a request that failed validation: the field (dotted path in the body) and the reason; a
+    body that is not JSON at all is reported with where the JSON breaks (line and column)."""
+    if error.get("type") == "json_invalid":
+        position = error["loc"][-1] if isinstance(error["loc"][-1], int) else None
+        reason = (error.get("ctx") or {}).get("error") or error["msg"]
+        if isinstance(body, str | bytes) and position is not None:
+            text = body if isinstance(body, str) else body.decode("utf-8", "replace")
+            line = text.count("\n", 0, position) + 1
+            column = position - (text.rfind("\n", 0, position) + 1) + 1
+            reason = f"{reason} (line {line}, column {column})"
+        return {"field": "body", "reason": f"The body is not valid JSON: {reason}."}
+    return {"field": ".".join(str(p) for p in error["loc"] if p != "body"), "reason": error["msg"]}
 
 
 def serve_app() -> FastAPI:

@@ -116,3 +116,18 @@ def test_a_route_it_cannot_serve_is_refused_when_the_app_is_built() -> None:
 
     with pytest.raises(TypeError, match="cannot be served"):
         express.Express(app=None, routes=[express.route_of(router, things)])  # type: ignore[arg-type]
+
+
+def test_a_body_that_is_not_json_is_reported_with_where_it_breaks(client: TestClient, plain: TestClient,
+                                                                   owner: Actor, ctx: AppContext) -> None:
+    project_id = api_project(client, owner, TEXT_SCHEMA, [{"data": {"text": "one"}}], ctx.runner)
+    item_id = client.post(f"/api/v1/projects/{project_id}/next", headers=owner.headers).json()["item"]["id"]
+    body = b'{"answers": {"sentiment": "positive"},\n "time_spent_ms": 12,,}'
+    headers = {**owner.headers, "content-type": "application/json"}
+    for each in (client, plain):
+        answer = each.post(f"/api/v1/items/{item_id}/annotations", content=body, headers=headers)
+        assert answer.status_code == 422
+        problem = answer.json()["details"]["problems"][0]
+        assert problem["field"] == "body"
+        assert "not valid JSON" in problem["reason"] and "(line 2, column 22)" in problem["reason"]
+        assert answer.json()["message"] == f"body: {problem['reason']}"
