@@ -46,15 +46,14 @@ def _ttl(project: Project) -> dt.timedelta:
     return dt.timedelta(seconds=project.lease_seconds)
 
 
-def _reclaim(session: Session, project: Project, kind: str, expired: Sequence[tuple[str, str]]) -> int:
+def _reclaim(session: Session, project: Project, kind: str, expired: Sequence[tuple[str, str]]) -> None:
     """Return the items of expired leases (locked) to the queue."""
     if not expired:
-        return 0
+        return
     freed = repo.delete_leases(session, [lease_id for lease_id, _ in expired])
     if kind == LeaseKind.annotate:
         _free_slots(session, project.organization_id, freed)
     session.flush()
-    return len(freed)
 
 
 def _renew_or_reclaim(session: Session, principal: Principal, project: Project, kind: str,

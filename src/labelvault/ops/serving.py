@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -56,20 +57,25 @@ def _serve_one(host: str, port: int, options: dict[str, Any]) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+@dataclass
+class _Running:
+    process: BaseProcess
+    started_at: float  # time.monotonic()
+
+
 class Supervisor:
     def __init__(self, host: str, port: int, workers: int, options: dict[str, Any]) -> None:
         self.host, self.port, self.workers, self.options = host, port, workers, options
         self.context = multiprocessing.get_context("spawn")
-        self.processes: list[BaseProcess] = []
+        self.running: list[_Running] = []
         self.stopping = False
         self.early_exits = 0
 
-    def _start(self) -> BaseProcess:
+    def _start(self) -> _Running:
         process = self.context.Process(target=_serve_one, args=(self.host, self.port, self.options),
                                        name="labelvault-server")
         process.start()
-        process.started_at = time.monotonic()  # type: ignore[attr-defined]
-        return process
+        return _Running(process, time.monotonic())
 
     def _stop(self, *_: Any) -> None:
         self.stopping = True
@@ -78,7 +84,7 @@ class Supervisor:
         """Serve until SIGINT or SIGTERM; the exit status (1 when the processes could not be kept running)."""
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self.processes = [self._start() for _ in range(self.workers)]
+            self.running = [self._start() for _ in range(self.workers)]
             while not self.stopping:
                 time.sleep(0.2)
                 if not self._replace_ended():
@@ -91,22 +97,23 @@ class Supervisor:
 
     def _replace_ended(self) -> bool:
         """Start a new process for each that ended; False when they keep ending as soon as they start."""
-        for n, process in enumerate(self.processes):
-            if process.is_alive() or self.stopping:
+        for n, each in enumerate(self.running):
+            if each.process.is_alive() or self.stopping:
                 continue
-            if time.monotonic() - process.started_at < EARLY_EXIT_SECONDS:  # type: ignore[attr-defined]
+            if time.monotonic() - each.started_at < EARLY_EXIT_SECONDS:
                 self.early_exits += 1
                 if self.early_exits > EARLY_EXITS_ALLOWED:
                     return False
-            self.processes[n] = self._start()
+            self.running[n] = self._start()
         return True
 
     def _end_all(self) -> None:
-        for process in self.processes:
+        processes = [each.process for each in self.running]
+        for process in processes:
             if process.is_alive() and process.pid is not None:
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight, then stops
         deadline = time.monotonic() + STOP_SECONDS
-        for process in self.processes:
+        for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
             if process.is_alive():
                 process.kill()
