@@ -218,7 +218,10 @@ def _claim_statement(*order_within_priority: ColumnElement[Any] | InstrumentedAt
             ~exists().where(GoldAnswer.item_id == _queued.id),
         )
         .order_by(_queued.priority.desc(), *order_within_priority)
-        .limit(1)
+        # A literal, not a bound value: with LIMIT unknown, PostgreSQL prices the prepared statement's generic
+        # plan for a tenth of the queue, keeps planning it anew on every call (0.5 to 1.3 ms, probing the
+        # indexes' ends past their dead entries), and that was a fifth of its CPU per annotation.
+        .limit(literal_column("1"))
         .with_for_update(skip_locked=True, of=_queued)
     )
     return _take_slot(next_free_item)
