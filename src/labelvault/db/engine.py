@@ -54,6 +54,9 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         json_deserializer=orjson.loads,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
+        # The hot paths' statements are prepared by `db.direct` itself. psycopg's own preparing is off: at every
+        # rollback it deallocates all prepared statements of the connection, theirs too.
+        connect_args={"prepare_threshold": None},
     )
     event.listen(engine.pool, "checkin", _note_checkin)
     event.listen(engine.pool, "checkout", _ping_if_idle)

@@ -1,0 +1,114 @@
+"""On PostgreSQL, `Direct` statements go straight to libpq: prepared once per connection, BEGIN in the same round
+trip as the transaction's first statement, errors raised as SQLAlchemy's, and nothing left half-done on the
+connection."""
+
+from __future__ import annotations
+
+import pytest
+from psycopg import pq
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+
+from labelvault.db.direct import Direct
+from labelvault.kit.ids import new_id
+from labelvault.ledger.models import LedgerEntry
+from labelvault.ledger.repository import ENTRY_COLUMNS
+from labelvault.testing import Actor
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(engine) -> None:  # type: ignore[no-untyped-def]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("libpq is PostgreSQL's")
+
+
+def _entry(owner: Actor, route: str = "GET /x") -> dict[str, object]:
+    return {"id": new_id(), "organization_id": owner.organization_id, "recorded_us": 1, "kind": "item_read",
+            "actor_user_id": None, "actor_email": "", "token_id": None, "vendor_id": None, "route": route,
+            "project_id": None, "item_ids": "[]", "fields": "[]", "detail": "{}"}
+
+
+_INSERT = Direct(insert(LedgerEntry.__table__), ENTRY_COLUMNS)
+_READ = Direct(select(LedgerEntry.route).where(LedgerEntry.id == text(":id").bindparams()))
+
+
+def _driver(session: Session):  # type: ignore[no-untyped-def]
+    return session.connection().connection.driver_connection
+
+
+def _prepared(session: Session) -> list[str]:
+    return list(session.execute(text(
+        "SELECT statement FROM pg_prepared_statements WHERE name LIKE 'lv_direct_%'")).scalars())
+
+
+def test_the_first_statement_begins_the_transaction(factory: sessionmaker[Session], owner: Actor) -> None:
+    row = _entry(owner)
+    with factory() as session:
+        assert _INSERT.run(session, row) == 1
+        assert _driver(session).pgconn.transaction_status == pq.TransactionStatus.INTRANS
+        session.rollback()  # the insert was inside the transaction: gone
+    with factory() as session:
+        assert _READ.first(session, {"id": row["id"]}) is None
+
+
+def test_a_statement_is_prepared_once_per_connection_and_survives_rollbacks(
+        factory: sessionmaker[Session], owner: Actor) -> None:
+    rows = [_entry(owner, route=f"GET /{n}") for n in range(3)]
+    with factory() as session:
+        for row in rows:
+            _INSERT.run(session, row)
+            for _ in range(8):  # a statement the driver would prepare itself, if it prepared any
+                session.execute(text("SELECT count(*) FROM ledger_entries"))
+            session.rollback()  # (psycopg deallocates every prepared statement at a rollback when it prepared one)
+        _INSERT.run(session, rows[0])
+        session.commit()
+        statements = _prepared(session)
+        assert sum("INSERT INTO ledger_entries" in statement for statement in statements) == 1, statements
+        assert _READ.first(session, {"id": rows[0]["id"]}) == ("GET /0",)
+
+
+def test_a_deallocated_statement_fails_once_then_is_prepared_again(
+        factory: sessionmaker[Session], owner: Actor) -> None:
+    first, second = _entry(owner), _entry(owner)
+    with factory() as session:
+        _INSERT.run(session, first)
+        session.commit()
+        session.execute(text("DEALLOCATE ALL"))
+        session.commit()
+        with pytest.raises(ProgrammingError, match="does not exist"):
+            _INSERT.run(session, second)
+        session.rollback()
+        assert _INSERT.run(session, second) == 1
+        session.commit()
+        assert _READ.first(session, {"id": second["id"]}) is not None
+
+
+def test_an_error_in_the_first_statement_is_sqlalchemys_and_the_connection_goes_on(
+        factory: sessionmaker[Session], owner: Actor) -> None:
+    row = _entry(owner)
+    with factory() as session:
+        _INSERT.run(session, row)
+        session.commit()
+        with pytest.raises(IntegrityError):  # BEGIN and the duplicate insert in one round trip
+            _INSERT.run(session, row)
+        assert _driver(session).pgconn.transaction_status == pq.TransactionStatus.INERROR
+        assert _driver(session).pgconn.pipeline_status == pq.PipelineStatus.OFF
+        session.rollback()
+        assert _READ.first(session, {"id": row["id"]}) == ("GET /x",)
+
+
+def test_statement_listeners_get_a_cursor(factory: sessionmaker[Session], engine, owner: Actor) -> None:  # type: ignore[no-untyped-def]
+    cursors: list[object] = []
+
+    def capture(_conn, cursor, _statement, _parameters, _context, _many):  # type: ignore[no-untyped-def]
+        cursors.append(cursor)
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with factory() as session:
+            _INSERT.run(session, _entry(owner))
+            session.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert cursors and all(cursor is not None for cursor in cursors)
