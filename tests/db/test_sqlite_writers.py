@@ -126,3 +126,37 @@ def test_start_writing_in_a_write_transaction_keeps_it(database: str) -> None:
     with engine.connect() as reading:
         assert reading.execute(text("SELECT n FROM counter")).scalar_one() == 0
     engine.dispose()
+
+
+def test_the_lock_is_given_back_once_the_transaction_has_ended(database: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The next writer must not meet a COMMIT still to come: its BEGIN IMMEDIATE would find the database locked
+    and SQLite's busy handler would sleep (a millisecond at least) before trying again."""
+    from labelvault.db import engine as engine_module
+
+    engine = build_engine(database)
+    writers = engine_module._WRITERS[engine.pool]
+    open_at_release: list[bool] = []
+    end = writers.end
+
+    def watched(connection) -> None:  # type: ignore[no-untyped-def]
+        if connection.info.get(engine_module.WRITE_OPTION):
+            open_at_release.append(connection.connection.dbapi_connection.in_transaction)
+        end(connection)
+
+    monkeypatch.setattr(writers, "end", watched)
+    factory = session_factory(engine)
+    with transaction(factory) as session:  # a write transaction from its start, committed
+        session.execute(text("UPDATE counter SET n = n + 1"))
+    with factory() as session:  # a reader that starts writing, committed, then one rolled back
+        session.execute(text("SELECT n FROM counter")).scalar_one()
+        start_writing(session)
+        session.execute(text("UPDATE counter SET n = n + 1"))
+        session.commit()
+        session.execute(text("SELECT n FROM counter")).scalar_one()
+        start_writing(session)
+        session.execute(text("UPDATE counter SET n = n + 100"))
+        session.rollback()
+    assert open_at_release == [False, False, False]
+    with engine.connect() as reading:
+        assert reading.execute(text("SELECT n FROM counter")).scalar_one() == 2
+    engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import os
@@ -44,8 +45,8 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         _WRITERS[engine.pool] = writers
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", writers.begin)
-        event.listen(engine, "commit", writers.end)
-        event.listen(engine, "rollback", writers.end)
+        event.listen(engine, "commit", writers.commit)
+        event.listen(engine, "rollback", writers.rollback)
         event.listen(engine.pool, "checkin", writers.checkin)
         return engine
     engine = create_engine(
@@ -164,6 +165,24 @@ class _SqliteWriters:
         if self.lock_file is None:
             self.lock_file = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(self.lock_file, fcntl.LOCK_EX)
+
+    def commit(self, connection: Any) -> None:
+        """SQLAlchemy's commit event, which comes before its COMMIT: a writer commits here, so that the next one
+        is let in only once this one's COMMIT is done (else its BEGIN IMMEDIATE finds the database locked and
+        SQLite's busy handler sleeps at least a millisecond). SQLAlchemy's own COMMIT then has nothing to do."""
+        if connection.info.get(WRITE_OPTION):
+            try:
+                connection.connection.dbapi_connection.commit()
+            except Exception:  # SQLAlchemy's COMMIT meets the error again and raises it; its rollback ends the turn
+                return
+        self.end(connection)
+
+    def rollback(self, connection: Any) -> None:
+        """As `commit`: the write lock is given back once the rollback is done."""
+        if connection.info.get(WRITE_OPTION):
+            with contextlib.suppress(Exception):  # (SQLAlchemy's own rollback follows)
+                connection.connection.dbapi_connection.rollback()
+        self.end(connection)
 
     def end(self, connection: Any) -> None:
         if connection.info.pop(WRITE_OPTION, False):
