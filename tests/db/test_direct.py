@@ -121,3 +121,57 @@ def test_plain_objects_are_outside_any_session_and_need_every_column() -> None:
     assert item.priority == 3
     with pytest.raises(ValueError):
         plain(Item, tuple(f"v-{name}" for name in columns[:-1]))
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _ledger_row(owner: Actor, route: str = "GET /later") -> dict[str, object]:
+    return {"id": new_id(), "organization_id": owner.organization_id, "recorded_us": 1, "kind": "item_read",
+            "actor_user_id": None, "actor_email": "", "token_id": None, "vendor_id": None, "route": route,
+            "project_id": None, "item_ids": "[]", "fields": "[]", "detail": "{}"}
+
+
+_LATER_INSERT = Direct(insert(LedgerEntry.__table__), ENTRY_COLUMNS)
+
+
+def test_a_deferred_statement_comes_before_any_later_one(factory: sessionmaker[Session], owner: Actor) -> None:
+    """Whatever runs next in the transaction sees it: a Direct statement, the ORM, a streamed read; then COMMIT."""
+    rows = [_ledger_row(owner, f"GET /later/{n}") for n in range(3)]
+    with transaction(factory) as session:
+        _LATER_INSERT.later(session, rows[0])
+        assert session.get(LedgerEntry, rows[0]["id"]) is not None  # the ORM's statement
+        _LATER_INSERT.later(session, rows[1])
+        streamed = session.execute(select(LedgerEntry.id).where(LedgerEntry.route.like("GET /later/%"))
+                                   .execution_options(yield_per=1)).scalars().all()
+        assert set(streamed) == {rows[0]["id"], rows[1]["id"]}
+        _LATER_INSERT.later(session, rows[2])  # then only the COMMIT
+    with factory() as session:
+        assert {session.get(LedgerEntry, row["id"]) is not None for row in rows} == {True}
+
+
+def test_a_deferred_statement_is_gone_with_a_rollback(factory: sessionmaker[Session], owner: Actor) -> None:
+    row = _ledger_row(owner)
+    with factory() as session:
+        _LATER_INSERT.later(session, row)
+        session.rollback()
+        other = _ledger_row(owner)
+        _LATER_INSERT.run(session, other)
+        session.commit()
+        assert session.get(LedgerEntry, row["id"]) is None and session.get(LedgerEntry, other["id"]) is not None
+
+
+@pytest.mark.parametrize("then", ["commit", "statement"])
+def test_a_deferred_duplicate_raises_its_conflict(factory: sessionmaker[Session], owner: Actor, then: str) -> None:
+    row = _ledger_row(owner)
+    with transaction(factory) as session:
+        _LATER_INSERT.run(session, row)
+    with factory() as session, pytest.raises(_Duplicate):
+        _LATER_INSERT.later(session, row, _Duplicate("saved twice"))
+        if then == "commit":
+            session.commit()
+        else:
+            Direct(select(literal("x"))).rows(session, {})
+    with factory() as session:  # nothing half-done is left on the connections
+        assert Direct(select(literal("x"))).rows(session, {}) == [("x",)]

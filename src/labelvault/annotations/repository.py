@@ -96,18 +96,19 @@ _ANNOTATION_COLUMNS = tuple(cast(Table, Annotation.__table__).c.keys())
 _INSERT_ANNOTATION = Direct(insert(cast(Table, Annotation.__table__)), _ANNOTATION_COLUMNS)
 
 
-def insert_annotation(session: Session, annotation: Annotation) -> None:
+def insert_annotation(session: Session, annotation: Annotation, conflict: Exception) -> None:
     """Write a new annotation (every column set, its answers sealed here) in one INSERT: the unit of work's
-    flush of one new object cost more than the statement. The object stays outside the session."""
+    flush of one new object cost more than the statement. The object stays outside the session. Deferred (sent
+    with the transaction's next statement or its COMMIT); a duplicate raises `conflict`."""
     seal_pending(session, annotation)
-    _INSERT_ANNOTATION.run(session, {name: getattr(annotation, name) for name in _ANNOTATION_COLUMNS})
+    _INSERT_ANNOTATION.later(session, {name: getattr(annotation, name) for name in _ANNOTATION_COLUMNS}, conflict)
 
 
 def count_submitted(session: Session, item_id: str, default_overlap: int, *, lease_taken: bool) -> None:
     """Count one more submitted annotation on the item and derive its state, in one atomic UPDATE; with
     `lease_taken`, the submission took over its author's lease, and the item has one lease fewer."""
-    _COUNT_SUBMITTED.run(session, {"item_id": item_id, "default_overlap": default_overlap,
-                                   "leases_taken": int(lease_taken)})
+    _COUNT_SUBMITTED.later(session, {"item_id": item_id, "default_overlap": default_overlap,
+                                     "leases_taken": int(lease_taken)})  # (sent with the next statement)
 
 
 def review(session: Session, organization_id: str, review_id: str) -> Review | None:

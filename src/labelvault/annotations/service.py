@@ -135,7 +135,7 @@ def save_annotation(
         quality.annotation_submitted(session, principal, project, item.id)
     try:
         if created:
-            repo.insert_annotation(session, current)  # (a new annotation is written by a statement of its own)
+            repo.insert_annotation(session, current, _saved_twice())  # (written by a statement of its own)
         session.flush()
         if current.review_status is not None and not draft:
             repo.refresh_item_review_state(session, item.id)
@@ -148,10 +148,12 @@ def save_annotation(
             ))
             session.flush()
     except IntegrityError:
-        raise Conflict(
-            "The same annotation was saved at the same moment by another request; retry."
-        ) from None
+        raise _saved_twice() from None
     return Submitted(current, False)
+
+
+def _saved_twice() -> Conflict:
+    return Conflict("The same annotation was saved at the same moment by another request; retry.")
 
 
 def keep_revision(session: Session, annotation: Annotation) -> None:

@@ -336,10 +336,11 @@ _LEASE_COLUMNS = tuple(_leases.c.keys())
 _INSERT_LEASE = Direct(insert(_leases), _LEASE_COLUMNS)
 
 
-def insert_lease(session: Session, lease: Lease) -> None:
+def insert_lease(session: Session, lease: Lease, conflict: Exception) -> None:
     """Write a new lease (with its id set) in one INSERT: the session's unit of work costs more than the INSERT
-    for a row nothing else in the request changes. The object stays outside the session."""
-    _INSERT_LEASE.run(session, {name: getattr(lease, name) for name in _LEASE_COLUMNS})
+    for a row nothing else in the request changes. The object stays outside the session. Deferred (sent with the
+    transaction's next statement or its COMMIT); a duplicate raises `conflict`."""
+    _INSERT_LEASE.later(session, {name: getattr(lease, name) for name in _LEASE_COLUMNS}, conflict)
 
 
 def skip_of(session: Session, organization_id: str, item_id: str, user_id: str) -> Skip | None:

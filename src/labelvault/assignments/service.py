@@ -115,10 +115,8 @@ def next_item(session: Session, principal: Principal, project: Project,
     lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item.id,
                   user_id=principal.user_id, kind=LeaseKind.annotate, annotation_id=None, created_at=now,
                   expires_at=now + _ttl(project))
-    try:
-        repo.insert_lease(session, lease)
-    except IntegrityError:
-        raise Conflict("Another request of yours claimed an item at the same moment; ask again.") from None
+    repo.insert_lease(session, lease, Conflict("Another request of yours claimed an item at the same moment; ask "
+                                               "again."))
     return Claim(lease, item.id, item=item)
 
 

@@ -19,6 +19,7 @@ events listened to, or a connection set up unusually (an isolation level, read-o
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import weakref
@@ -26,8 +27,9 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import Dialect, inspect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
@@ -100,7 +102,8 @@ class Direct:
         self._plans[id(dialect)] = (dialect, plan)
         return plan
 
-    def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[_Plan, _Outcome]:
+    def _run(self, session: Session, params: Mapping[str, Any], later: bool = False,
+             conflict: Exception | None = None) -> tuple[_Plan, _Outcome]:
         connection = session.connection()  # begins the session's transaction (and its events) if need be
         dialect = connection.dialect
         plan = self._plan(dialect)
@@ -116,6 +119,9 @@ class Direct:
             dispatch.before_cursor_execute or dispatch.after_cursor_execute)
         try:
             if plan.libpq is not None and not events and _libpq_ready(dbapi_connection):
+                if later:
+                    _defer(dbapi_connection, plan.libpq, values, conflict)
+                    return plan, _Outcome([], None, 0)
                 return plan, _libpq_execute(dbapi_connection, plan.libpq, values)
             cursor = dbapi_connection.cursor()
             if events:
@@ -135,8 +141,11 @@ class Direct:
             if lost:
                 connection.engine.pool._invalidate(fairy, exc)
                 connection.invalidate(exc)
-            raise DBAPIError.instance(statement, values, exc, dialect.loaded_dbapi.Error, dialect=dialect,
-                                      connection_invalidated=lost) from exc
+            error = DBAPIError.instance(statement, values, exc, dialect.loaded_dbapi.Error, dialect=dialect,
+                                       connection_invalidated=lost)
+            if conflict is not None and isinstance(error, IntegrityError):
+                raise conflict from exc
+            raise error from exc
         finally:
             if cursor is not None:
                 cursor.close()
@@ -155,6 +164,13 @@ class Direct:
     def run(self, session: Session, params: Mapping[str, Any]) -> int:
         """Run a statement that returns no rows; how many rows it changed."""
         return self._run(session, params)[1].rowcount
+
+    def later(self, session: Session, params: Mapping[str, Any], conflict: Exception | None = None) -> None:
+        """Run a statement whose outcome the caller does not read, in order with the transaction's other statements
+        but not necessarily now: on PostgreSQL it is sent with the next statement or with the COMMIT, in the same
+        round trip. An integrity error it meets (a duplicate) is raised as `conflict` when given, wherever it is
+        met."""
+        self._run(session, params, later=True, conflict=conflict)
 
 
 @dataclass
@@ -209,10 +225,22 @@ class _LibpqStatement:
 
 
 @dataclass
+class _Send:
+    """A statement to send: its parameters dumped, and the error to raise for a duplicate (deferred ones)."""
+    statement: _LibpqStatement
+    params: Any
+    types: tuple[int, ...]
+    formats: Any
+    conflict: Exception | None = None
+
+
+@dataclass
 class _Connection:
-    """What a psycopg connection keeps for Direct: its adapters and the names of the statements prepared on it."""
+    """What a psycopg connection keeps for Direct: its adapters, the names of the statements prepared on it, and
+    the statements deferred (`Direct.later`) that are still to be sent."""
     transformer: Any
     prepared: dict[tuple[int, tuple[int, ...]], bytes] = field(default_factory=dict)
+    pending: list[_Send] = field(default_factory=list)
 
 
 _CONNECTIONS: weakref.WeakKeyDictionary[Any, _Connection] = weakref.WeakKeyDictionary()
@@ -229,61 +257,117 @@ def _libpq_ready(connection: Any) -> bool:
             and pgconn.pipeline_status == pq.PipelineStatus.OFF and not connection.closed)
 
 
-def _libpq_execute(connection: Any, statement: _LibpqStatement, values: Mapping[str, Any]) -> _Outcome:
-    """Run the statement on the connection (prepared there once), BEGIN first in the same round trip when the
-    transaction is to start."""
-    import psycopg
-    from psycopg import pq
-    from psycopg.adapt import PyFormat, Transformer
-
+def _state(connection: Any) -> _Connection:
     state = _CONNECTIONS.get(connection)
     if state is None:
+        from psycopg.adapt import Transformer
+
         state = _CONNECTIONS[connection] = _Connection(Transformer(connection))
+    return state
+
+
+def _dumped(state: _Connection, statement: _LibpqStatement, values: Mapping[str, Any],
+            conflict: Exception | None = None) -> _Send:
+    from psycopg.adapt import PyFormat
+
     transformer = state.transformer
-    params = transformer.dump_sequence([values[name] for name in statement.names], [PyFormat.AUTO] * len(
-        statement.names))
-    types, formats = tuple(transformer.types or ()), transformer.formats
-    pgconn = connection.pgconn
-    with connection.lock:
-        begin = not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE
-        name = state.prepared.get((statement.key, types))
-        prepare = name is None
-        if name is None:
-            name = f"lv_direct_{next(_NAMES)}".encode()
-        pgconn.enter_pipeline_mode()
-        try:
-            sent = 1
-            if begin:
-                pgconn.send_query_params(b"BEGIN", None)
-                sent += 1
-            if prepare:
-                pgconn.send_prepare(name, statement.sql, types)
-                sent += 1
-            pgconn.send_query_prepared(name, params, formats)
-            pgconn.pipeline_sync()
-            answers = connection.wait(_sent_and_answered(pgconn, sent))
-        finally:
-            _leave_pipeline(connection)
-    encoding = connection.info.encoding
-    for result in answers[:-1]:  # BEGIN, PREPARE: an error there comes first
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise psycopg.errors.error_from_result(result, encoding=encoding)
-    if prepare:
-        state.prepared[(statement.key, types)] = name
-    result = answers[-1]
-    status = result.status
-    if status == pq.ExecStatus.FATAL_ERROR:
-        error = psycopg.errors.error_from_result(result, encoding=encoding)
-        if isinstance(error, psycopg.errors.InvalidSqlStatementName):  # deallocated by someone else: prepare anew
-            _CONNECTIONS.pop(connection, None)
-        raise error
-    if status == pq.ExecStatus.COMMAND_OK:
+    params = transformer.dump_sequence([values[name] for name in statement.names],
+                                       [PyFormat.AUTO] * len(statement.names))
+    return _Send(statement, params, tuple(transformer.types or ()), transformer.formats, conflict)
+
+
+def _defer(connection: Any, statement: _LibpqStatement, values: Mapping[str, Any],
+           conflict: Exception | None) -> None:
+    state = _state(connection)
+    state.pending.append(_dumped(state, statement, values, conflict))
+
+
+def _libpq_execute(connection: Any, statement: _LibpqStatement, values: Mapping[str, Any]) -> _Outcome:
+    """Run the statement on the connection, after the deferred ones, in one round trip."""
+    from psycopg import pq
+
+    state = _state(connection)
+    result = _send(connection, state, [*state.pending, _dumped(state, statement, values)])
+    assert result is not None
+    if result.status == pq.ExecStatus.COMMAND_OK:
         return _Outcome([], None, result.command_tuples or 0)
-    if status != pq.ExecStatus.TUPLES_OK:
-        raise psycopg.OperationalError(f"unexpected result from PostgreSQL: {pq.ExecStatus(status).name}")
+    transformer = state.transformer
     transformer.set_pgresult(result)
     rows = transformer.load_rows(0, result.ntuples, tuple)
     return _Outcome(rows, [result.ftype(i) for i in range(result.nfields)], result.command_tuples or 0)
+
+
+def send_pending(connection: Any, commit: bool = False) -> None:
+    """Send the connection's deferred statements now, and with `commit` the COMMIT after them in the same round
+    trip (see `db.engine`, which calls this before any other statement and at commit)."""
+    state = _CONNECTIONS.get(connection)
+    if state is not None and state.pending:
+        try:
+            _send(connection, state, list(state.pending), commit=commit)
+        except BaseException:
+            if commit:  # the transaction failed at its end, out of SQLAlchemy's sight: it is rolled back here
+                with contextlib.suppress(Exception):
+                    connection.rollback()
+            raise
+
+
+def drop_pending(connection: Any) -> None:
+    """Forget the deferred statements of a transaction that is rolled back."""
+    state = _CONNECTIONS.get(connection)
+    if state is not None:
+        state.pending.clear()
+
+
+def _send(connection: Any, state: _Connection, sends: list[_Send], commit: bool = False) -> Any:
+    """One round trip: BEGIN when the transaction is to start, each statement (prepared first on this connection
+    if need be), COMMIT if asked. The last statement's result; the first error met is raised."""
+    from psycopg import pq
+
+    state.pending.clear()  # sent now, or failed with the transaction
+    pgconn = connection.pgconn
+    with connection.lock:
+        begin = not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE
+        prepared: list[tuple[tuple[int, tuple[int, ...]], bytes]] = []
+        kinds: list[_Send | None] = []  # what each result answers: a statement, or None for a command
+        pgconn.enter_pipeline_mode()
+        try:
+            if begin:
+                pgconn.send_query_params(b"BEGIN", None)
+                kinds.append(None)
+            for send in sends:
+                key = (send.statement.key, send.types)
+                name = state.prepared.get(key) or next((n for k, n in prepared if k == key), None)
+                if name is None:
+                    name = f"lv_direct_{next(_NAMES)}".encode()
+                    pgconn.send_prepare(name, send.statement.sql, send.types)
+                    prepared.append((key, name))
+                    kinds.append(None)
+                pgconn.send_query_prepared(name, send.params, send.formats)
+                kinds.append(send)
+            if commit:
+                pgconn.send_query_params(b"COMMIT", None)
+                kinds.append(None)
+            pgconn.pipeline_sync()
+            answers = connection.wait(_sent_and_answered(pgconn, len(kinds)))
+        finally:
+            _leave_pipeline(connection)
+    state.prepared.update(prepared)
+    encoding = connection.info.encoding
+    last = None
+    for kind, result in zip(kinds, answers, strict=True):
+        status = result.status
+        if status == pq.ExecStatus.FATAL_ERROR:
+            error = psycopg.errors.error_from_result(result, encoding=encoding)
+            if isinstance(error, psycopg.errors.InvalidSqlStatementName):  # deallocated by someone else
+                _CONNECTIONS.pop(connection, None)
+            if kind is not None and kind.conflict is not None and isinstance(error, psycopg.IntegrityError):
+                raise kind.conflict from error
+            raise error
+        if kind is not None:
+            if status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
+                raise psycopg.OperationalError(f"unexpected result from PostgreSQL: {pq.ExecStatus(status).name}")
+            last = result
+    return last
 
 
 def _sent_and_answered(pgconn: Any, statements: int) -> Generator[Any, Any, list[Any]]:
@@ -301,6 +385,35 @@ def _sent_and_answered(pgconn: Any, statements: int) -> Generator[Any, Any, list
     if len(answers) != statements:
         raise RuntimeError(f"{len(answers)} results for {statements} statements")
     return answers
+
+
+class PendingFirstCursor(psycopg.Cursor[Any]):
+    """psycopg's cursor, sending the connection's deferred statements before its own: any statement of the
+    transaction (the ORM's, a COPY) comes after them, as written."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        send_pending(self.connection)
+        return super().execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        send_pending(self.connection)
+        return super().executemany(*args, **kwargs)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        send_pending(self.connection)
+        return super().copy(*args, **kwargs)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        send_pending(self.connection)
+        return super().stream(*args, **kwargs)
+
+
+class PendingFirstServerCursor(psycopg.ServerCursor[Any]):
+    """The same for server-side cursors (results streamed in batches)."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        send_pending(self.connection)
+        return super().execute(*args, **kwargs)
 
 
 def _leave_pipeline(connection: Any) -> None:

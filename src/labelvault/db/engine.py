@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from labelvault.db import direct
+
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -59,9 +61,30 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         # rollback it deallocates all prepared statements of the connection, theirs too.
         connect_args={"prepare_threshold": None},
     )
+    event.listen(engine.pool, "connect", _postgresql_on_connect)
     event.listen(engine.pool, "checkin", _note_checkin)
     event.listen(engine.pool, "checkout", _ping_if_idle)
+    # Deferred statements (`Direct.later`) go with the COMMIT, in its round trip; a rollback forgets them.
+    event.listen(engine, "commit", _send_pending_with_commit)
+    event.listen(engine, "rollback", _drop_pending)
+    event.listen(engine.pool, "reset", lambda dbapi_connection, *_: direct.drop_pending(dbapi_connection))
     return engine
+
+
+def _send_pending_with_commit(connection: Any) -> None:
+    if not connection.invalidated:
+        direct.send_pending(connection.connection.dbapi_connection, commit=True)
+
+
+def _drop_pending(connection: Any) -> None:
+    if not connection.invalidated:  # (a lost connection takes its transaction with it)
+        direct.drop_pending(connection.connection.dbapi_connection)
+
+
+def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Every statement of a transaction sends the statements deferred before it first (see `db.direct`)."""
+    dbapi_connection.cursor_factory = direct.PendingFirstCursor
+    dbapi_connection.server_cursor_factory = direct.PendingFirstServerCursor
 
 
 # A pooled connection idle for longer than this is pinged before use (the server may have closed it, or restarted);

@@ -41,8 +41,8 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     ORM bulk machinery: one entry is appended on every next-item request): one INSERT, an executemany for a
     few rows, and on PostgreSQL from COPY_ROWS rows on a COPY (one round trip for the batch, not one statement
     per row)."""
-    if len(rows) == 1:
-        _INSERT_ONE_ENTRY.run(session, rows[0])
+    if len(rows) == 1:  # deferred: sent with the transaction's next statement or its COMMIT
+        _INSERT_ONE_ENTRY.later(session, rows[0])
     elif len(rows) >= COPY_ROWS and session.get_bind().dialect.name == "postgresql":
         driver = session.connection().connection.driver_connection
         assert driver is not None
