@@ -15,6 +15,8 @@ dumped and its rows loaded by psycopg's own adapters, and the transaction's BEGI
 as its first statement (pipeline mode). psycopg's cursor spent more CPU on each short statement (query
 conversion, prepared-statement bookkeeping, cursor set-up) than the network round trip itself. With statement
 events listened to, or a connection set up unusually (an isolation level, read-only), the cursor runs it.
+A statement whose outcome nobody reads may be deferred (`Direct.later`): it is then sent with the
+transaction's next statement or its COMMIT, in the same round trip.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import generators, pq
+from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import Dialect, inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -250,8 +254,6 @@ _NAMES = itertools.count()  # never the same name twice in a process
 def _libpq_ready(connection: Any) -> bool:
     """Whether Direct may drive this psycopg connection itself: nothing set up that the cursor would handle
     (a transaction opened with options, a pipeline or COPY under way)."""
-    from psycopg import pq
-
     pgconn = connection.pgconn
     return (connection.isolation_level is None and connection.read_only is None and connection.deferrable is None
             and pgconn.pipeline_status == pq.PipelineStatus.OFF and not connection.closed)
@@ -260,16 +262,12 @@ def _libpq_ready(connection: Any) -> bool:
 def _state(connection: Any) -> _Connection:
     state = _CONNECTIONS.get(connection)
     if state is None:
-        from psycopg.adapt import Transformer
-
         state = _CONNECTIONS[connection] = _Connection(Transformer(connection))
     return state
 
 
 def _dumped(state: _Connection, statement: _LibpqStatement, values: Mapping[str, Any],
             conflict: Exception | None = None) -> _Send:
-    from psycopg.adapt import PyFormat
-
     transformer = state.transformer
     params = transformer.dump_sequence([values[name] for name in statement.names],
                                        [PyFormat.AUTO] * len(statement.names))
@@ -284,8 +282,6 @@ def _defer(connection: Any, statement: _LibpqStatement, values: Mapping[str, Any
 
 def _libpq_execute(connection: Any, statement: _LibpqStatement, values: Mapping[str, Any]) -> _Outcome:
     """Run the statement on the connection, after the deferred ones, in one round trip."""
-    from psycopg import pq
-
     state = _state(connection)
     result = _send(connection, state, [*state.pending, _dumped(state, statement, values)])
     assert result is not None
@@ -321,8 +317,6 @@ def drop_pending(connection: Any) -> None:
 def _send(connection: Any, state: _Connection, sends: list[_Send], commit: bool = False) -> Any:
     """One round trip: BEGIN when the transaction is to start, each statement (prepared first on this connection
     if need be), COMMIT if asked. The last statement's result; the first error met is raised."""
-    from psycopg import pq
-
     state.pending.clear()  # sent now, or failed with the transaction
     pgconn = connection.pgconn
     with connection.lock:
@@ -372,8 +366,6 @@ def _send(connection: Any, state: _Connection, sends: list[_Send], commit: bool 
 
 def _sent_and_answered(pgconn: Any, statements: int) -> Generator[Any, Any, list[Any]]:
     """Flush what was sent in pipeline mode, then the last result of each statement (the pipeline's sync read)."""
-    from psycopg import generators, pq
-
     yield from generators.send(pgconn)
     answers: list[Any] = []
     while True:
