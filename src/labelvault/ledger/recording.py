@@ -24,8 +24,8 @@ class AccessRecorder:
 
     @property
     def route(self) -> str:
-        template = getattr(self.request.scope.get("route"), "path", self.request.url.path)
-        return f"{self.request.method} {template}"
+        template = getattr(self.request.scope.get("route"), "path", None)  # (the URL is built only without one)
+        return f"{self.request.method} {template or self.request.url.path}"
 
     def items(self, principal: Principal, project_id: str, items: Sequence[Any],
               fields: Iterable[str] | None = None, kind: str = EntryKind.read) -> None:
