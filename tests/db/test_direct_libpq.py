@@ -126,3 +126,19 @@ def test_statement_listeners_get_a_cursor(factory: sessionmaker[Session], engine
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     assert cursors and all(cursor is not None for cursor in cursors)
+
+
+def test_a_transaction_with_an_isolation_level_keeps_it_and_the_fast_path(
+        one_connection: sessionmaker[Session], owner: Actor) -> None:
+    """SQLAlchemy sets the isolation level on the connection for such a transaction (exports, the ledger's
+    verification) and back to the server's default after it: Direct sends the BEGIN psycopg would send."""
+    row = _entry(owner)
+    with one_connection() as session:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        _INSERT.run(session, row)
+        level = session.execute(text("SHOW transaction_isolation")).scalar_one()
+        session.commit()
+        assert level == "repeatable read"
+        assert _READ.first(session, {"id": row["id"]}) == ("GET /x",)  # the next transaction, on the default
+        assert session.execute(text("SHOW transaction_isolation")).scalar_one() == "read committed"
+        assert _prepared(session)  # the insert went through libpq, prepared on this connection

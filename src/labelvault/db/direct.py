@@ -14,7 +14,7 @@ On PostgreSQL (psycopg) a statement goes straight to libpq: prepared once per co
 dumped and its rows loaded by psycopg's own adapters, and the transaction's BEGIN sent in the same round trip
 as its first statement (pipeline mode). psycopg's cursor spent more CPU on each short statement (query
 conversion, prepared-statement bookkeeping, cursor set-up) than the network round trip itself. With statement
-events listened to, or a connection set up unusually (an isolation level, read-only), the cursor runs it.
+events listened to, the cursor runs it.
 A statement whose outcome nobody reads may be deferred (`Direct.later`): it is then sent with the
 transaction's next statement or its COMMIT, in the same round trip.
 """
@@ -252,11 +252,22 @@ _NAMES = itertools.count()  # never the same name twice in a process
 
 
 def _libpq_ready(connection: Any) -> bool:
-    """Whether Direct may drive this psycopg connection itself: nothing set up that the cursor would handle
-    (a transaction opened with options, a pipeline or COPY under way)."""
-    pgconn = connection.pgconn
-    return (connection.isolation_level is None and connection.read_only is None and connection.deferrable is None
-            and pgconn.pipeline_status == pq.PipelineStatus.OFF and not connection.closed)
+    """Whether Direct may drive this psycopg connection itself: no pipeline or COPY of psycopg's under way."""
+    return connection.pgconn.pipeline_status == pq.PipelineStatus.OFF and not connection.closed
+
+
+def _begin(connection: Any) -> bytes:
+    """The BEGIN psycopg would send on this connection, with its transaction options (SQLAlchemy sets the
+    isolation level on a connection for a transaction and back to the server's default after it)."""
+    parts = [b"BEGIN"]
+    if connection.isolation_level is not None:
+        parts.append(b"ISOLATION LEVEL " + psycopg.IsolationLevel(connection.isolation_level).name.replace(
+            "_", " ").encode())
+    if connection.read_only is not None:
+        parts.append(b"READ ONLY" if connection.read_only else b"READ WRITE")
+    if connection.deferrable is not None:
+        parts.append(b"DEFERRABLE" if connection.deferrable else b"NOT DEFERRABLE")
+    return b" ".join(parts)
 
 
 def _state(connection: Any) -> _Connection:
@@ -326,7 +337,7 @@ def _send(connection: Any, state: _Connection, sends: list[_Send], commit: bool 
         pgconn.enter_pipeline_mode()
         try:
             if begin:
-                pgconn.send_query_params(b"BEGIN", None)
+                pgconn.send_query_params(_begin(connection), None)
                 kinds.append(None)
             for send in sends:
                 key = (send.statement.key, send.types)
