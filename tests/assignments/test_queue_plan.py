@@ -55,22 +55,27 @@ def test_gold_items_leave_the_claim_on_the_queue_index(client, owner, engine, fa
 def _a_claim_reads_the_queue_index(client, owner, engine, factory, order, index, gold):
     project = client.post("/api/v1/projects", json={"name": "P", "schema": TEXT_SCHEMA, "queue_order": order},
                           headers=owner.headers).json()
-    now = utcnow()
     with transaction(factory) as session:
-        session.execute(insert(Item), [{
-            "id": new_id(), "organization_id": owner.organization_id, "project_id": project["id"],
-            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": n % 3,
-            # A project under way: half of its items are done (only then do the queue indexes differ from
-            # the item browser's, for the planner).
-            "state": "completed" if n % 2 else "new",
-            "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
-        } for n in range(ITEMS)])
+        # A project under way: half of its items are done (only then do the queue indexes differ from the item
+        # browser's, for the planner).
+        _insert_items(session, owner, project["id"], priority=lambda n: n % 3,
+                      state=lambda n: "completed" if n % 2 else "new")
         _make_gold(session, owner, project["id"], gold)
         if engine.dialect.name == "postgresql":
             session.execute(text("ANALYZE items"))
     plan = _plan(engine, factory, owner.organization_id, project["id"], owner.user_id, order)
     assert f"{index} " in plan + " ", plan
     assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan  # no sort of the candidates
+
+
+def _insert_items(session, owner, project_id, *, priority, state):
+    """ITEMS items of the project, the n-th with `priority(n)` and `state(n)`."""
+    now = utcnow()
+    session.execute(insert(Item), [{
+        "id": new_id(), "organization_id": owner.organization_id, "project_id": project_id,
+        "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": priority(n), "state": state(n),
+        "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
+    } for n in range(ITEMS)])
 
 
 def _make_gold(session, owner, project_id, n):
@@ -88,13 +93,8 @@ def _make_gold(session, owner, project_id, n):
 def test_a_gold_claim_reads_the_gold_index(client, owner, engine, factory):
     project = client.post("/api/v1/projects", json={"name": "P", "schema": TEXT_SCHEMA},
                           headers=owner.headers).json()
-    now = utcnow()
     with transaction(factory) as session:
-        session.execute(insert(Item), [{
-            "id": new_id(), "organization_id": owner.organization_id, "project_id": project["id"],
-            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": 0, "state": "new",
-            "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
-        } for n in range(ITEMS)])
+        _insert_items(session, owner, project["id"], priority=lambda n: 0, state=lambda n: "new")
         _make_gold(session, owner, project["id"], 300)
         if engine.dialect.name == "postgresql":
             session.execute(text("ANALYZE items"))
@@ -114,13 +114,8 @@ def test_postgresql_plans_the_claim_once_per_connection(client, owner, engine, f
         pytest.skip("prepared statements' plans are PostgreSQL's")
     project = client.post("/api/v1/projects", json={"name": "P", "schema": TEXT_SCHEMA, "queue_order": order},
                           headers=owner.headers).json()
-    now = utcnow()
     with transaction(factory) as session:
-        session.execute(insert(Item), [{
-            "id": new_id(), "organization_id": owner.organization_id, "project_id": project["id"],
-            "external_id": f"e{n}", "data": {"text": "t"}, "meta": {}, "priority": n % 3, "state": "new",
-            "annotation_count": 0, "queue_rank": random_rank(), "created_at": now, "updated_at": now,
-        } for n in range(ITEMS)])
+        _insert_items(session, owner, project["id"], priority=lambda n: n % 3, state=lambda n: "new")
         session.execute(text("ANALYZE items"))
     with factory() as session:
         before = _claim_plans(session)

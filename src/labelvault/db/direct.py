@@ -202,7 +202,6 @@ class _LibpqStatement:
     """A statement's SQL as PostgreSQL takes it: `$1`, `$2` ... for SQLAlchemy's `%(name)s` placeholders."""
     sql: bytes
     names: tuple[str, ...]  # the parameter of each $n, in order
-    key: int = field(default=0)
 
     @classmethod
     def of(cls, pyformat: str) -> _LibpqStatement | None:
@@ -223,9 +222,7 @@ class _LibpqStatement:
             sql = _PLACEHOLDER.sub(replace, pyformat)
         except ValueError:  # a placeholder of another style: the cursor takes it
             return None
-        statement = cls(sql.encode(), tuple(names))
-        statement.key = id(statement)
-        return statement
+        return cls(sql.encode(), tuple(names))
 
 
 @dataclass
@@ -340,7 +337,7 @@ def _send(connection: Any, state: _Connection, sends: list[_Send], commit: bool 
                 pgconn.send_query_params(_begin(connection), None)
                 kinds.append(None)
             for send in sends:
-                key = (send.statement.key, send.types)
+                key = (id(send.statement), send.types)  # (a statement lives as long as its Direct's plan)
                 name = state.prepared.get(key) or next((n for k, n in prepared if k == key), None)
                 if name is None:
                     name = f"lv_direct_{next(_NAMES)}".encode()

@@ -209,16 +209,17 @@ class _SqliteWriters:
 
     def end(self, connection: Any) -> None:
         if connection.info.pop(WRITE_OPTION, False):
-            if self.lock_file is not None:
-                fcntl.flock(self.lock_file, fcntl.LOCK_UN)
-            self.lock.release()
+            self._release()
 
     def checkin(self, _dbapi_connection: Any, record: Any) -> None:
         # A connection that went back to the pool without a commit or rollback event.
         if record is not None and record.info.pop(WRITE_OPTION, False):
-            if self.lock_file is not None:
-                fcntl.flock(self.lock_file, fcntl.LOCK_UN)
-            self.lock.release()
+            self._release()
+
+    def _release(self) -> None:
+        if self.lock_file is not None:
+            fcntl.flock(self.lock_file, fcntl.LOCK_UN)
+        self.lock.release()
 
 
 WRITE_OPTION = "labelvault_write"
