@@ -175,3 +175,37 @@ def test_a_deferred_duplicate_raises_its_conflict(factory: sessionmaker[Session]
             Direct(select(literal("x"))).rows(session, {})
     with factory() as session:  # nothing half-done is left on the connections
         assert Direct(select(literal("x"))).rows(session, {}) == [("x",)]
+
+
+_ROUTE = Direct(select(LedgerEntry.route).where(LedgerEntry.id == bindparam("id")))
+
+
+def test_a_read_sent_ahead_answers_as_the_read_itself(factory: sessionmaker[Session], owner: Actor) -> None:
+    """Wherever it ran (PostgreSQL: with the next round trip; elsewhere: when asked for), the read answers what
+    the transaction had written before it, and the ORM's statements in between come after it."""
+    row, later = _ledger_row(owner, "GET /ahead"), _ledger_row(owner, "GET /ahead/later")
+    with transaction(factory) as session:
+        _LATER_INSERT.later(session, row)
+        _ROUTE.ahead(session, {"id": row["id"]})
+        _ROUTE.ahead(session, {"id": later["id"]})
+        assert session.get(LedgerEntry, row["id"]) is not None  # the ORM's statement
+        assert _ROUTE.first(session, {"id": row["id"]}) == ("GET /ahead",)
+        _LATER_INSERT.run(session, later)
+        if session.get_bind().dialect.name == "postgresql":
+            assert _ROUTE.first(session, {"id": later["id"]}) is None  # read before the insert, as sent
+        else:
+            assert _ROUTE.first(session, {"id": later["id"]}) == ("GET /ahead/later",)  # read when asked for
+        session.rollback()
+
+
+def test_a_read_sent_ahead_is_forgotten_when_a_savepoint_is_rolled_back(
+        factory: sessionmaker[Session], owner: Actor) -> None:
+    row = _ledger_row(owner, "GET /savepoint")
+    with factory() as session:
+        nested = session.begin_nested()
+        _LATER_INSERT.run(session, row)
+        _ROUTE.ahead(session, {"id": row["id"]})
+        session.execute(select(1))  # sends the read: it sees the insert
+        nested.rollback()
+        assert _ROUTE.first(session, {"id": row["id"]}) is None  # read again, after the rollback
+        session.rollback()

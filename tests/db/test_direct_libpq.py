@@ -142,3 +142,66 @@ def test_a_transaction_with_an_isolation_level_keeps_it_and_the_fast_path(
         assert _READ.first(session, {"id": row["id"]}) == ("GET /x",)  # the next transaction, on the default
         assert session.execute(text("SHOW transaction_isolation")).scalar_one() == "read committed"
         assert _prepared(session)  # the insert went through libpq, prepared on this connection
+
+
+def _sends(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of statements in each Direct round trip from here on."""
+    from labelvault.db import direct
+
+    sent: list[int] = []
+    original = direct._send
+
+    def send(connection, state, sends, commit=False):  # type: ignore[no-untyped-def]
+        sent.append(len(sends))
+        return original(connection, state, sends, commit)
+
+    monkeypatch.setattr(direct, "_send", send)
+    return sent
+
+
+def test_reads_sent_ahead_go_in_the_round_trip_of_the_first_one_asked_for(
+        factory: sessionmaker[Session], owner: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [_entry(owner, route=f"GET /{n}") for n in range(2)]
+    with factory() as session:
+        for row in rows:
+            _INSERT.run(session, row)
+        session.commit()
+    sent = _sends(monkeypatch)
+    with factory() as session:
+        _READ.ahead(session, {"id": rows[0]["id"]})
+        _READ.ahead(session, {"id": rows[1]["id"]})
+        assert sent == []  # nothing sent yet
+        assert _READ.first(session, {"id": rows[1]["id"]}) == ("GET /1",)
+        assert _READ.first(session, {"id": rows[0]["id"]}) == ("GET /0",)
+        assert sent == [2]  # both in one round trip, each result taken by its own call
+        assert _READ.first(session, {"id": rows[0]["id"]}) == ("GET /0",)  # a result serves once: read again
+        assert sent == [2, 1]
+        session.rollback()
+
+
+def test_a_read_sent_ahead_sees_what_came_before_it_and_a_new_one_replaces_it(
+        factory: sessionmaker[Session], owner: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    row = _entry(owner)
+    with factory() as session:
+        _READ.ahead(session, {"id": row["id"]})
+        _INSERT.later(session, row)
+        _READ.ahead(session, {"id": row["id"]})  # after the insert: this one serves
+        assert _READ.first(session, {"id": row["id"]}) == ("GET /x",)
+        session.rollback()
+
+
+def test_reads_sent_ahead_end_with_their_transaction(
+        one_connection: sessionmaker[Session], owner: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    row = _entry(owner)
+    sent = _sends(monkeypatch)
+    with one_connection() as session:
+        _READ.ahead(session, {"id": row["id"]})
+        assert _READ.first(session, {"id": "none"}) is None  # sends the read ahead too; its result waits
+        assert sent == [2]
+        session.rollback()
+        _INSERT.run(session, row)  # the next transaction on the same connection
+        assert _READ.first(session, {"id": row["id"]}) == ("GET /x",)  # read now, not the old (empty) result
+        _READ.ahead(session, {"id": row["id"]})
+        session.commit()  # a read sent ahead that nobody asked for is not sent with the COMMIT
+        assert sent == [2, 1, 1]
+        assert _driver(session).pgconn.transaction_status == pq.TransactionStatus.IDLE

@@ -39,8 +39,9 @@ async def save_annotation(
     """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
 
     def work(session: Session, principal: Principal) -> Response:
+        service.save_ahead(session, principal, item_id)
         item = items.read_item(session, principal, item_id)
-        project = projects.get_settings(session, principal, item.project_id)
+        project = projects.settings_of_item(session, principal, item)
         answers = service.answers_received(session, principal, project,
                                            items.view_of(session, principal, project, item), body.answers)
         gate.start_writing(session)

@@ -49,6 +49,12 @@ def annotation_of_author(
     return session.scalars(_ANNOTATION_OF_AUTHOR, params).first()
 
 
+def annotation_of_author_ahead(session: Session, organization_id: str, item_id: str, author_id: str) -> None:
+    """Send `annotation_of_author`'s first read ahead (`Direct.ahead`)."""
+    _HAS_ANNOTATION_OF_AUTHOR.ahead(session, {"organization_id": organization_id, "item_id": item_id,
+                                              "author_id": author_id})
+
+
 def annotations_of_item(
     session: Session, organization_id: str, item_id: str, author_id: str | None
 ) -> Sequence[Annotation]:

@@ -21,6 +21,7 @@ from labelvault.annotations.models import (
 )
 from labelvault.assignments import service as assignments
 from labelvault.errors import Conflict, InvalidInput, NotFound
+from labelvault.items import service as items
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
@@ -59,6 +60,15 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
             details={"field": "Idempotency-Key"},
         )
     return repo.annotation(session, principal.organization_id, record.resource_id)
+
+
+def save_ahead(session: Session, principal: Principal, item_id: str) -> None:
+    """Send the reads that a submission begins with ahead, in one round trip (`db.direct.Direct.ahead`:
+    PostgreSQL): the item (`items.read_item`), its project (`projects.settings_of_item`) and the person's
+    annotation of it (`save_annotation`). They read only; the checks that take their results still decide."""
+    items.read_item_ahead(session, principal, item_id)
+    projects.settings_of_item_ahead(session, principal, item_id)
+    repo.annotation_of_author_ahead(session, principal.organization_id, item_id, principal.user_id)
 
 
 def save_annotation(

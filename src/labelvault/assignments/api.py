@@ -24,10 +24,11 @@ async def next_item(project_id: str, gate: AnnotateGate) -> Response:
     """Your current lease (renewed) or a lease on the next item for you; 204 when there is none."""
 
     def work(session: Session, principal: Principal) -> Response:
+        now = service.next_item_ahead(session, principal, project_id)
         project = projects.get_settings(session, principal, project_id)
         entitled = service.entitlement(session, principal, project)
         gate.start_writing(session)
-        claim = service.next_item(session, principal, project, entitled)
+        claim = service.next_item(session, principal, project, entitled, now)
         if claim.lease is None:
             return Response(status_code=204)
         item = claim.item or items.get_item(session, principal, claim.lease.item_id)

@@ -138,8 +138,7 @@ def own_and_expired_leases(session: Session, organization_id: str, project_id: s
                            now: dt.datetime, limit: int) -> Held:
     """The person's lease of this kind in the project and up to `limit` of the project's expired leases, all
     locked (a plain lease object, as `lease_of` returns)."""
-    params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id, "kind": kind,
-              "now": now, "limit": limit}
+    params = _held_params(organization_id, project_id, user_id, kind, now, limit)
     own, expired = None, []
     for row in _OWN_AND_EXPIRED.rows(session, params):
         if row[-1] == 1:
@@ -149,6 +148,18 @@ def own_and_expired_leases(session: Session, organization_id: str, project_id: s
     if own is not None:  # expired, their own lease is among the others': it is theirs to give back
         expired = [(lease_id, item_id) for lease_id, item_id in expired if lease_id != own.id]
     return Held(own, expired)
+
+
+def own_and_expired_leases_ahead(session: Session, organization_id: str, project_id: str, user_id: str, kind: str,
+                                 now: dt.datetime, limit: int) -> None:
+    """Send `own_and_expired_leases`' read ahead (`Direct.ahead`)."""
+    _OWN_AND_EXPIRED.ahead(session, _held_params(organization_id, project_id, user_id, kind, now, limit))
+
+
+def _held_params(organization_id: str, project_id: str, user_id: str, kind: str, now: dt.datetime,
+                 limit: int) -> dict[str, Any]:
+    return {"organization_id": organization_id, "project_id": project_id, "user_id": user_id, "kind": kind,
+            "now": now, "limit": limit}
 
 
 _DELETE_LEASES = (

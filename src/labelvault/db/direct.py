@@ -16,7 +16,9 @@ as its first statement (pipeline mode). psycopg's cursor spent more CPU on each 
 conversion, prepared-statement bookkeeping, cursor set-up) than the network round trip itself. With statement
 events listened to, the cursor runs it.
 A statement whose outcome nobody reads may be deferred (`Direct.later`): it is then sent with the
-transaction's next statement or its COMMIT, in the same round trip.
+transaction's next statement or its COMMIT, in the same round trip. A read whose parameters are known before
+the reads it waits behind may be sent ahead (`Direct.ahead`): it goes with the next round trip, and the call
+that asks for it afterwards, with the same parameters, takes its result without a round trip of its own.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ class Direct:
         return plan
 
     def _run(self, session: Session, params: Mapping[str, Any], later: bool = False,
-             conflict: Exception | None = None) -> tuple[_Plan, _Outcome]:
+             conflict: Exception | None = None, ahead: bool = False) -> tuple[_Plan, _Outcome]:
         connection = session.connection()  # begins the session's transaction (and its events) if need be
         dialect = connection.dialect
         plan = self._plan(dialect)
@@ -123,10 +125,12 @@ class Direct:
             dispatch.before_cursor_execute or dispatch.after_cursor_execute)
         try:
             if plan.libpq is not None and not events and _libpq_ready(dbapi_connection):
-                if later:
-                    _defer(dbapi_connection, plan.libpq, values, conflict)
+                if later or ahead:
+                    _defer(dbapi_connection, plan.libpq, values, conflict, ahead)
                     return plan, _Outcome([], None, 0)
                 return plan, _libpq_execute(dbapi_connection, plan.libpq, values)
+            if ahead:  # (run when asked for)
+                return plan, _Outcome([], None, 0)
             cursor = dbapi_connection.cursor()
             if events:
                 for listener in dispatch.before_cursor_execute:
@@ -175,6 +179,14 @@ class Direct:
         round trip. An integrity error it meets (a duplicate) is raised as `conflict` when given, wherever it is
         met."""
         self._run(session, params, later=True, conflict=conflict)
+
+    def ahead(self, session: Session, params: Mapping[str, Any]) -> None:
+        """Send this read with the transaction's next round trip, in order with its other statements: the call of
+        `rows` or `first` with the same parameters that follows takes its result instead of running it (once).
+        For reads whose parameters are known before the reads they wait behind. A result nobody asks for is
+        forgotten at the transaction's end; an error is raised by the round trip that meets it. On PostgreSQL
+        through libpq only: elsewhere the read runs when asked for."""
+        self._run(session, params, ahead=True)
 
 
 @dataclass
@@ -233,15 +245,18 @@ class _Send:
     types: tuple[int, ...]
     formats: Any
     conflict: Exception | None = None
+    ahead: Any = None  # for a read sent ahead (`Direct.ahead`): the key its result is kept under
 
 
 @dataclass
 class _Connection:
     """What a psycopg connection keeps for Direct: its adapters, the names of the statements prepared on it, and
-    the statements deferred (`Direct.later`) that are still to be sent."""
+    the statements deferred (`Direct.later`, `Direct.ahead`) that are still to be sent, and the results of the
+    reads sent ahead that nobody has asked for yet (the transaction's own: cleared when it ends)."""
     transformer: Any
     prepared: dict[tuple[int, tuple[int, ...]], bytes] = field(default_factory=dict)
     pending: list[_Send] = field(default_factory=list)
+    ahead: dict[Any, Any] = field(default_factory=dict)
 
 
 _CONNECTIONS: weakref.WeakKeyDictionary[Any, _Connection] = weakref.WeakKeyDictionary()
@@ -275,23 +290,50 @@ def _state(connection: Any) -> _Connection:
 
 
 def _dumped(state: _Connection, statement: _LibpqStatement, values: Mapping[str, Any],
-            conflict: Exception | None = None) -> _Send:
+            conflict: Exception | None = None, ahead: Any = None) -> _Send:
     transformer = state.transformer
     params = transformer.dump_sequence([values[name] for name in statement.names],
                                        [PyFormat.AUTO] * len(statement.names))
-    return _Send(statement, params, tuple(transformer.types or ()), transformer.formats, conflict)
+    return _Send(statement, params, tuple(transformer.types or ()), transformer.formats, conflict, ahead)
+
+
+def _ahead_key(statement: _LibpqStatement, values: Mapping[str, Any]) -> Any:
+    """What a read sent ahead is found again by: the statement and its parameters (None when one of them is not
+    hashable: such a read is not sent ahead)."""
+    key = (id(statement), *(values[name] for name in statement.names))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _defer(connection: Any, statement: _LibpqStatement, values: Mapping[str, Any],
-           conflict: Exception | None) -> None:
+           conflict: Exception | None, ahead: bool = False) -> None:
     state = _state(connection)
-    state.pending.append(_dumped(state, statement, values, conflict))
+    key = None
+    if ahead:
+        key = _ahead_key(statement, values)
+        if key is None:
+            return
+        # Asked for again: the newer read serves (what came in between may have changed its rows).
+        state.ahead.pop(key, None)
+        state.pending[:] = [send for send in state.pending if send.ahead != key]
+    state.pending.append(_dumped(state, statement, values, conflict, key))
 
 
 def _libpq_execute(connection: Any, statement: _LibpqStatement, values: Mapping[str, Any]) -> _Outcome:
-    """Run the statement on the connection, after the deferred ones, in one round trip."""
+    """Run the statement on the connection, after the deferred ones, in one round trip; or take its result if it
+    was sent ahead (with the round trip that sends it, if it is still to be sent)."""
     state = _state(connection)
-    result = _send(connection, state, [*state.pending, _dumped(state, statement, values)])
+    result = None
+    if state.ahead or any(send.ahead is not None for send in state.pending):
+        key = _ahead_key(statement, values)
+        if key is not None and key not in state.ahead and any(send.ahead == key for send in state.pending):
+            _send(connection, state, list(state.pending))
+        result = state.ahead.pop(key, None)
+    if result is None:
+        result = _send(connection, state, [*state.pending, _dumped(state, statement, values)])
     assert result is not None
     if result.status == pq.ExecStatus.COMMAND_OK:
         return _Outcome([], None, result.command_tuples or 0)
@@ -305,6 +347,10 @@ def send_pending(connection: Any, commit: bool = False) -> None:
     """Send the connection's deferred statements now, and with `commit` the COMMIT after them in the same round
     trip (see `db.engine`, which calls this before any other statement and at commit)."""
     state = _CONNECTIONS.get(connection)
+    if state is not None and commit:
+        state.ahead.clear()
+        if state.pending:  # reads sent ahead that nobody asked for are not sent at all
+            state.pending[:] = [send for send in state.pending if send.ahead is None]
     if state is not None and state.pending:
         try:
             _send(connection, state, list(state.pending), commit=commit)
@@ -316,19 +362,31 @@ def send_pending(connection: Any, commit: bool = False) -> None:
 
 
 def drop_pending(connection: Any) -> None:
-    """Forget the deferred statements of a transaction that is rolled back."""
+    """Forget the deferred statements of a transaction that is rolled back, and its reads sent ahead."""
     state = _CONNECTIONS.get(connection)
     if state is not None:
         state.pending.clear()
+        state.ahead.clear()
+
+
+def drop_read_ahead(connection: Any) -> None:
+    """Forget the results of reads sent ahead (and such reads still to be sent)."""
+    state = _CONNECTIONS.get(connection)
+    if state is not None:
+        state.ahead.clear()
+        state.pending[:] = [send for send in state.pending if send.ahead is None]
 
 
 def _send(connection: Any, state: _Connection, sends: list[_Send], commit: bool = False) -> Any:
     """One round trip: BEGIN when the transaction is to start, each statement (prepared first on this connection
-    if need be), COMMIT if asked. The last statement's result; the first error met is raised."""
+    if need be), COMMIT if asked. The last statement's result (a read sent ahead keeps its own in `state.ahead`);
+    the first error met is raised."""
     state.pending.clear()  # sent now, or failed with the transaction
     pgconn = connection.pgconn
     with connection.lock:
         begin = not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE
+        if begin:
+            state.ahead.clear()  # (a transaction's results are its own)
         prepared: list[tuple[tuple[int, tuple[int, ...]], bytes]] = []
         kinds: list[_Send | None] = []  # what each result answers: a statement, or None for a command
         pgconn.enter_pipeline_mode()
@@ -368,6 +426,8 @@ def _send(connection: Any, state: _Connection, sends: list[_Send], commit: bool 
         if kind is not None:
             if status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
                 raise psycopg.OperationalError(f"unexpected result from PostgreSQL: {pq.ExecStatus(status).name}")
+            if kind.ahead is not None:
+                state.ahead[kind.ahead] = result
             last = result
     return last
 

@@ -67,6 +67,7 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
     # Deferred statements (`Direct.later`) go with the COMMIT, in its round trip; a rollback forgets them.
     event.listen(engine, "commit", _send_pending_with_commit)
     event.listen(engine, "rollback", _drop_pending)
+    event.listen(engine, "rollback_savepoint", _drop_read_ahead)
     event.listen(engine.pool, "reset", lambda dbapi_connection, *_: direct.drop_pending(dbapi_connection))
     return engine
 
@@ -79,6 +80,11 @@ def _send_pending_with_commit(connection: Any) -> None:
 def _drop_pending(connection: Any) -> None:
     if not connection.invalidated:  # (a lost connection takes its transaction with it)
         direct.drop_pending(connection.connection.dbapi_connection)
+
+
+def _drop_read_ahead(connection: Any, *_: Any) -> None:
+    if not connection.invalidated:  # reads sent ahead may have seen what the savepoint's rollback undid
+        direct.drop_read_ahead(connection.connection.dbapi_connection)
 
 
 def _postgresql_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -54,6 +54,11 @@ def item_to_read(session: Session, organization_id: str, item_id: str) -> Item |
     row = _ITEM_ROW.first(session, {"organization_id": organization_id, "item_id": item_id})
     return None if row is None else open_sealed(session, plain(Item, row))
 
+
+def item_to_read_ahead(session: Session, organization_id: str, item_id: str) -> None:
+    """Send `item_to_read`'s read ahead (`Direct.ahead`)."""
+    _ITEM_ROW.ahead(session, {"organization_id": organization_id, "item_id": item_id})
+
 def item_for_update(session: Session, organization_id: str, item_id: str) -> Item | None:
     stmt = scoped(select(Item), Item, organization_id).where(Item.id == item_id).with_for_update()
     return session.scalars(stmt).first()

@@ -41,6 +41,11 @@ def read_item(session: Session, principal: Principal, item_id: str) -> Item:
     return _seen(session, principal, repo.item_to_read(session, principal.organization_id, item_id))
 
 
+def read_item_ahead(session: Session, principal: Principal, item_id: str) -> None:
+    """Send the read of `read_item(session, principal, item_id)` ahead (`db.direct.Direct.ahead`)."""
+    repo.item_to_read_ahead(session, principal.organization_id, item_id)
+
+
 def _seen(session: Session, principal: Principal, item: Item | None) -> Item:
     if item is None or not workforce.may_see_pool(session, principal, item.pool):
         raise NotFound("item")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from labelvault.errors import InvalidInput, NotFound
+from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.projects import repository as repo
 from labelvault.projects.label_schema import QUESTION_TYPES, LabelSchema, SchemaProblems
@@ -98,6 +99,24 @@ def get_settings(session: Session, principal: Principal, project_id: str) -> Pro
     the labeling loop, which reads a project's settings on every request and changes nothing of it (loading it
     through the ORM cost more than the query). Changes to it are not saved."""
     return _visible(session, principal, repo.project_settings(session, principal.organization_id, project_id))
+
+
+def settings_ahead(session: Session, principal: Principal, project_id: str) -> None:
+    """Send the read of `get_settings(session, principal, project_id)` ahead (`db.direct.Direct.ahead`)."""
+    repo.project_settings_ahead(session, principal.organization_id, project_id)
+
+
+def settings_of_item(session: Session, principal: Principal, item: Item) -> Project:
+    """As `get_settings`, for the project of an item the principal may see."""
+    project = repo.project_settings_of_item(session, principal.organization_id, item.id)
+    if project is not None and project.id != item.project_id:  # (items stay in their project)
+        project = None
+    return _visible(session, principal, project)
+
+
+def settings_of_item_ahead(session: Session, principal: Principal, item_id: str) -> None:
+    """Send the read of `settings_of_item` ahead: it need not wait for the item's."""
+    repo.project_settings_of_item_ahead(session, principal.organization_id, item_id)
 
 
 def _visible(session: Session, principal: Principal, project: Project | None) -> Project:

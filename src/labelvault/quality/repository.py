@@ -209,6 +209,11 @@ def work_gate(session: Session, organization_id: str, project_id: str,
     return bool(suspended), bool(required), bool(passed), float(gold_rate)
 
 
+def work_gate_ahead(session: Session, organization_id: str, project_id: str, user_id: str) -> None:
+    """Send `work_gate`'s read ahead (`Direct.ahead`)."""
+    _WORK_GATE.ahead(session, {"organization_id": organization_id, "project_id": project_id, "user_id": user_id})
+
+
 def exam_items(session: Session, organization_id: str, project_id: str) -> Sequence[ExamItem]:
     stmt = scoped(select(ExamItem), ExamItem, organization_id).where(ExamItem.project_id == project_id)
     return session.scalars(stmt.order_by(ExamItem.id)).all()

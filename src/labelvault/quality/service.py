@@ -206,6 +206,11 @@ def check_may_receive_work(session: Session, principal: Principal, project: Proj
     return gold_rate
 
 
+def may_receive_work_ahead(session: Session, principal: Principal, project_id: str) -> None:
+    """Send the read of `check_may_receive_work` ahead (`db.direct.Direct.ahead`)."""
+    repo.work_gate_ahead(session, principal.organization_id, project_id, principal.user_id)
+
+
 def wants_gold(gold_rate: float) -> bool:
     """Whether this claim first looks for a gold item: a draw at the project's rate, not a pattern to learn."""
     return secrets.randbelow(1_000_000) < round(gold_rate * 1_000_000)

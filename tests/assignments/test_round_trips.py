@@ -1,0 +1,77 @@
+"""The labeling loop's round trips to PostgreSQL: each one costs both sides a wake-up and a system call, on every
+annotation of every annotator. Reads that need not wait for each other go together (`Direct.ahead`), writes
+nobody reads go with the COMMIT (`Direct.later`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import pq
+from tests.assignments.test_distribution_api import POSITIVE, _next, _project, _submit
+
+from labelvault.accounts.models import Role
+from labelvault.db import direct
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only(engine) -> None:  # type: ignore[no-untyped-def]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips to a server")
+
+
+class RoundTrips:
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
+    """Counts what goes to PostgreSQL and waits for its answer: a Direct round trip, a statement on a cursor,
+    a COMMIT or ROLLBACK of the driver's own."""
+    seen = RoundTrips()
+
+    def counted(original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen.count += 1
+            return original(*args, **kwargs)
+        return call
+
+    def ended(original: Any) -> Any:  # (the driver sends nothing when no transaction is open)
+        def call(connection: psycopg.Connection[Any]) -> Any:
+            if connection.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                seen.count += 1
+            return original(connection)
+        return call
+
+    monkeypatch.setattr(direct, "_send", counted(direct._send))
+    for name in ("execute", "executemany", "copy", "stream"):
+        monkeypatch.setattr(direct.PendingFirstCursor, name, counted(getattr(direct.PendingFirstCursor, name)))
+    for name in ("commit", "rollback"):
+        monkeypatch.setattr(psycopg.Connection, name, ended(getattr(psycopg.Connection, name)))
+    yield seen
+
+
+def test_next_item_and_submit_take_four_and_five_round_trips(client, ctx, owner, member_of,
+                                                           round_trips: RoundTrips) -> None:
+    project = _project(client, ctx, owner, n=6)
+    annotator = member_of(owner, Role.annotator)
+    for _ in range(2):  # statements prepared, token use recorded, the quality refresh requested
+        item = _next(client, annotator, project).json()["item"]
+        assert _submit(client, annotator, item["id"]).status_code == 201
+    ctx.runner.run_until_idle()
+
+    round_trips.count = 0
+    claimed = _next(client, annotator, project)
+    assert claimed.status_code == 200
+    # BEGIN and the credential; the project, the person's entitlement and leases; the claim; the lease, the
+    # ledger entry and COMMIT.
+    assert round_trips.count == 4
+
+    round_trips.count = 0
+    assert _submit(client, annotator, claimed.json()["item"]["id"], POSITIVE).status_code == 201
+    # BEGIN and the credential; the item, its project and the person's annotation of it; the lease; the gold
+    # cursor and the quality refresh; the count, the annotation and COMMIT.
+    assert round_trips.count == 5
