@@ -40,8 +40,7 @@ async def save_annotation(
 
     def work(session: Session, principal: Principal) -> Response:
         service.save_ahead(session, principal, item_id)
-        item = items.read_item(session, principal, item_id)
-        project = projects.settings_of_item(session, principal, item)
+        item, project = items.read_item_and_settings(session, principal, item_id)
         answers = service.answers_received(session, principal, project,
                                            items.view_of(session, principal, project, item), body.answers)
         gate.start_writing(session)

@@ -64,10 +64,9 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
 
 def save_ahead(session: Session, principal: Principal, item_id: str) -> None:
     """Send the reads that a submission begins with ahead, in one round trip (`db.direct.Direct.ahead`:
-    PostgreSQL): the item (`items.read_item`), its project (`projects.settings_of_item`) and the person's
-    annotation of it (`save_annotation`). They read only; the checks that take their results still decide."""
-    items.read_item_ahead(session, principal, item_id)
-    projects.settings_of_item_ahead(session, principal, item_id)
+    PostgreSQL): the item and its project (`items.read_item_and_settings`) and the person's annotation of it
+    (`save_annotation`). They read only; the checks that take their results still decide."""
+    items.read_item_and_settings_ahead(session, principal, item_id)
     repo.annotation_of_author_ahead(session, principal.organization_id, item_id, principal.user_id)
 
 

@@ -25,8 +25,7 @@ async def next_item(project_id: str, gate: AnnotateGate) -> Response:
 
     def work(session: Session, principal: Principal) -> Response:
         now = service.next_item_ahead(session, principal, project_id)
-        project = projects.get_settings(session, principal, project_id)
-        entitled = service.entitlement(session, principal, project)
+        project, entitled = service.project_and_entitlement(session, principal, project_id)
         gate.start_writing(session)
         claim = service.next_item(session, principal, project, entitled, now)
         if claim.lease is None:

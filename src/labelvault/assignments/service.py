@@ -25,7 +25,6 @@ from labelvault.items import service as items_service
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
-from labelvault.projects import service as projects
 from labelvault.projects.models import Project
 from labelvault.quality import service as quality
 from labelvault.security.policy import Principal
@@ -89,13 +88,19 @@ def entitlement(session: Session, principal: Principal, project: Project) -> Ent
     return Entitlement(gold_rate, workforce.pools_for(session, principal, project))
 
 
+def project_and_entitlement(session: Session, principal: Principal, project_id: str) -> tuple[Project, Entitlement]:
+    """The project, if the principal may see it (`projects.get_settings`), and their `entitlement` to its work:
+    the project's settings and the person's standing in it are one statement."""
+    project, gold_rate = quality.settings_for_work(session, principal, project_id)
+    return project, Entitlement(gold_rate, workforce.pools_for(session, principal, project))
+
+
 def next_item_ahead(session: Session, principal: Principal, project_id: str) -> dt.datetime:
-    """Send the reads that `get_settings`, `entitlement` and `next_item` begin with ahead, in one round trip
+    """Send the reads that `project_and_entitlement` and `next_item` begin with ahead, in one round trip
     (`db.direct.Direct.ahead`: PostgreSQL), instead of one each; the time to give `next_item`. They read only,
     and what a request may not see is still refused by the checks that take their results."""
     now = utcnow()
-    projects.settings_ahead(session, principal, project_id)
-    quality.may_receive_work_ahead(session, principal, project_id)
+    quality.settings_for_work_ahead(session, principal, project_id)
     repo.own_and_expired_leases_ahead(session, principal.organization_id, project_id, principal.user_id,
                                       LeaseKind.annotate, now, RECLAIM_BATCH)
     return now

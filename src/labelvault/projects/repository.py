@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from labelvault.db.direct import Direct, plain
 from labelvault.db.scope import scoped
-from labelvault.items.models import Item
 from labelvault.projects.models import Project, ProjectSchema
 
 _PROJECT = scoped(select(Project), Project, bindparam("organization_id")).where(Project.id == bindparam("project_id"))
@@ -29,27 +28,6 @@ def project_settings(session: Session, organization_id: str, project_id: str) ->
     """The project as a plain object outside the session, read by one Direct statement (see `get_settings`)."""
     row = _PROJECT_ROW.first(session, {"organization_id": organization_id, "project_id": project_id})
     return None if row is None else plain(Project, row)
-
-
-def project_settings_ahead(session: Session, organization_id: str, project_id: str) -> None:
-    """Send `project_settings`' read ahead (`Direct.ahead`)."""
-    _PROJECT_ROW.ahead(session, {"organization_id": organization_id, "project_id": project_id})
-
-
-# The project of an item, read without waiting for the item (its read may go in the same round trip).
-_PROJECT_OF_ITEM = Direct(scoped(select(_projects), Project, bindparam("organization_id")).where(
-    Project.id == scoped(select(Item.project_id), Item, bindparam("organization_id"))
-    .where(Item.id == bindparam("item_id")).scalar_subquery()))
-
-
-def project_settings_of_item(session: Session, organization_id: str, item_id: str) -> Project | None:
-    """As `project_settings`, for the project of an item."""
-    row = _PROJECT_OF_ITEM.first(session, {"organization_id": organization_id, "item_id": item_id})
-    return None if row is None else plain(Project, row)
-
-
-def project_settings_of_item_ahead(session: Session, organization_id: str, item_id: str) -> None:
-    _PROJECT_OF_ITEM.ahead(session, {"organization_id": organization_id, "item_id": item_id})
 
 
 def projects_page(

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from labelvault.errors import InvalidInput, NotFound
-from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
 from labelvault.projects import repository as repo
 from labelvault.projects.label_schema import QUESTION_TYPES, LabelSchema, SchemaProblems
@@ -91,35 +90,18 @@ def project_for_job(session: Session, organization_id: str, project_id: str, wor
 def get_project(session: Session, principal: Principal, project_id: str) -> Project:
     """The project, if the principal may see it: a vendor's people see only projects routed to their vendor
     (any other answers as a missing one)."""
-    return _visible(session, principal, repo.project(session, principal.organization_id, project_id))
+    return visible(session, principal, repo.project(session, principal.organization_id, project_id))
 
 
 def get_settings(session: Session, principal: Principal, project_id: str) -> Project:
     """The project, if the principal may see it (as `get_project`), as a plain object outside the session: for
     the labeling loop, which reads a project's settings on every request and changes nothing of it (loading it
     through the ORM cost more than the query). Changes to it are not saved."""
-    return _visible(session, principal, repo.project_settings(session, principal.organization_id, project_id))
+    return visible(session, principal, repo.project_settings(session, principal.organization_id, project_id))
 
 
-def settings_ahead(session: Session, principal: Principal, project_id: str) -> None:
-    """Send the read of `get_settings(session, principal, project_id)` ahead (`db.direct.Direct.ahead`)."""
-    repo.project_settings_ahead(session, principal.organization_id, project_id)
-
-
-def settings_of_item(session: Session, principal: Principal, item: Item) -> Project:
-    """As `get_settings`, for the project of an item the principal may see."""
-    project = repo.project_settings_of_item(session, principal.organization_id, item.id)
-    if project is not None and project.id != item.project_id:  # (items stay in their project)
-        project = None
-    return _visible(session, principal, project)
-
-
-def settings_of_item_ahead(session: Session, principal: Principal, item_id: str) -> None:
-    """Send the read of `settings_of_item` ahead: it need not wait for the item's."""
-    repo.project_settings_of_item_ahead(session, principal.organization_id, item_id)
-
-
-def _visible(session: Session, principal: Principal, project: Project | None) -> Project:
+def visible(session: Session, principal: Principal, project: Project | None) -> Project:
+    """The project, if the principal may see it; else NotFound (as for a missing one)."""
     if project is None or not workforce.may_see_project(session, principal, project):
         raise NotFound("project")
     return project

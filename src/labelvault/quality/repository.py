@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationStatus
 from labelvault.crypto.content import answers_field, open_json, project_keys, seal_rows
-from labelvault.db.direct import Direct
+from labelvault.db.direct import Direct, plain
 from labelvault.db.scope import scoped
 from labelvault.jobs.models import Job, JobState
+from labelvault.projects.models import Project
 from labelvault.quality.gold_walk import cursor_upsert, move_gold_cursor
 from labelvault.quality.models import (
     AnnotationScore,
@@ -197,21 +198,45 @@ _EXAM_REQUIRED = scoped(select(QualitySettings.qualification_required), QualityS
     QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
 _GOLD_RATE = scoped(select(QualitySettings.gold_rate), QualitySettings, bindparam("organization_id")).where(
     QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
-_WORK_GATE = Direct(select(  # unscoped: made of the four scoped statements above
-    _ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM, func.coalesce(_GOLD_RATE, 0.0)))
+_GATE_COLUMNS = (_ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM,
+                 func.coalesce(_GOLD_RATE, 0.0))
+_WORK_GATE = Direct(select(*_GATE_COLUMNS))  # unscoped: made of the four scoped statements above
 
 
-def work_gate(session: Session, organization_id: str, project_id: str,
-              user_id: str) -> tuple[bool, bool, bool, float]:
+def work_gate(session: Session, organization_id: str, project_id: str, user_id: str) -> Gate:
     """(suspended, exam required, exam passed, gold rate) in one round trip: this runs on every claim."""
-    params = {"organization_id": organization_id, "project_id": project_id, "user_id": user_id}
-    suspended, required, passed, gold_rate = _WORK_GATE.rows(session, params)[0]
+    suspended, required, passed, gold_rate = _WORK_GATE.rows(session, _gate_params(organization_id, project_id,
+                                                                                   user_id))[0]
     return bool(suspended), bool(required), bool(passed), float(gold_rate)
 
 
-def work_gate_ahead(session: Session, organization_id: str, project_id: str, user_id: str) -> None:
-    """Send `work_gate`'s read ahead (`Direct.ahead`)."""
-    _WORK_GATE.ahead(session, {"organization_id": organization_id, "project_id": project_id, "user_id": user_id})
+Gate = tuple[bool, bool, bool, float]
+
+_projects = cast(Table, Project.__table__)
+# The project's settings and the person's work gate: the claim asks for both, each time.
+_SETTINGS_AND_GATE = Direct(scoped(select(_projects, *_GATE_COLUMNS), Project,
+                                   bindparam("organization_id")).where(Project.id == bindparam("project_id")))
+_PROJECT_WIDTH = len(_projects.c)
+
+
+def settings_and_work_gate(session: Session, organization_id: str, project_id: str,
+                           user_id: str) -> tuple[Project, Gate] | None:
+    """The project as a plain object outside the session (as `projects.repository.project_settings`) and
+    `work_gate` for the person, in one statement; None without such a project."""
+    row = _SETTINGS_AND_GATE.first(session, _gate_params(organization_id, project_id, user_id))
+    if row is None:
+        return None
+    suspended, required, passed, gold_rate = row[_PROJECT_WIDTH:]
+    return plain(Project, row[:_PROJECT_WIDTH]), (bool(suspended), bool(required), bool(passed), float(gold_rate))
+
+
+def settings_and_work_gate_ahead(session: Session, organization_id: str, project_id: str, user_id: str) -> None:
+    """Send `settings_and_work_gate`'s read ahead (`Direct.ahead`)."""
+    _SETTINGS_AND_GATE.ahead(session, _gate_params(organization_id, project_id, user_id))
+
+
+def _gate_params(organization_id: str, project_id: str, user_id: str) -> dict[str, str]:
+    return {"organization_id": organization_id, "project_id": project_id, "user_id": user_id}
 
 
 def exam_items(session: Session, organization_id: str, project_id: str) -> Sequence[ExamItem]:

@@ -195,8 +195,25 @@ def aggregate_rows_page(session: Session, project: Project, after: tuple[str, st
 def check_may_receive_work(session: Session, principal: Principal, project: Project) -> float:
     """Raise Forbidden when the person is suspended from the project or has yet to pass its qualification
     exam; else the project's gold rate (the hook on the claim path: one statement)."""
-    suspended, exam_required, exam_passed, gold_rate = repo.work_gate(
-        session, project.organization_id, project.id, principal.user_id)
+    return _gold_rate_or_refuse(repo.work_gate(session, project.organization_id, project.id, principal.user_id))
+
+
+def settings_for_work(session: Session, principal: Principal, project_id: str) -> tuple[Project, float]:
+    """The project, if the principal may see it (`projects.get_settings`), and the gold rate at which they
+    receive its work (`check_may_receive_work`): one statement for both."""
+    found = repo.settings_and_work_gate(session, principal.organization_id, project_id, principal.user_id)
+    project = projects.visible(session, principal, found[0] if found is not None else None)
+    assert found is not None
+    return project, _gold_rate_or_refuse(found[1])
+
+
+def settings_for_work_ahead(session: Session, principal: Principal, project_id: str) -> None:
+    """Send the read of `settings_for_work` ahead (`db.direct.Direct.ahead`)."""
+    repo.settings_and_work_gate_ahead(session, principal.organization_id, project_id, principal.user_id)
+
+
+def _gold_rate_or_refuse(gate: repo.Gate) -> float:
+    suspended, exam_required, exam_passed, gold_rate = gate
     if suspended:
         raise Forbidden("Your gold accuracy in this project fell below its threshold: you receive no more of "
                         "its items until a manager reinstates you.", code="suspended")
@@ -204,11 +221,6 @@ def check_may_receive_work(session: Session, principal: Principal, project: Proj
         raise Forbidden("This project hands out work after its qualification exam: take it first "
                         "(GET /projects/{id}/qualification/exam).", code="qualification_required")
     return gold_rate
-
-
-def may_receive_work_ahead(session: Session, principal: Principal, project_id: str) -> None:
-    """Send the read of `check_may_receive_work` ahead (`db.direct.Direct.ahead`)."""
-    repo.work_gate_ahead(session, principal.organization_id, project_id, principal.user_id)
 
 
 def wants_gold(gold_rate: float) -> bool:
