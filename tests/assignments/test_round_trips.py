@@ -80,6 +80,6 @@ def test_next_item_and_submit_take_four_and_five_round_trips_of_few_statements(c
 
     round_trips.count = round_trips.statements = 0
     assert _submit(client, annotator, claimed.json()["item"]["id"], POSITIVE).status_code == 201
-    # BEGIN and the credential; the item with its project, and the person's annotation of it; the lease; the
-    # gold cursor and the quality refresh; the count, the annotation and COMMIT.
-    assert (round_trips.count, round_trips.statements) == (5, 7)
+    # BEGIN and the credential; the item with its project and whether the person has an annotation of it; the
+    # lease; the gold cursor and the quality refresh; the count, the annotation and COMMIT.
+    assert (round_trips.count, round_trips.statements) == (5, 6)

@@ -39,14 +39,14 @@ async def save_annotation(
     """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
 
     def work(session: Session, principal: Principal) -> Response:
-        service.save_ahead(session, principal, item_id)
-        item, project = items.read_item_and_settings(session, principal, item_id)
+        read = service.submission_reads(session, principal, item_id)
+        item, project = read.item, read.project
         answers = service.answers_received(session, principal, project,
                                            items.view_of(session, principal, project, item), body.answers)
         gate.start_writing(session)
         result = service.save_annotation(
             session, principal, project, item, answers=answers, time_spent_ms=body.time_spent_ms,
-            draft=body.draft, idempotency_key=idempotency_key,
+            draft=body.draft, idempotency_key=idempotency_key, has_annotation=read.has_annotation,
         )
         if result.completed_by_others:
             # Committed all the same: the draft keeps what the person typed.

@@ -9,10 +9,11 @@ from sqlalchemy import Table, bindparam, case, exists, func, insert, select, upd
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, AnnotationRevision, IdempotencyRecord, Review, ReviewStatus
-from labelvault.crypto.content import seal_pending
-from labelvault.db.direct import Direct
+from labelvault.crypto.content import open_sealed, seal_pending
+from labelvault.db.direct import Direct, plain
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item
+from labelvault.projects.models import Project
 from labelvault.quality.models import GoldAnswer
 
 
@@ -39,20 +40,47 @@ _HAS_ANNOTATION_OF_AUTHOR = Direct(scoped(select(Annotation.id), Annotation, bin
 
 
 def annotation_of_author(
-    session: Session, organization_id: str, item_id: str, author_id: str
+    session: Session, organization_id: str, item_id: str, author_id: str, known: bool | None = None
 ) -> Annotation | None:
     """The author's annotation of the item, row-locked, loaded for change. Most submissions are a first one:
-    a short statement finds that there is none, before the ORM is asked to load one."""
+    a short statement finds that there is none, before the ORM is asked to load one (`known`: whether one was
+    found already, by `submission_reads`)."""
     params = {"organization_id": organization_id, "item_id": item_id, "author_id": author_id}
-    if _HAS_ANNOTATION_OF_AUTHOR.first(session, params) is None:
+    if known is False or (known is None and _HAS_ANNOTATION_OF_AUTHOR.first(session, params) is None):
         return None
     return session.scalars(_ANNOTATION_OF_AUTHOR, params).first()
 
 
-def annotation_of_author_ahead(session: Session, organization_id: str, item_id: str, author_id: str) -> None:
-    """Send `annotation_of_author`'s first read ahead (`Direct.ahead`)."""
-    _HAS_ANNOTATION_OF_AUTHOR.ahead(session, {"organization_id": organization_id, "item_id": item_id,
-                                              "author_id": author_id})
+_items = cast(Table, Item.__table__)
+_projects = cast(Table, Project.__table__)
+# What a submission reads first: the item, its project's settings and whether the author has an annotation of it
+# (not locked: the annotation itself is loaded with its lock when there is one).
+_SUBMISSION_READS = Direct(
+    scoped(select(_items, _projects, scoped(select(Annotation.id), Annotation, bindparam("organization_id")).where(
+        Annotation.item_id == _items.c.id, Annotation.author_id == bindparam("author_id")).exists()),
+        Item, bindparam("organization_id"))
+    .join(_projects, _projects.c.id == _items.c.project_id).where(_items.c.id == bindparam("item_id")))
+
+
+def submission_reads(session: Session, organization_id: str, item_id: str,
+                     author_id: str) -> tuple[Item, Project, bool] | None:
+    """The item (its content opened) and its project as plain objects outside the session (as
+    `items.repository.item_to_read` and `projects.repository.project_settings`), and whether the author has an
+    annotation of it: one statement. None without such an item."""
+    row = _SUBMISSION_READS.first(session, _submission_params(organization_id, item_id, author_id))
+    if row is None:
+        return None
+    width = len(_items.c)
+    return (open_sealed(session, plain(Item, row[:width])), plain(Project, row[width:-1]), bool(row[-1]))
+
+
+def submission_reads_ahead(session: Session, organization_id: str, item_id: str, author_id: str) -> None:
+    """Send `submission_reads`' read ahead (`Direct.ahead`)."""
+    _SUBMISSION_READS.ahead(session, _submission_params(organization_id, item_id, author_id))
+
+
+def _submission_params(organization_id: str, item_id: str, author_id: str) -> dict[str, str]:
+    return {"organization_id": organization_id, "item_id": item_id, "author_id": author_id}
 
 
 def annotations_of_item(
@@ -78,7 +106,6 @@ def idempotency_record(session: Session, user_id: str, key: str) -> IdempotencyR
     return session.scalars(stmt).first()
 
 
-_items = cast(Table, Item.__table__)
 # On the table, not the mapped class: the ORM's bulk UPDATE would first look for the item among the
 # session's objects to update them too, which costs several times the UPDATE itself; no caller reads the
 # counters back from the loaded item.

@@ -62,17 +62,33 @@ def _replay(session: Session, principal: Principal, key: str, fingerprint: str) 
     return repo.annotation(session, principal.organization_id, record.resource_id)
 
 
-def save_ahead(session: Session, principal: Principal, item_id: str) -> None:
-    """Send the reads that a submission begins with ahead, in one round trip (`db.direct.Direct.ahead`:
-    PostgreSQL): the item and its project (`items.read_item_and_settings`) and the person's annotation of it
-    (`save_annotation`). They read only; the checks that take their results still decide."""
-    items.read_item_and_settings_ahead(session, principal, item_id)
-    repo.annotation_of_author_ahead(session, principal.organization_id, item_id, principal.user_id)
+@dataclass
+class SubmissionReads:
+    """What a submission reads first, in one statement (`submission_reads`)."""
+    item: Item
+    project: Project
+    has_annotation: bool  # whether the person has an annotation of the item (a draft or a submitted one)
+
+
+def submission_reads(session: Session, principal: Principal, item_id: str) -> SubmissionReads:
+    """The item, if the principal may see it (`items.read_item`), its project (`projects.get_settings`) and
+    whether they have an annotation of it already: one statement."""
+    found = repo.submission_reads(session, principal.organization_id, item_id, principal.user_id)
+    item = items.visible(session, principal, found[0] if found is not None else None)
+    assert found is not None
+    return SubmissionReads(item, projects.visible(session, principal, found[1]), found[2])
+
+
+def submission_reads_ahead(session: Session, principal: Principal, item_id: str) -> None:
+    """Send the read of `submission_reads` ahead (`db.direct.Direct.ahead`: PostgreSQL), so that it goes in the
+    round trip of the credential check."""
+    repo.submission_reads_ahead(session, principal.organization_id, item_id, principal.user_id)
 
 
 def save_annotation(
     session: Session, principal: Principal, project: Project, item: Item, *, answers: dict[str, Any],
     time_spent_ms: int = 0, draft: bool = False, idempotency_key: str | None = None,
+    has_annotation: bool | None = None,
 ) -> Submitted:
     """Submit (or save as draft) the principal's annotation of `item`.
 
@@ -97,7 +113,8 @@ def save_annotation(
     schema_version = project.schema_version
     now = utcnow()
     status = AnnotationStatus.draft if draft else AnnotationStatus.submitted
-    current = repo.annotation_of_author(session, principal.organization_id, item.id, principal.user_id)
+    current = repo.annotation_of_author(session, principal.organization_id, item.id, principal.user_id,
+                                        known=has_annotation)
     newly_submitted = False
     completed_by_others = False
     first_submit = not draft and (current is None or current.status == AnnotationStatus.draft)

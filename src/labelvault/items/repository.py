@@ -33,7 +33,6 @@ from labelvault.db.direct import Direct, plain
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion, ItemState, ItemStateCount, random_rank
 from labelvault.kit.clock import utcnow
-from labelvault.projects.models import Project
 
 _items = cast(Table, Item.__table__)
 
@@ -56,26 +55,6 @@ def item_to_read(session: Session, organization_id: str, item_id: str) -> Item |
     return None if row is None else open_sealed(session, plain(Item, row))
 
 
-_projects = cast(Table, Project.__table__)
-# An item and its project's settings, for a route that reads both (a submission).
-_ITEM_AND_PROJECT = Direct(
-    scoped(select(_items, _projects), Item, bindparam("organization_id"))
-    .join(_projects, _projects.c.id == _items.c.project_id).where(_items.c.id == bindparam("item_id")))
-_ITEM_WIDTH = len(_items.c)
-
-
-def item_and_project_to_read(session: Session, organization_id: str, item_id: str) -> tuple[Item, Project] | None:
-    """As `item_to_read`, with the item's project as a plain object outside the session (as
-    `projects.repository.project_settings`): one statement."""
-    row = _ITEM_AND_PROJECT.first(session, {"organization_id": organization_id, "item_id": item_id})
-    if row is None:
-        return None
-    return open_sealed(session, plain(Item, row[:_ITEM_WIDTH])), plain(Project, row[_ITEM_WIDTH:])
-
-
-def item_and_project_to_read_ahead(session: Session, organization_id: str, item_id: str) -> None:
-    """Send `item_and_project_to_read`'s read ahead (`Direct.ahead`)."""
-    _ITEM_AND_PROJECT.ahead(session, {"organization_id": organization_id, "item_id": item_id})
 
 def item_for_update(session: Session, organization_id: str, item_id: str) -> Item | None:
     stmt = scoped(select(Item), Item, organization_id).where(Item.id == item_id).with_for_update()

@@ -41,17 +41,9 @@ def read_item(session: Session, principal: Principal, item_id: str) -> Item:
     return _seen(session, principal, repo.item_to_read(session, principal.organization_id, item_id))
 
 
-def read_item_and_settings(session: Session, principal: Principal, item_id: str) -> tuple[Item, Project]:
-    """As `read_item`, with the item's project as `projects.get_settings` gives it: one statement for both."""
-    found = repo.item_and_project_to_read(session, principal.organization_id, item_id)
-    item = _seen(session, principal, found[0] if found is not None else None)
-    assert found is not None
-    return item, projects.visible(session, principal, found[1])
-
-
-def read_item_and_settings_ahead(session: Session, principal: Principal, item_id: str) -> None:
-    """Send the read of `read_item_and_settings` ahead (`db.direct.Direct.ahead`)."""
-    repo.item_and_project_to_read_ahead(session, principal.organization_id, item_id)
+def visible(session: Session, principal: Principal, item: Item | None) -> Item:
+    """The item, if the principal may see it; else NotFound (as for a missing one)."""
+    return _seen(session, principal, item)
 
 
 def _seen(session: Session, principal: Principal, item: Item | None) -> Item:
