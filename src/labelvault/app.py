@@ -158,6 +158,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
                              "operation_spans": telemetry})
     app.state.ctx = ctx
     app.state.loop_workers = WorkerThreads(settings.loop_threads, "labeling-loop")
+    app.state.token_guesses = {}  # token digest -> (organization, person) at its last check (see api.deps.Gate)
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

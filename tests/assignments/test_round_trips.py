@@ -14,6 +14,7 @@ from tests.assignments.test_distribution_api import POSITIVE, _next, _project, _
 
 from labelvault.accounts.models import Role
 from labelvault.db import direct
+from labelvault.kit.hashing import token_digest
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +63,7 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
     yield seen
 
 
-def test_next_item_and_submit_take_four_and_five_round_trips_of_few_statements(client, ctx, owner, member_of,
+def test_next_item_and_submit_take_three_and_four_round_trips_of_few_statements(client, ctx, owner, member_of,
                                                            round_trips: RoundTrips) -> None:
     project = _project(client, ctx, owner, n=6)
     annotator = member_of(owner, Role.annotator)
@@ -74,12 +75,38 @@ def test_next_item_and_submit_take_four_and_five_round_trips_of_few_statements(c
     round_trips.count = round_trips.statements = 0
     claimed = _next(client, annotator, project)
     assert claimed.status_code == 200
-    # BEGIN and the credential; the project with the person's standing in it, and their leases; the claim; the
+    # BEGIN, the credential, the project with the person's standing in it, and their leases; the claim; the
     # lease, the ledger entry and COMMIT.
-    assert (round_trips.count, round_trips.statements) == (4, 6)
+    assert (round_trips.count, round_trips.statements) == (3, 6)
 
     round_trips.count = round_trips.statements = 0
     assert _submit(client, annotator, claimed.json()["item"]["id"], POSITIVE).status_code == 201
-    # BEGIN and the credential; the item with its project and whether the person has an annotation of it; the
+    # BEGIN, the credential, and the item with its project and whether the person has an annotation of it; the
     # lease; the gold cursor and the quality refresh; the count, the annotation and COMMIT.
-    assert (round_trips.count, round_trips.statements) == (5, 6)
+    assert (round_trips.count, round_trips.statements) == (4, 6)
+
+
+def test_reads_sent_for_a_wrong_guess_of_the_tokens_person_are_not_used(
+        client, ctx, owner, member_of, round_trips: RoundTrips) -> None:
+    """The first reads go with the credential check for the organization and person the token was last found
+    to be. With another person guessed, those reads serve nobody: the request reads again as itself."""
+    project = _project(client, ctx, owner, n=4)
+    annotator, other = member_of(owner, Role.annotator), member_of(owner, Role.annotator)
+    held = _next(client, other, project).json()  # the other person holds a lease: a read as them would find it
+    own = _next(client, annotator, project).json()  # (and the token's use is recorded: no write after this one)
+    guesses = client.app.state.token_guesses
+    digest = token_digest(annotator.headers["Authorization"].split(" ", 1)[1])
+    guesses[digest] = (other.organization_id, other.user_id)
+
+    round_trips.count = 0
+    claimed = _next(client, annotator, project).json()
+    assert claimed["lease"]["id"] == own["lease"]["id"] != held["lease"]["id"]  # their own lease, renewed
+    # The guessed reads with the credential; the same reads as themselves; the renewal; the item; the ledger
+    # entry and COMMIT.
+    assert round_trips.count == 5
+    assert guesses[digest] == (annotator.organization_id, annotator.user_id)
+
+    assert _submit(client, annotator, claimed["item"]["id"]).status_code == 201
+    round_trips.count = 0
+    assert _next(client, annotator, project).status_code == 200
+    assert round_trips.count == 3  # guessed right this time: a claim as in the test above

@@ -183,11 +183,12 @@ def revoke_token(session: Session, principal: Principal, token_id: str, *, any_u
     return token
 
 
-def principal_from_token(session: Session, secret: str) -> tuple[Principal, bool]:
-    """The principal of an API token, and whether its last-used time is due for an update."""
+def principal_from_token(session: Session, secret: str, digest: str | None = None) -> tuple[Principal, bool]:
+    """The principal of an API token, and whether its last-used time is due for an update (`digest`: the
+    secret's `token_digest`, when the caller has it)."""
     # Checked on every request, against the database each time: a revoked token or a removed member is
     # refused at once. One query fetches token, user and membership.
-    found = repo.token_credential(session, token_digest(secret))
+    found = repo.token_credential(session, digest or token_digest(secret))
     now = utcnow()
     if found is None or found.revoked_at is not None or (found.expires_at and found.expires_at <= now):
         raise NotAuthenticated("The API token is unknown, revoked or expired.")

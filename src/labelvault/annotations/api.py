@@ -38,7 +38,10 @@ async def save_annotation(
 ) -> Response:
     """Submit (or save as draft) your annotation of an item; a retry with the same Idempotency-Key is safe."""
 
-    def work(session: Session, principal: Principal) -> Response:
+    def ahead(session: Session, organization_id: str, user_id: str) -> None:
+        service.submission_reads_ahead(session, organization_id, user_id, item_id)
+
+    def work(session: Session, principal: Principal, _: None) -> Response:
         read = service.submission_reads(session, principal, item_id)
         item, project = read.item, read.project
         answers = service.answers_received(session, principal, project,
@@ -60,7 +63,7 @@ async def save_annotation(
             return json_answer(shown, 200, headers={"Idempotent-Replayed": "true"})
         return json_answer(shown, 201)
 
-    return await gate.run(work)
+    return await gate.run_ahead(ahead, work)
 
 
 def _shown(annotation: Annotation, principal: Principal, project: Project, session: Session,

@@ -79,10 +79,10 @@ def submission_reads(session: Session, principal: Principal, item_id: str) -> Su
     return SubmissionReads(item, projects.visible(session, principal, found[1]), found[2])
 
 
-def submission_reads_ahead(session: Session, principal: Principal, item_id: str) -> None:
-    """Send the read of `submission_reads` ahead (`db.direct.Direct.ahead`: PostgreSQL), so that it goes in the
-    round trip of the credential check."""
-    repo.submission_reads_ahead(session, principal.organization_id, item_id, principal.user_id)
+def submission_reads_ahead(session: Session, organization_id: str, user_id: str, item_id: str) -> None:
+    """Send the read of `submission_reads` for this person of this organization ahead (`db.direct.Direct.ahead`:
+    PostgreSQL), to go in the round trip of the credential check (see `api.deps.Gate`)."""
+    repo.submission_reads_ahead(session, organization_id, item_id, user_id)
 
 
 def save_annotation(

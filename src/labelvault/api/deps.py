@@ -20,7 +20,7 @@ from labelvault.accounts.models import BrowserSession
 from labelvault.api.context import AppContext
 from labelvault.db.engine import start_writing, transaction, write_session
 from labelvault.errors import Forbidden, NotAuthenticated
-from labelvault.kit.hashing import same_digest
+from labelvault.kit.hashing import same_digest, token_digest
 from labelvault.kit.workers import WorkerThreads
 from labelvault.security.policy import Action, Principal, authorize
 
@@ -83,13 +83,21 @@ DB = Annotated[Session, Depends(db_session, scope="function")]
 Ctx = Annotated[AppContext, Depends(_context)]
 
 
-def _principal(request: Request, session: Session) -> Principal:
+def _bearer(request: Request) -> str | None:
+    """The API token the request sends, if it sends one."""
     header = request.headers.get("authorization", "")
-    if header:
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise NotAuthenticated("Use the header `Authorization: Bearer <token>`.")
-        principal, due = accounts.principal_from_token(session, secret.strip())
+    if not header:
+        return None
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise NotAuthenticated("Use the header `Authorization: Bearer <token>`.")
+    return secret.strip()
+
+
+def _principal(request: Request, session: Session, digest: str | None = None) -> Principal:
+    secret = _bearer(request)
+    if secret is not None:
+        principal, due = accounts.principal_from_token(session, secret, digest)
         if due and principal.token_id:
             token_id = principal.token_id
             after_commit(request, lambda: _record_token_use(request, token_id))
@@ -143,6 +151,7 @@ def require(action: Action) -> Callable[..., Principal]:
 
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 def _loop_workers(request: Request) -> WorkerThreads:
@@ -156,6 +165,11 @@ def _loop_workers(request: Request) -> WorkerThreads:
     return workers
 
 
+# Reads sent ahead (`Gate.run`) take the organization and person of the token's last check as a guess.
+Ahead = Callable[[Session, str, str], A]
+_GUESSES = 10_000
+
+
 class Gate:
     """The policy check and the transaction of a route, run together in one worker-thread hand-off.
 
@@ -164,7 +178,15 @@ class Gate:
     after the other (and its answer's validation on a fourth). A route that depends on `gated` instead calls
     `await gate.run(work)`; `work(session, principal)` then runs on one worker thread between the same
     credential check and policy decision as `require`'s and the same commit as `db_session`'s. The work calls
-    `start_writing` once its reads are done."""
+    `start_writing` once its reads are done.
+
+    With `ahead`, the work's first reads go in the round trip of the credential check (`db.direct.Direct.ahead`,
+    PostgreSQL): `ahead(session, organization_id, user_id)` sends them, for the organization and person the
+    same token was last found to be (a guess, kept per process), and its result is given to the work as
+    `work(session, principal, sent)`. The work then asks for these reads with the principal's own organization
+    and person: only a read with the very same parameters takes a result sent ahead; after a wrong guess (a
+    token not seen before, or whose membership changed) the reads are sent again, and what the guess read is
+    dropped with the transaction, unseen. Without a guess, `ahead` runs after the credential check."""
 
     def __init__(self, request: Request, action: Action) -> None:
         self.request = request
@@ -173,18 +195,46 @@ class Gate:
     async def run(self, work: Callable[[Session, Principal], T]) -> T:
         return await _loop_workers(self.request).run(self._run, work)
 
+    async def run_ahead(self, ahead: Ahead[A], work: Callable[[Session, Principal, A], T]) -> T:
+        return await _loop_workers(self.request).run(self._run_ahead, ahead, work)
+
+    def _run_ahead(self, ahead: Ahead[A], work: Callable[[Session, Principal, A], T]) -> T:
+        secret = _bearer(self.request)
+        digest = token_digest(secret) if secret is not None else None
+        guesses: dict[str, tuple[str, str]] = self.request.app.state.token_guesses
+        guess = guesses.get(digest) if digest is not None else None
+        sent: list[A] = []
+
+        def with_reads(session: Session, principal: Principal) -> T:
+            if guess != (principal.organization_id, principal.user_id):
+                if digest is not None and principal.token_id is not None:
+                    if len(guesses) >= _GUESSES:
+                        guesses.clear()
+                    guesses[digest] = (principal.organization_id, principal.user_id)
+                sent[:] = [ahead(session, principal.organization_id, principal.user_id)]
+            return work(session, principal, sent[0])
+
+        def first(session: Session) -> None:
+            if guess is not None:
+                sent.append(ahead(session, *guess))
+
+        return self._run(with_reads, first, digest)
+
     @staticmethod
     def start_writing(session: Session) -> None:
         """Called by the work between its reads (the credential check among them) and its first write: see
         `db.engine.start_writing`."""
         start_writing(session)
 
-    def _run(self, work: Callable[[Session, Principal], T]) -> T:
+    def _run(self, work: Callable[[Session, Principal], T], first: Callable[[Session], None] | None = None,
+             digest: str | None = None) -> T:
         # A session that begins as a reader on SQLite (WAL: never waits for the write lock); the work calls
         # `start_writing` before its first write.
         session = context(self.request).factory()
         try:
-            principal = _principal(self.request, session)
+            if first is not None:
+                first(session)
+            principal = _principal(self.request, session, digest)
             authorize(principal, self.action)
             self.request.state.principal = principal
             result = work(session, principal)

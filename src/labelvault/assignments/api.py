@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
@@ -23,8 +25,10 @@ router = APIRouter(prefix="/api/v1", tags=["distribution"])
 async def next_item(project_id: str, gate: AnnotateGate) -> Response:
     """Your current lease (renewed) or a lease on the next item for you; 204 when there is none."""
 
-    def work(session: Session, principal: Principal) -> Response:
-        now = service.next_item_ahead(session, principal, project_id)
+    def ahead(session: Session, organization_id: str, user_id: str) -> dt.datetime:
+        return service.next_item_ahead(session, organization_id, user_id, project_id)
+
+    def work(session: Session, principal: Principal, now: dt.datetime) -> Response:
         project, entitled = service.project_and_entitlement(session, principal, project_id)
         gate.start_writing(session)
         claim = service.next_item(session, principal, project, entitled, now)
@@ -36,7 +40,7 @@ async def next_item(project_id: str, gate: AnnotateGate) -> Response:
                                                     fields=items.shown_fields(item, view))
         return json_answer(NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.of(item, view)))
 
-    return await gate.run(work)
+    return await gate.run_ahead(ahead, work)
 
 
 @router.post("/leases/{lease_id}/heartbeat", response_model=LeaseOut)

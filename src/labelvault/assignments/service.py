@@ -95,14 +95,15 @@ def project_and_entitlement(session: Session, principal: Principal, project_id: 
     return project, Entitlement(gold_rate, workforce.pools_for(session, principal, project))
 
 
-def next_item_ahead(session: Session, principal: Principal, project_id: str) -> dt.datetime:
-    """Send the reads that `project_and_entitlement` and `next_item` begin with ahead, in one round trip
-    (`db.direct.Direct.ahead`: PostgreSQL), instead of one each; the time to give `next_item`. They read only,
-    and what a request may not see is still refused by the checks that take their results."""
+def next_item_ahead(session: Session, organization_id: str, user_id: str, project_id: str) -> dt.datetime:
+    """Send the reads that `project_and_entitlement` and `next_item` begin with, for this person of this
+    organization, ahead (`db.direct.Direct.ahead`: PostgreSQL), to go in one round trip; the time to give
+    `next_item`. They read only, and what a request may not see is still refused by the checks that take their
+    results (see `api.deps.Gate`)."""
     now = utcnow()
-    quality.settings_for_work_ahead(session, principal, project_id)
-    repo.own_and_expired_leases_ahead(session, principal.organization_id, project_id, principal.user_id,
-                                      LeaseKind.annotate, now, RECLAIM_BATCH)
+    quality.settings_for_work_ahead(session, organization_id, user_id, project_id)
+    repo.own_and_expired_leases_ahead(session, organization_id, project_id, user_id, LeaseKind.annotate, now,
+                                      RECLAIM_BATCH)
     return now
 
 

@@ -207,9 +207,9 @@ def settings_for_work(session: Session, principal: Principal, project_id: str) -
     return project, _gold_rate_or_refuse(found[1])
 
 
-def settings_for_work_ahead(session: Session, principal: Principal, project_id: str) -> None:
-    """Send the read of `settings_for_work` ahead (`db.direct.Direct.ahead`)."""
-    repo.settings_and_work_gate_ahead(session, principal.organization_id, project_id, principal.user_id)
+def settings_for_work_ahead(session: Session, organization_id: str, user_id: str, project_id: str) -> None:
+    """Send the read of `settings_for_work` for this person of this organization ahead (`db.direct.Direct.ahead`)."""
+    repo.settings_and_work_gate_ahead(session, organization_id, project_id, user_id)
 
 
 def _gold_rate_or_refuse(gate: repo.Gate) -> float:
