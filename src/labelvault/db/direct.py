@@ -113,6 +113,8 @@ class Direct:
         connection = session.connection()  # begins the session's transaction (and its events) if need be
         dialect = connection.dialect
         plan = self._plan(dialect)
+        if ahead and plan.libpq is None:
+            return plan, _Outcome([], None, 0)  # (run when asked for)
         statement, values = plan.sql, plan.parameters(params)
         fairy = connection.connection
         dbapi_connection = fairy.dbapi_connection
@@ -129,7 +131,7 @@ class Direct:
                     _defer(dbapi_connection, plan.libpq, values, conflict, ahead)
                     return plan, _Outcome([], None, 0)
                 return plan, _libpq_execute(dbapi_connection, plan.libpq, values)
-            if ahead:  # (run when asked for)
+            if ahead:
                 return plan, _Outcome([], None, 0)
             cursor = dbapi_connection.cursor()
             if events:
