@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from labelvault.jobs import service as jobs
 from labelvault.jobs.models import Job, JobState
-from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
 from labelvault.quality import repository as repo
 from labelvault.quality.models import PendingRefresh
@@ -15,16 +15,17 @@ from labelvault.testing import TEXT_SCHEMA, Actor, api_project
 
 
 def _request(factory: sessionmaker[Session], owner: Actor, project_id: str) -> str | None:
-    """Ask for a refresh as a submission does; the job id recorded when this request queued one, else None."""
-    job_id = new_id()
+    """Ask for a refresh as a submission does; the id of the job queued by this request (its row written by
+    the same statement), else None."""
+    job = jobs.queued_row(owner.organization_id, "quality_refresh", {"project_id": project_id, "complete": False},
+                          created_by_id=owner.user_id, project_id=project_id)
     with factory.begin() as session:
-        queued = repo.met_and_request_refresh(session, owner.organization_id, project_id, new_id(),
-                                              owner.user_id, job_id, utcnow())
-        if queued:
-            session.add(Job(id=job_id, organization_id=owner.organization_id, project_id=project_id,
-                            kind="quality_refresh", params={}, total=0, created_by_id=owner.user_id,
-                            state=JobState.queued, checkpoint={}, stats={}))
-    return job_id if queued else None
+        repo.met_and_queue_refresh(session, owner.organization_id, project_id, new_id(), owner.user_id, job)
+    with factory() as session:
+        queued = session.get(Job, job["id"])
+        assert queued is None or (queued.state, queued.kind, queued.created_by_id) == (
+            JobState.queued, "quality_refresh", owner.user_id)
+        return None if queued is None else queued.id
 
 
 def test_a_dead_pending_refresh_gives_way_whatever_other_projects_have_pending(

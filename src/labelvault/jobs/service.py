@@ -11,6 +11,7 @@ from labelvault.errors import NotFound
 from labelvault.jobs import repository as repo
 from labelvault.jobs.models import ImportProblem, Job, JobState
 from labelvault.kit.clock import utcnow
+from labelvault.kit.ids import new_id
 from labelvault.security.policy import Principal
 
 
@@ -27,6 +28,16 @@ def create_job(
     session.add(job)
     session.flush()
     return job
+
+
+def queued_row(organization_id: str, kind: str, params: dict[str, Any], *, created_by_id: str,
+               project_id: str | None = None, job_id: str | None = None) -> dict[str, Any]:
+    """Every column of a new queued job, as `create_job` makes it: for a statement that writes the job itself
+    (when a condition of its own holds, see `quality.repository.met_and_queue_refresh`)."""
+    return {"id": job_id or new_id(), "organization_id": organization_id, "project_id": project_id, "kind": kind,
+            "state": JobState.queued, "params": params, "total": 0, "done": 0, "checkpoint": {}, "stats": {},
+            "error": None, "attempts": 0, "worker": None, "created_by_id": created_by_id, "created_at": utcnow(),
+            "started_at": None, "heartbeat_at": None, "finished_at": None}
 
 
 def get_job(session: Session, principal: Principal, job_id: str) -> Job:

@@ -308,9 +308,23 @@ def _request_refresh(dialect: str) -> Any:
 
 
 _REQUEST_REFRESH = {"postgresql": Direct(_request_refresh("postgresql")), "sqlite": Direct(_request_refresh("sqlite"))}
-# On PostgreSQL the gold cursor's move rides along with the request, as a data-changing WITH: one round trip
-# per submission instead of two.
-_MOVE_AND_REQUEST = Direct(_request_refresh("postgresql").add_cte(cursor_upsert("postgresql").cte("gold_moved")))
+_jobs = cast(Table, Job.__table__)
+_JOB_COLUMNS = tuple(_jobs.c.keys())
+_INSERT_JOB = Direct(insert(_jobs), _JOB_COLUMNS)
+
+
+def _move_request_and_queue() -> Any:
+    """On PostgreSQL, one statement: the gold cursor's move and the refresh's request as data-changing WITHs,
+    and the job's row when the request was recorded (its id is the one recorded). Nobody waits for its outcome,
+    so it goes with the COMMIT."""
+    requested = _request_refresh("postgresql").cte("requested")
+    job = select(requested.c.job_id, *[bindparam(f"job_{name}", type_=_jobs.c[name].type)
+                                       for name in _JOB_COLUMNS if name != "id"])
+    return (insert(_jobs).from_select(list(_JOB_COLUMNS), job)
+            .add_cte(cursor_upsert("postgresql").cte("gold_moved")))
+
+
+_MOVE_REQUEST_AND_QUEUE = Direct(_move_request_and_queue())
 
 
 def request_refresh(session: Session, organization_id: str, project_id: str, job_id: str, now: dt.datetime,
@@ -323,16 +337,20 @@ def request_refresh(session: Session, organization_id: str, project_id: str, job
     return _REQUEST_REFRESH[session.get_bind().dialect.name].first(session, params) is not None
 
 
-def met_and_request_refresh(session: Session, organization_id: str, project_id: str, item_id: str, user_id: str,
-                            job_id: str, now: dt.datetime) -> bool:
-    """After a submission: move the person's gold cursor past the item (`move_gold_cursor`) and record `job_id`
-    as the project's pending refresh if it uses quality control and none is pending (`request_refresh`)."""
+def met_and_queue_refresh(session: Session, organization_id: str, project_id: str, item_id: str, user_id: str,
+                          job: dict[str, Any]) -> None:
+    """After a submission: move the person's gold cursor past the item (`move_gold_cursor`), record the job
+    (`jobs.service.queued_row`) as the project's pending refresh if it uses quality control and none is pending
+    (`request_refresh`), and then write the job. On PostgreSQL one statement, deferred (`Direct.later`)."""
     if session.get_bind().dialect.name != "postgresql":
         move_gold_cursor(session, organization_id, item_id, user_id)
-        return request_refresh(session, organization_id, project_id, job_id, now, False)
+        if request_refresh(session, organization_id, project_id, job["id"], job["created_at"], False):
+            _INSERT_JOB.run(session, job)
+        return
     params = {"organization_id": organization_id, "project_id": project_id, "item_id": item_id, "user_id": user_id,
-              "job_id": job_id, "now": now, "always": False}
-    return _MOVE_AND_REQUEST.first(session, params) is not None
+              "job_id": job["id"], "now": job["created_at"], "always": False,
+              **{f"job_{name}": value for name, value in job.items() if name != "id"}}
+    _MOVE_REQUEST_AND_QUEUE.later(session, params)
 
 
 def pending_refresh(session: Session, organization_id: str, project_id: str) -> PendingRefresh | None:

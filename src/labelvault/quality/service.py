@@ -141,15 +141,13 @@ def start_refresh(session: Session, principal: Principal, project: Project) -> J
     return job
 
 
-def annotation_submitted(session: Session, principal: Principal, project: Project, item_id: str) -> bool:
+def annotation_submitted(session: Session, principal: Principal, project: Project, item_id: str) -> None:
     """After the person submitted (or changed) an annotation of the item: the item is behind them in their
     walk along the gold items (when it is one), and the project's quality results are refreshed soon (a job,
-    queued unless one is). True when a job was queued, for the caller to wake the worker after commit."""
-    job_id = new_id()
-    if not repo.met_and_request_refresh(session, project.organization_id, project.id, item_id, principal.user_id,
-                                        job_id, utcnow()):
-        return False
-    return _create_refresh_job(session, principal, project, job_id)
+    queued unless one is; the project's, as `_create_refresh_job` makes it)."""
+    job = jobs.queued_row(project.organization_id, REFRESH_JOB, {"project_id": project.id, "complete": False},
+                          created_by_id=project.created_by_id, project_id=project.id)
+    repo.met_and_queue_refresh(session, project.organization_id, project.id, item_id, principal.user_id, job)
 
 
 def annotation_reviewed(session: Session, principal: Principal, project: Project) -> bool:
