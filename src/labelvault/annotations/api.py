@@ -63,7 +63,7 @@ async def save_annotation(
             return json_answer(shown, 200, headers={"Idempotent-Replayed": "true"})
         return json_answer(shown, 201)
 
-    return await gate.run_ahead(ahead, work)
+    return await gate.run(ahead, work)
 
 
 def _shown(annotation: Annotation, principal: Principal, project: Project, session: Session,

@@ -165,7 +165,7 @@ def _loop_workers(request: Request) -> WorkerThreads:
     return workers
 
 
-# Reads sent ahead (`Gate.run`) take the organization and person of the token's last check as a guess.
+# What a gated route sends ahead (`Gate.run`), for an organization and a person.
 Ahead = Callable[[Session, str, str], A]
 _GUESSES = 10_000
 
@@ -176,26 +176,23 @@ class Gate:
     For the routes of the labeling loop (next item, submit), which every annotator calls all day: a route
     that depends on `require` runs its credential check, its body and its commit on three worker threads one
     after the other (and its answer's validation on a fourth). A route that depends on `gated` instead calls
-    `await gate.run(work)`; `work(session, principal)` then runs on one worker thread between the same
-    credential check and policy decision as `require`'s and the same commit as `db_session`'s. The work calls
-    `start_writing` once its reads are done.
+    `await gate.run(ahead, work)`; `work(session, principal, sent)` then runs on one worker thread between the
+    same credential check and policy decision as `require`'s and the same commit as `db_session`'s. The work
+    calls `start_writing` once its reads are done.
 
-    With `ahead`, the work's first reads go in the round trip of the credential check (`db.direct.Direct.ahead`,
-    PostgreSQL): `ahead(session, organization_id, user_id)` sends them, for the organization and person the
-    same token was last found to be (a guess, kept per process), and its result is given to the work as
-    `work(session, principal, sent)`. The work then asks for these reads with the principal's own organization
-    and person: only a read with the very same parameters takes a result sent ahead; after a wrong guess (a
-    token not seen before, or whose membership changed) the reads are sent again, and what the guess read is
-    dropped with the transaction, unseen. Without a guess, `ahead` runs after the credential check."""
+    `ahead(session, organization_id, user_id)` sends the work's first reads ahead (`db.direct.Direct.ahead`,
+    PostgreSQL), so that they go in the round trip of the credential check: for the organization and person
+    the same API token was last found to be (a guess, kept per process), and its result is given to the work
+    as `sent`. The work then asks for these reads as the principal: only a read with the very same parameters
+    takes a result sent ahead; after a wrong guess (a token not seen before, or whose membership changed) the
+    reads are sent again, and what the guess read is dropped with the transaction, unseen. Without a guess
+    (a browser session, a new token) `ahead` runs after the credential check."""
 
     def __init__(self, request: Request, action: Action) -> None:
         self.request = request
         self.action = action
 
-    async def run(self, work: Callable[[Session, Principal], T]) -> T:
-        return await _loop_workers(self.request).run(self._run, work)
-
-    async def run_ahead(self, ahead: Ahead[A], work: Callable[[Session, Principal, A], T]) -> T:
+    async def run(self, ahead: Ahead[A], work: Callable[[Session, Principal, A], T]) -> T:
         return await _loop_workers(self.request).run(self._run_ahead, ahead, work)
 
     def _run_ahead(self, ahead: Ahead[A], work: Callable[[Session, Principal, A], T]) -> T:

@@ -40,7 +40,7 @@ async def next_item(project_id: str, gate: AnnotateGate) -> Response:
                                                     fields=items.shown_fields(item, view))
         return json_answer(NextOut(lease=LeaseOut.model_validate(claim.lease), item=ItemOut.of(item, view)))
 
-    return await gate.run_ahead(ahead, work)
+    return await gate.run(ahead, work)
 
 
 @router.post("/leases/{lease_id}/heartbeat", response_model=LeaseOut)
