@@ -200,7 +200,8 @@ _GOLD_RATE = scoped(select(QualitySettings.gold_rate), QualitySettings, bindpara
     QualitySettings.project_id == bindparam("project_id")).scalar_subquery()
 _GATE_COLUMNS = (_ACTIVE_SUSPENSION, func.coalesce(_EXAM_REQUIRED, False), _PASSED_EXAM,
                  func.coalesce(_GOLD_RATE, 0.0))
-_WORK_GATE = Direct(select(*_GATE_COLUMNS))  # unscoped: made of the four scoped statements above
+_WORK_GATE = Direct(select(  # unscoped: made of the four scoped statements above
+    *_GATE_COLUMNS))
 
 
 def work_gate(session: Session, organization_id: str, project_id: str, user_id: str) -> Gate:
@@ -317,6 +318,8 @@ def _move_request_and_queue() -> Any:
     """On PostgreSQL, one statement: the gold cursor's move and the refresh's request as data-changing WITHs,
     and the job's row when the request was recorded (its id is the one recorded). Nobody waits for its outcome,
     so it goes with the COMMIT."""
+    # unscoped: the request is scoped (`_request_refresh`), the job takes its id, and the gold cursor's move is
+    # keyed by the organization and item given (`cursor_upsert`).
     requested = _request_refresh("postgresql").cte("requested")
     job = select(requested.c.job_id, *[bindparam(f"job_{name}", type_=_jobs.c[name].type)
                                        for name in _JOB_COLUMNS if name != "id"])
