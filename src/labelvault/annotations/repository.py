@@ -64,9 +64,9 @@ _SUBMISSION_READS = Direct(
 
 def submission_reads(session: Session, organization_id: str, item_id: str,
                      author_id: str) -> tuple[Item, Project, bool] | None:
-    """The item (its content opened) and its project as plain objects outside the session (as
-    `items.repository.item_to_read` and `projects.repository.project_settings`), and whether the author has an
-    annotation of it: one statement. None without such an item."""
+    """The item (its content opened) and its project as plain objects outside the session (`db.direct.plain`:
+    the route only reads them, and loading them through the ORM cost more than the statement), and whether the
+    author has an annotation of it: one statement. None without such an item."""
     row = _SUBMISSION_READS.first(session, _submission_params(organization_id, item_id, author_id))
     if row is None:
         return None

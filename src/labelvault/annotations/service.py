@@ -71,7 +71,7 @@ class SubmissionReads:
 
 
 def submission_reads(session: Session, principal: Principal, item_id: str) -> SubmissionReads:
-    """The item, if the principal may see it (`items.read_item`), its project (`projects.get_settings`) and
+    """The item, if the principal may see it, its project (both plain objects outside the session) and
     whether they have an annotation of it already: one statement."""
     found = repo.submission_reads(session, principal.organization_id, item_id, principal.user_id)
     item = items.visible(session, principal, found[0] if found is not None else None)

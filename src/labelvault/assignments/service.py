@@ -89,8 +89,8 @@ def entitlement(session: Session, principal: Principal, project: Project) -> Ent
 
 
 def project_and_entitlement(session: Session, principal: Principal, project_id: str) -> tuple[Project, Entitlement]:
-    """The project, if the principal may see it (`projects.get_settings`), and their `entitlement` to its work:
-    the project's settings and the person's standing in it are one statement."""
+    """The project, if the principal may see it (a plain object outside the session), and their `entitlement` to
+    its work: the project's settings and the person's standing in it are one statement."""
     project, gold_rate = quality.settings_for_work(session, principal, project_id)
     return project, Entitlement(gold_rate, workforce.pools_for(session, principal, project))
 

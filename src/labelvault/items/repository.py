@@ -28,8 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from labelvault.annotations.models import Annotation, Review, ReviewStatus
-from labelvault.crypto.content import ITEM_DATA, ProjectCipher, open_json, open_sealed, project_keys, seal_json
-from labelvault.db.direct import Direct, plain
+from labelvault.crypto.content import ITEM_DATA, ProjectCipher, open_json, project_keys, seal_json
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion, ItemState, ItemStateCount, random_rank
 from labelvault.kit.clock import utcnow
@@ -42,17 +41,6 @@ _ITEM = scoped(select(Item), Item, bindparam("organization_id")).where(Item.id =
 
 def item(session: Session, organization_id: str, item_id: str) -> Item | None:
     return session.scalars(_ITEM, {"organization_id": organization_id, "item_id": item_id}).first()
-
-
-_ITEM_ROW = Direct(
-    scoped(select(_items), Item, bindparam("organization_id")).where(_items.c.id == bindparam("item_id")))
-
-
-def item_to_read(session: Session, organization_id: str, item_id: str) -> Item | None:
-    """The item as a plain object outside the session, its content opened: for a route that only reads it
-    (loading it through the ORM cost more than the statement)."""
-    row = _ITEM_ROW.first(session, {"organization_id": organization_id, "item_id": item_id})
-    return None if row is None else open_sealed(session, plain(Item, row))
 
 
 

@@ -36,11 +36,6 @@ def get_item(session: Session, principal: Principal, item_id: str) -> Item:
     return _seen(session, principal, repo.item(session, principal.organization_id, item_id))
 
 
-def read_item(session: Session, principal: Principal, item_id: str) -> Item:
-    """As `get_item`, for a route that only reads the item: a plain object outside the session."""
-    return _seen(session, principal, repo.item_to_read(session, principal.organization_id, item_id))
-
-
 def visible(session: Session, principal: Principal, item: Item | None) -> Item:
     """The item, if the principal may see it; else NotFound (as for a missing one)."""
     return _seen(session, principal, item)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from labelvault.db.direct import Direct, plain
 from labelvault.db.scope import scoped
 from labelvault.projects.models import Project, ProjectSchema
 
@@ -17,17 +15,6 @@ _PROJECT = scoped(select(Project), Project, bindparam("organization_id")).where(
 
 def project(session: Session, organization_id: str, project_id: str) -> Project | None:
     return session.scalars(_PROJECT, {"organization_id": organization_id, "project_id": project_id}).first()
-
-
-_projects = cast(Table, Project.__table__)
-_PROJECT_ROW = Direct(scoped(select(_projects), Project, bindparam("organization_id"))
-                      .where(Project.id == bindparam("project_id")))
-
-
-def project_settings(session: Session, organization_id: str, project_id: str) -> Project | None:
-    """The project as a plain object outside the session, read by one Direct statement (see `get_settings`)."""
-    row = _PROJECT_ROW.first(session, {"organization_id": organization_id, "project_id": project_id})
-    return None if row is None else plain(Project, row)
 
 
 def projects_page(

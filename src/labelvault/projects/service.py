@@ -93,13 +93,6 @@ def get_project(session: Session, principal: Principal, project_id: str) -> Proj
     return visible(session, principal, repo.project(session, principal.organization_id, project_id))
 
 
-def get_settings(session: Session, principal: Principal, project_id: str) -> Project:
-    """The project, if the principal may see it (as `get_project`), as a plain object outside the session: for
-    the labeling loop, which reads a project's settings on every request and changes nothing of it (loading it
-    through the ORM cost more than the query). Changes to it are not saved."""
-    return visible(session, principal, repo.project_settings(session, principal.organization_id, project_id))
-
-
 def visible(session: Session, principal: Principal, project: Project | None) -> Project:
     """The project, if the principal may see it; else NotFound (as for a missing one)."""
     if project is None or not workforce.may_see_project(session, principal, project):

@@ -222,7 +222,7 @@ _PROJECT_WIDTH = len(_projects.c)
 
 def settings_and_work_gate(session: Session, organization_id: str, project_id: str,
                            user_id: str) -> tuple[Project, Gate] | None:
-    """The project as a plain object outside the session (as `projects.repository.project_settings`) and
+    """The project as a plain object outside the session (`db.direct.plain`: the loop changes nothing of it) and
     `work_gate` for the person, in one statement; None without such a project."""
     row = _SETTINGS_AND_GATE.first(session, _gate_params(organization_id, project_id, user_id))
     if row is None:

@@ -197,8 +197,9 @@ def check_may_receive_work(session: Session, principal: Principal, project: Proj
 
 
 def settings_for_work(session: Session, principal: Principal, project_id: str) -> tuple[Project, float]:
-    """The project, if the principal may see it (`projects.get_settings`), and the gold rate at which they
-    receive its work (`check_may_receive_work`): one statement for both."""
+    """The project, if the principal may see it (as a plain object outside the session: changes to it are not
+    saved), and the gold rate at which they receive its work (`check_may_receive_work`): one statement for
+    both."""
     found = repo.settings_and_work_gate(session, principal.organization_id, project_id, principal.user_id)
     project = projects.visible(session, principal, found[0] if found is not None else None)
     assert found is not None
