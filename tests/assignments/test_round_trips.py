@@ -15,6 +15,7 @@ from tests.assignments.test_distribution_api import POSITIVE, _next, _project, _
 from labelvault.accounts.models import Role
 from labelvault.db import direct
 from labelvault.kit.hashing import token_digest
+from labelvault.testing import make_actor
 
 
 @pytest.fixture(autouse=True)
@@ -110,3 +111,25 @@ def test_reads_sent_for_a_wrong_guess_of_the_tokens_person_are_not_used(
     round_trips.count = 0
     assert _next(client, annotator, project).status_code == 200
     assert round_trips.count == 3  # guessed right this time: a claim as in the test above
+
+
+def test_reads_sent_for_another_organizations_person_are_not_used(
+        client, ctx, factory, owner, member_of) -> None:  # type: ignore[no-untyped-def]
+    """A guess naming a person of another organization (whose project has the same shape) reads that
+    organization's rows ahead; none of them reaches the answer, which is the token holder's own."""
+    ours = _project(client, ctx, owner, n=3)
+    stranger = make_actor(factory, Role.owner)
+    theirs = _project(client, ctx, stranger, n=3)
+    annotator = member_of(owner, Role.annotator)
+    _next(client, stranger, theirs)  # the stranger holds a lease in their own project
+    _next(client, annotator, ours)  # (the token's use recorded)
+    guesses = client.app.state.token_guesses
+    digest = token_digest(annotator.token)
+    guesses[digest] = (stranger.organization_id, stranger.user_id)
+
+    answer = _next(client, annotator, ours)
+    assert answer.status_code == 200 and answer.json()["item"]["project_id"] == ours["id"]
+    assert guesses[digest] == (annotator.organization_id, annotator.user_id)
+
+    guesses[digest] = (stranger.organization_id, stranger.user_id)  # wrong again, and the path names their project
+    assert _next(client, annotator, theirs).status_code == 404  # read ahead as the stranger, found; not for them
