@@ -77,7 +77,7 @@ def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(data_dir=tmp_path / "data", database_url=database_url, run_jobs=False,
-                    import_batch_size=50)
+                    import_batch_size=50, warm_up=False)
 
 
 @pytest.fixture

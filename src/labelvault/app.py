@@ -46,6 +46,7 @@ from labelvault.ledger.writer import LedgerWriter, Sealer
 from labelvault.ops.api import router as ops_router
 from labelvault.ops.logging import configure_logging
 from labelvault.ops.observe import ObserveRequests
+from labelvault.ops.warmup import warm_up
 from labelvault.predictions.api import router as predictions_router
 from labelvault.predictions.importer import PredictionImporter
 from labelvault.projects.api import router as projects_router
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.warm_up:
+            await warm_up(app, settings.loop_threads)
         if settings.run_jobs:
             ctx.runner.start()
             ctx.sealer.start()

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         default=4, ge=1,
         description="Worker threads per server process for the labeling loop (next item, submit); more requests wait.",
     )
+    warm_up: bool = Field(
+        default=True,
+        description="Rehearse the labeling loop (next item, submit) on the loop's database connections when a server "
+                    "process starts, in a transaction rolled back, so that its first requests are as fast as later "
+                    "ones.",
+    )
     opentelemetry: bool = Field(
         default=False,
         description="FastAPI's OpenTelemetry traces, metrics and logs, sent to the providers the process configures "

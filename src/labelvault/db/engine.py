@@ -57,6 +57,9 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         json_deserializer=orjson.loads,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
+        # The connection used last is handed out first: the few the labeling loop keeps busy stay warm (their
+        # statements prepared and planned, the server's caches filled; see `ops.warmup`), and the rest idle.
+        pool_use_lifo=True,
         # The hot paths' statements are prepared by `db.direct` itself. psycopg's own preparing is off: at every
         # rollback it deallocates all prepared statements of the connection, theirs too.
         connect_args={"prepare_threshold": None},
