@@ -73,27 +73,35 @@ class RehearsalGate:
         start_writing(session)
 
 
-def rehearse(app: FastAPI) -> str:
-    """One rehearsal on one connection, rolled back; the item it submitted (for tests)."""
+# Cycles per rehearsal: PostgreSQL plans a prepared statement anew for each of its first five runs on a
+# connection, and only then settles on a plan it keeps.
+CYCLES = 6
+
+
+def rehearse(app: FastAPI) -> list[str]:
+    """One rehearsal on one connection, rolled back; the items it submitted, in turn (for tests)."""
     ctx: AppContext = app.state.ctx
     session = write_session(ctx.factory)
     try:
         gate = _throwaway(app, session)
         project_id = gate.request.state.project_id
-        answer = asyncio.run(assignments_api.next_item(project_id, gate))  # type: ignore[arg-type]
-        item_id = str(orjson.loads(bytes(answer.body))["item"]["id"])
-        body = AnnotationIn(answers=_ANSWERS, time_spent_ms=1)
-        saved = asyncio.run(annotations_api.save_annotation(item_id, body, gate, None))  # type: ignore[arg-type]
-        if saved.status_code != 201:
-            raise RuntimeError(f"the rehearsed submission answered {saved.status_code}")
-        return item_id
+        submitted = []
+        for _ in range(CYCLES):
+            answer = asyncio.run(assignments_api.next_item(project_id, gate))  # type: ignore[arg-type]
+            item_id = str(orjson.loads(bytes(answer.body))["item"]["id"])
+            body = AnnotationIn(answers=_ANSWERS, time_spent_ms=1)
+            saved = asyncio.run(annotations_api.save_annotation(item_id, body, gate, None))  # type: ignore[arg-type]
+            if saved.status_code != 201:
+                raise RuntimeError(f"the rehearsed submission answered {saved.status_code}")
+            submitted.append(item_id)
+        return submitted
     finally:
         session.rollback()
         session.close()
 
 
 def _throwaway(app: FastAPI, session: Session) -> RehearsalGate:
-    """An organization with one annotator (and an API token), a project and one item, all in `session`."""
+    """An organization with one annotator (and an API token), a project and its items, all in `session`."""
     organization = accounts.create_organization(session, f"warm-up {secrets.token_hex(4)}")
     user = accounts.create_user(session, f"warm-up-{secrets.token_hex(8)}@warm-up.invalid", None)
     accounts.add_member(session, organization.id, user.id, Role.owner)
@@ -102,9 +110,9 @@ def _throwaway(app: FastAPI, session: Session) -> RehearsalGate:
     project = projects.create_project(session, principal, name="warm-up", schema=_SCHEMA)
     now = utcnow()
     items_repo.insert_items(session, [{
-        "id": new_id(), "organization_id": organization.id, "project_id": project.id, "external_id": "warm-up",
+        "id": new_id(), "organization_id": organization.id, "project_id": project.id, "external_id": f"warm-up-{n}",
         "data": {"text": "warm-up"}, "metadata": {}, "overlap": None, "priority": 0, "state": "new",
-        "annotation_count": 0, "import_job_id": None, "created_at": now, "updated_at": now}])
+        "annotation_count": 0, "import_job_id": None, "created_at": now, "updated_at": now} for n in range(CYCLES)])
     session.flush()
     gate = RehearsalGate(app, session, secret)
     gate.request.state.project_id = project.id
