@@ -50,6 +50,14 @@ class Conflict(DomainError):
     status = 409
 
 
+class ConcurrentWrite(Conflict):
+    """A write met another request's write of the same row at the same moment (the same person's draft saved
+    while they submitted, say). This request's transaction is rolled back, so it may run again from the start,
+    and will then see the other request's row: the labeling loop's routes do so once (`api.deps.Gate`)."""
+
+    code = "concurrent_write"
+
+
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413

@@ -17,7 +17,7 @@ from labelvault.app import create_app
 from labelvault.config import Settings
 from labelvault.db.models import metadata
 from labelvault.items.models import Item
-from labelvault.ops.warmup import rehearse, warm_up
+from labelvault.ops.warmup import CYCLES, rehearse, warm_up
 
 
 def _rows(engine: Engine) -> dict[str, int]:
@@ -52,12 +52,13 @@ def test_a_rehearsal_claims_and_submits_and_keeps_nothing(client, ctx: AppContex
     project = _project(client, ctx, owner, n=3)
     before = _rows(engine)
 
-    item_id = rehearse(create_app(settings, context=ctx))
+    item_ids = rehearse(create_app(settings, context=ctx))
 
-    assert item_id  # next item answered an item, and its submission 201 (else `rehearse` raises)
+    # Next item answered a new item each cycle, and its submission 201 (else `rehearse` raises).
+    assert len(set(item_ids)) == CYCLES
     assert _rows(engine) == before  # no organization, person, project, item, lease, annotation, job or entry
     with ctx.factory() as session:
-        assert session.get(Item, item_id) is None
+        assert [session.get(Item, item_id) for item_id in item_ids] == [None] * CYCLES
         assert [item.state for item in session.scalars(select(Item))] == ["new"] * 3
     # The organization's own queue is as it was: its first item is still the first one handed out.
     assert _next(client, owner, project).json()["item"]["external_id"] == "e2"  # (the one with priority)

@@ -20,7 +20,7 @@ from labelvault.annotations.models import (
     Review,
 )
 from labelvault.assignments import service as assignments
-from labelvault.errors import Conflict, InvalidInput, NotFound
+from labelvault.errors import ConcurrentWrite, Conflict, InvalidInput, NotFound
 from labelvault.items import service as items
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
@@ -177,8 +177,8 @@ def save_annotation(
     return Submitted(current, False)
 
 
-def _saved_twice() -> Conflict:
-    return Conflict("The same annotation was saved at the same moment by another request; retry.")
+def _saved_twice() -> ConcurrentWrite:
+    return ConcurrentWrite("The same annotation was saved at the same moment by another request; retry.")
 
 
 def keep_revision(session: Session, annotation: Annotation) -> None:

@@ -19,7 +19,7 @@ from labelvault.accounts import service as accounts
 from labelvault.accounts.models import BrowserSession
 from labelvault.api.context import AppContext
 from labelvault.db.engine import start_writing, transaction, write_session
-from labelvault.errors import Forbidden, NotAuthenticated
+from labelvault.errors import ConcurrentWrite, Forbidden, NotAuthenticated
 from labelvault.kit.hashing import same_digest, token_digest
 from labelvault.kit.workers import WorkerThreads
 from labelvault.security.policy import Action, Principal, authorize
@@ -193,7 +193,13 @@ class Gate:
         self.action = action
 
     async def run(self, ahead: Ahead[A], work: Callable[[Session, Principal, A], T]) -> T:
-        return await _loop_workers(self.request).run(self._run_ahead, ahead, work)
+        """Run the work (see the class); once more from the start when it met another request's write of the
+        same row (`ConcurrentWrite`): its transaction was rolled back, and the other one has committed."""
+        workers = _loop_workers(self.request)
+        try:
+            return await workers.run(self._run_ahead, ahead, work)
+        except ConcurrentWrite:
+            return await workers.run(self._run_ahead, ahead, work)
 
     def _run_ahead(self, ahead: Ahead[A], work: Callable[[Session, Principal, A], T]) -> T:
         secret = _bearer(self.request)

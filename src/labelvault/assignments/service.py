@@ -20,7 +20,7 @@ from labelvault.accounts import service as accounts
 from labelvault.annotations.models import ReviewStatus
 from labelvault.assignments import repository as repo
 from labelvault.assignments.models import Lease, LeaseKind, Skip
-from labelvault.errors import Conflict, InvalidInput, NotFound
+from labelvault.errors import ConcurrentWrite, Conflict, InvalidInput, NotFound
 from labelvault.items import service as items_service
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
@@ -134,8 +134,8 @@ def next_item(session: Session, principal: Principal, project: Project,
     lease = Lease(id=new_id(), organization_id=project.organization_id, project_id=project.id, item_id=item.id,
                   user_id=principal.user_id, kind=LeaseKind.annotate, annotation_id=None, created_at=now,
                   expires_at=now + _ttl(project))
-    repo.insert_lease(session, lease, Conflict("Another request of yours claimed an item at the same moment; ask "
-                                               "again."))
+    repo.insert_lease(session, lease, ConcurrentWrite("Another request of yours claimed an item at the same "
+                                                      "moment; ask again."))
     return Claim(lease, item.id, item=item)
 
 

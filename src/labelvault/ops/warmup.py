@@ -38,6 +38,7 @@ from labelvault.db.engine import start_writing, write_session
 from labelvault.items import repository as items_repo
 from labelvault.kit.clock import utcnow
 from labelvault.kit.ids import new_id
+from labelvault.kit.workers import WorkerThreads
 from labelvault.projects import service as projects
 from labelvault.security.policy import Principal
 
@@ -83,8 +84,7 @@ def rehearse(app: FastAPI) -> list[str]:
     ctx: AppContext = app.state.ctx
     session = write_session(ctx.factory)
     try:
-        gate = _throwaway(app, session)
-        project_id = gate.request.state.project_id
+        gate, project_id = _throwaway(app, session)
         submitted = []
         for _ in range(CYCLES):
             answer = asyncio.run(assignments_api.next_item(project_id, gate))  # type: ignore[arg-type]
@@ -100,7 +100,7 @@ def rehearse(app: FastAPI) -> list[str]:
         session.close()
 
 
-def _throwaway(app: FastAPI, session: Session) -> RehearsalGate:
+def _throwaway(app: FastAPI, session: Session) -> tuple[RehearsalGate, str]:
     """An organization with one annotator (and an API token), a project and its items, all in `session`."""
     organization = accounts.create_organization(session, f"warm-up {secrets.token_hex(4)}")
     user = accounts.create_user(session, f"warm-up-{secrets.token_hex(8)}@warm-up.invalid", None)
@@ -114,15 +114,15 @@ def _throwaway(app: FastAPI, session: Session) -> RehearsalGate:
         "data": {"text": "warm-up"}, "metadata": {}, "overlap": None, "priority": 0, "state": "new",
         "annotation_count": 0, "import_job_id": None, "created_at": now, "updated_at": now} for n in range(CYCLES)])
     session.flush()
-    gate = RehearsalGate(app, session, secret)
-    gate.request.state.project_id = project.id
-    return gate
+    return RehearsalGate(app, session, secret), project.id
 
 
 async def warm_up(app: FastAPI, connections: int) -> int:
-    """Rehearse on `connections` connections at once (each on a thread of its own); how many succeeded."""
+    """Rehearse on `connections` connections at once, on the loop's own worker threads (`loop_threads` of
+    them: one connection each while they serve); how many rehearsals succeeded."""
     started = time.perf_counter()
-    results = await asyncio.gather(*(asyncio.to_thread(rehearse, app) for _ in range(connections)),
+    workers: WorkerThreads = app.state.loop_workers
+    results = await asyncio.gather(*(workers.run(rehearse, app) for _ in range(connections)),
                                    return_exceptions=True)
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:

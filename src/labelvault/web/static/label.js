@@ -13,7 +13,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = { lease: null, item: null, answers: {}, history: [], views: new Map(), activeMs: 0,
                 lastTick: performance.now(), lastActivity: 0, lastBeat: 0, serverTimer: 0, expired: false,
-                busy: false };
+                busy: false, draftSaving: null };
 
 const draftKey = (itemId) => `labelvault:draft:${config.userId}:${itemId}`;
 const setStatus = (text) => { $("status").textContent = text; };
@@ -69,13 +69,19 @@ function saveLocal() {
   localStorage.setItem(draftKey(state.item.id), JSON.stringify({ answers: state.answers, activeMs: state.activeMs }));
 }
 
-async function saveServerDraft() {
-  if (!state.item || state.expired) return;
+function saveServerDraft() {
+  if (!state.item || state.expired || state.busy) return;
   const item = state.item;
-  const result = await api("POST", `/api/v1/items/${item.id}/annotations`,
-                           { answers: payload(), draft: true, time_spent_ms: Math.round(state.activeMs) });
-  if (item !== state.item) return;
-  setStatus(result.ok ? "Draft saved." : `Draft kept in this browser only: ${result.data?.message ?? result.status}`);
+  // Kept while in flight: a submission waits for it, so that the draft never arrives after the submission.
+  const saving = api("POST", `/api/v1/items/${item.id}/annotations`,
+                     { answers: payload(), draft: true, time_spent_ms: Math.round(state.activeMs) })
+    .catch(() => ({ ok: false, status: 0, data: { message: "the server could not be reached" } }));
+  state.draftSaving = saving;
+  saving.then((result) => {
+    if (state.draftSaving === saving) state.draftSaving = null;
+    if (item !== state.item || state.busy) return;
+    setStatus(result.ok ? "Draft saved." : `Draft kept in this browser only: ${result.data?.message ?? result.status}`);
+  });
 }
 
 function changed({ redraw = true, name } = {}) {
@@ -233,6 +239,7 @@ async function submit() {
   const startedAt = performance.now();
   const item = state.item;
   try {
+    if (state.draftSaving) await state.draftSaving;  // (its answer does not matter: the submission follows)
     const result = await api("POST", `/api/v1/items/${item.id}/annotations`,
                              { answers: payload(), draft: false, time_spent_ms: Math.round(state.activeMs) });
     if (result.status === 422) {
