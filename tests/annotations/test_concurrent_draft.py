@@ -33,8 +33,9 @@ def test_a_draft_committed_between_the_check_and_the_insert_becomes_the_submissi
     drafts_saved: list[str] = []
     checks = []
 
-    def draft_saved_meanwhile(session: Any, organization_id: str, item_id: str, author_id: str) -> Any:
-        found = original(session, organization_id, item_id, author_id)
+    def draft_saved_meanwhile(session: Any, organization_id: str, item_id: str, author_id: str,
+                              known: bool | None = None) -> Any:
+        found = original(session, organization_id, item_id, author_id, known)
         checks.append(found)
         if len(checks) == 1:  # the first submission's check: "none yet"; then the draft request commits
             with transaction(ctx.factory) as other:

@@ -49,7 +49,7 @@ async def save_annotation(
         gate.start_writing(session)
         result = service.save_annotation(
             session, principal, project, item, answers=answers, time_spent_ms=body.time_spent_ms,
-            draft=body.draft, idempotency_key=idempotency_key,
+            draft=body.draft, idempotency_key=idempotency_key, has_annotation=read.has_annotation,
         )
         if result.completed_by_others:
             # Committed all the same: the draft keeps what the person typed.

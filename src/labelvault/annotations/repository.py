@@ -40,38 +40,47 @@ _HAS_ANNOTATION_OF_AUTHOR = Direct(scoped(select(Annotation.id), Annotation, bin
 
 
 def annotation_of_author(
-    session: Session, organization_id: str, item_id: str, author_id: str
+    session: Session, organization_id: str, item_id: str, author_id: str, known: bool | None = None
 ) -> Annotation | None:
     """The author's annotation of the item, row-locked, loaded for change. Most submissions are a first one:
-    a short statement finds that there is none, before the ORM is asked to load one."""
+    a short statement finds that there is none, before the ORM is asked to load one (`known`: whether one was
+    found already, by `submission_reads`)."""
     params = {"organization_id": organization_id, "item_id": item_id, "author_id": author_id}
-    if _HAS_ANNOTATION_OF_AUTHOR.first(session, params) is None:
+    if known is False or (known is None and _HAS_ANNOTATION_OF_AUTHOR.first(session, params) is None):
         return None
     return session.scalars(_ANNOTATION_OF_AUTHOR, params).first()
 
 
 _items = cast(Table, Item.__table__)
 _projects = cast(Table, Project.__table__)
-# What a submission reads first: the item and its project's settings.
+# What a submission reads first: the item, its project's settings and whether the author has an annotation of it
+# (not locked: the annotation itself is loaded with its lock when there is one).
 _SUBMISSION_READS = Direct(
-    scoped(select(_items, _projects), Item, bindparam("organization_id"))
+    scoped(select(_items, _projects, scoped(select(Annotation.id), Annotation, bindparam("organization_id")).where(
+        Annotation.item_id == _items.c.id, Annotation.author_id == bindparam("author_id")).exists()),
+        Item, bindparam("organization_id"))
     .join(_projects, _projects.c.id == _items.c.project_id).where(_items.c.id == bindparam("item_id")))
 
 
-def submission_reads(session: Session, organization_id: str, item_id: str) -> tuple[Item, Project] | None:
+def submission_reads(session: Session, organization_id: str, item_id: str,
+                     author_id: str) -> tuple[Item, Project, bool] | None:
     """The item (its content opened) and its project as plain objects outside the session (`db.direct.plain`:
-    the route only reads them, and loading them through the ORM cost more than the statement): one statement.
-    None without such an item."""
-    row = _SUBMISSION_READS.first(session, {"organization_id": organization_id, "item_id": item_id})
+    the route only reads them, and loading them through the ORM cost more than the statement), and whether the
+    author has an annotation of it: one statement. None without such an item."""
+    row = _SUBMISSION_READS.first(session, _submission_params(organization_id, item_id, author_id))
     if row is None:
         return None
     width = len(_items.c)
-    return open_sealed(session, plain(Item, row[:width])), plain(Project, row[width:])
+    return (open_sealed(session, plain(Item, row[:width])), plain(Project, row[width:-1]), bool(row[-1]))
 
 
-def submission_reads_ahead(session: Session, organization_id: str, item_id: str) -> None:
+def submission_reads_ahead(session: Session, organization_id: str, item_id: str, author_id: str) -> None:
     """Send `submission_reads`' read ahead (`Direct.ahead`)."""
-    _SUBMISSION_READS.ahead(session, {"organization_id": organization_id, "item_id": item_id})
+    _SUBMISSION_READS.ahead(session, _submission_params(organization_id, item_id, author_id))
+
+
+def _submission_params(organization_id: str, item_id: str, author_id: str) -> dict[str, str]:
+    return {"organization_id": organization_id, "item_id": item_id, "author_id": author_id}
 
 
 def annotations_of_item(

@@ -67,28 +67,30 @@ class SubmissionReads:
     """What a submission reads first, in one statement (`submission_reads`)."""
     item: Item
     project: Project
+    has_annotation: bool  # whether the person has an annotation of the item (a draft or a submitted one)
 
 
 def submission_reads(session: Session, principal: Principal, item_id: str) -> SubmissionReads:
-    """The item, if the principal may see it, and its project (both plain objects outside the session): one
-    statement. (Whether the person has an annotation of it is read later, in the write: a draft saved a moment
-    before by the same person, which the labeling page does, is then found and changed.)"""
-    found = repo.submission_reads(session, principal.organization_id, item_id)
+    """The item, if the principal may see it, its project (both plain objects outside the session) and
+    whether they have an annotation of it already: one statement, sent ahead (`submission_reads_ahead`). A
+    draft the same person saves after this read (the labeling page saves drafts as they work) is met by the
+    new annotation's INSERT as a `ConcurrentWrite`; the route then runs again and finds it."""
+    found = repo.submission_reads(session, principal.organization_id, item_id, principal.user_id)
     item = items.visible(session, principal, found[0] if found is not None else None)
     assert found is not None
-    return SubmissionReads(item, projects.visible(session, principal, found[1]))
+    return SubmissionReads(item, projects.visible(session, principal, found[1]), found[2])
 
 
 def submission_reads_ahead(session: Session, organization_id: str, user_id: str, item_id: str) -> None:
     """Send the read of `submission_reads` for this person of this organization ahead (`db.direct.Direct.ahead`:
     PostgreSQL), to go in the round trip of the credential check (see `api.deps.Gate`)."""
-    del user_id  # (the same read for everyone of the organization)
-    repo.submission_reads_ahead(session, organization_id, item_id)
+    repo.submission_reads_ahead(session, organization_id, item_id, user_id)
 
 
 def save_annotation(
     session: Session, principal: Principal, project: Project, item: Item, *, answers: dict[str, Any],
     time_spent_ms: int = 0, draft: bool = False, idempotency_key: str | None = None,
+    has_annotation: bool | None = None,
 ) -> Submitted:
     """Submit (or save as draft) the principal's annotation of `item`.
 
@@ -113,7 +115,8 @@ def save_annotation(
     schema_version = project.schema_version
     now = utcnow()
     status = AnnotationStatus.draft if draft else AnnotationStatus.submitted
-    current = repo.annotation_of_author(session, principal.organization_id, item.id, principal.user_id)
+    current = repo.annotation_of_author(session, principal.organization_id, item.id, principal.user_id,
+                                        known=has_annotation)
     newly_submitted = False
     completed_by_others = False
     first_submit = not draft and (current is None or current.status == AnnotationStatus.draft)
