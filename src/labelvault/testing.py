@@ -68,6 +68,19 @@ def fresh_database(kind: str, directory: Path, admin_url: str = DEFAULT_PG_ADMIN
         drop_postgres_database(admin_url, name)
 
 
+def sqlite_file_bytes(engine: Engine) -> bytes:
+    """Every byte of a SQLite database's files (the database, its WAL and shared memory), after moving the WAL's
+    pages into the database. Read by another process: closing a file of the database in this one would release
+    every lock this process's SQLite connections hold on it (POSIX advisory locks go with any close), and its
+    next new connection would then fail with "disk I/O error"."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database = Path(engine.url.database or "")
+    paths = sorted(str(p) for p in database.parent.glob(database.name + "*") if p.is_file())
+    read = "import sys; [sys.stdout.buffer.write(open(path, 'rb').read()) for path in sys.argv[1:]]"
+    return subprocess.run([sys.executable, "-c", read, *paths], capture_output=True, check=True).stdout
+
+
 def wipe(engine: Engine) -> None:
     """Remove every row (tests share one migrated database per worker)."""
     with engine.begin() as conn:

@@ -22,7 +22,7 @@ from labelvault.db.base import Base
 from labelvault.db.engine import session_factory, transaction
 from labelvault.predictions.models import Prediction
 from labelvault.quality.models import ExamAttempt, ExamItem, GoldAnswer, ItemAggregate
-from labelvault.testing import WRITING_SCHEMA
+from labelvault.testing import WRITING_SCHEMA, sqlite_file_bytes
 
 
 @pytest.fixture
@@ -110,10 +110,7 @@ def _raw_database(engine) -> bytes:
             for row in conn.exec_driver_sql(f'SELECT * FROM "{table.name}"').all():
                 chunks += [v if isinstance(v, bytes) else str(v).encode() for v in row]
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        database = Path(engine.url.database or "")
-        chunks += [p.read_bytes() for p in database.parent.glob(database.name + "*") if p.is_file()]
+        chunks.append(sqlite_file_bytes(engine))
     return b"\n".join(chunks)
 
 

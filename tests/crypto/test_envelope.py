@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +10,7 @@ from sqlalchemy import text
 from labelvault.crypto.keys import KeyUnavailable, LocalKeyProvider
 from labelvault.crypto.service import ContentDamaged, ContentDestroyed, Envelope, FieldScope
 from labelvault.db.engine import transaction
-from labelvault.testing import TEXT_SCHEMA
+from labelvault.testing import TEXT_SCHEMA, sqlite_file_bytes
 
 
 @pytest.fixture
@@ -121,7 +120,4 @@ def test_crypto_shred_makes_content_unrecoverable_in_the_database_and_files(fact
 
 def _raw_sqlite(engine) -> bytes:
     """Every byte of the database file and its WAL, after moving the WAL's pages into the file."""
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    database = Path(engine.url.database or "")
-    return b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*") if p.is_file())
+    return sqlite_file_bytes(engine)
