@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo serve install install-test test test-fast lint typecheck check-migrations bench clean
+.PHONY: demo serve install install-test test test-fast test-browser lint typecheck check-migrations bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,13 @@ serve: install
 test: install-test
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --db $(DB) tests
 
-## The inner loop: everything but the slow tests, on SQLite.
+## The inner loop (under two minutes): everything but the slow and the browser tests, on SQLite.
 test-fast: install-test
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --db sqlite -m "not slow" tests
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --db sqlite -m "not slow and not browser" tests
+
+## The browser tests alone (Chromium through Playwright), on SQLite.
+test-browser: install-test
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --db sqlite -m browser tests
 
 lint: install-test
 	$(BIN)/ruff check src tests bench

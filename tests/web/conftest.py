@@ -33,6 +33,13 @@ from labelvault.testing import (
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screens"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives Chromium is a browser test (`-m browser`; `make test-fast` leaves them out)."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     path = chromium_path()
