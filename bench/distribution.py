@@ -35,7 +35,6 @@ from labelvault.db.engine import transaction
 from labelvault.items import repository as items_repo
 from labelvault.items.models import Item
 from labelvault.kit.clock import utcnow
-from labelvault.kit.ids import new_id
 from labelvault.projects.models import Project
 from labelvault.sdk import Client
 from labelvault.testing import TEXT_SCHEMA, make_actor, start_server
@@ -84,10 +83,7 @@ def bulk_insert_items(factory: sessionmaker[Session], organization_id: str, proj
     rng = random.Random(7)
     for start in range(0, count, SEED_BATCH):
         now = utcnow()
-        rows = [{"id": new_id(), "organization_id": organization_id, "project_id": project_id,
-                 "external_id": f"item-{n:08d}", "data": {"text": sample_text(rng)}, "metadata": {},
-                 "overlap": None, "priority": 0, "state": "new", "annotation_count": 0, "import_job_id": None,
-                 "created_at": now, "updated_at": now}
+        rows = [items_repo.new_item_row(organization_id, project_id, f"item-{n:08d}", {"text": sample_text(rng)}, now)
                 for n in range(start, min(count, start + SEED_BATCH))]
         with transaction(factory) as session:
             items_repo.insert_items(session, rows)

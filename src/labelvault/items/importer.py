@@ -182,12 +182,9 @@ class _ImportRun:
         for external_id, (line, item) in parsed.items():
             found = existing.get(external_id)
             if found is None:
-                inserts.append({
-                    "id": new_id(), "organization_id": org, "project_id": project_id, "external_id": external_id,
-                    "data": item.data, "metadata": item.meta, "overlap": item.overlap, "priority": item.priority,
-                    "state": "new", "annotation_count": 0, "import_job_id": job_id, "created_at": now,
-                    "updated_at": now, "pool": route(item.meta) if route is not None else "",
-                })
+                inserts.append(repo.new_item_row(
+                    org, project_id, external_id, item.data, now, meta=item.meta, overlap=item.overlap,
+                    priority=item.priority, import_job_id=job_id, pool=route(item.meta) if route is not None else ""))
             elif found[1] == job_id:
                 problems.append(self._problem_row(
                     line, ("external_id", f"duplicate external_id {external_id!r} (earlier in this file)")))

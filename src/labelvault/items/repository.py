@@ -32,6 +32,7 @@ from labelvault.crypto.content import ITEM_DATA, ProjectCipher, open_json, proje
 from labelvault.db.scope import scoped
 from labelvault.items.models import Item, ItemDeletion, ItemState, ItemStateCount, random_rank
 from labelvault.kit.clock import utcnow
+from labelvault.kit.ids import new_id
 
 _items = cast(Table, Item.__table__)
 
@@ -145,6 +146,16 @@ def existing_by_external_id(
 ITEM_COLUMNS = ("id", "organization_id", "project_id", "external_id", "sealed_data", "metadata", "overlap", "priority",
                 "state", "annotation_count", "pool", "import_job_id", "queue_rank", "created_at", "updated_at")
 
+
+
+def new_item_row(organization_id: str, project_id: str, external_id: str, data: dict[str, Any], now: dt.datetime, *,
+                 meta: dict[str, Any] | None = None, overlap: int | None = None, priority: int = 0,
+                 import_job_id: str | None = None, pool: str = "") -> dict[str, Any]:
+    """A new item's row as `insert_items` takes it (its id drawn now; `data` sealed there)."""
+    return {"id": new_id(), "organization_id": organization_id, "project_id": project_id,
+            "external_id": external_id, "data": data, "metadata": meta if meta is not None else {},
+            "overlap": overlap, "priority": priority, "state": ItemState.new, "annotation_count": 0,
+            "import_job_id": import_job_id, "created_at": now, "updated_at": now, "pool": pool}
 
 def _sealer(session: Session) -> Any:
     """(organization, project) -> that project's keys, looked up once per batch."""

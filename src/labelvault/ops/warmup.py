@@ -8,7 +8,7 @@ in up to 130 ms, which alone put the 99th percentile of a 30 s run above 80 ms (
 
 So at start-up each process runs the loop's two routes, next item and submit, exactly as they run for a
 request (the same route functions, through a gate of its own), on as many connections at once as the loop has
-worker threads. The rehearsal makes a throwaway organization, person, project and item in its transaction and
+worker threads. The rehearsal makes a throwaway organization, person, project and items in its transaction and
 rolls everything back at the end: nothing it wrote is ever seen by anyone, nothing is kept, and the access
 ledger records nothing (its entries were part of the same transaction). A rehearsal that fails (a database
 not migrated yet, say) is logged and the process serves all the same, only without this head start.
@@ -37,7 +37,6 @@ from labelvault.assignments import api as assignments_api
 from labelvault.db.engine import start_writing, write_session
 from labelvault.items import repository as items_repo
 from labelvault.kit.clock import utcnow
-from labelvault.kit.ids import new_id
 from labelvault.kit.workers import WorkerThreads
 from labelvault.projects import service as projects
 from labelvault.security.policy import Principal
@@ -109,10 +108,8 @@ def _throwaway(app: FastAPI, session: Session) -> tuple[RehearsalGate, str]:
     secret = accounts.create_token(session, principal, "warm-up").secret
     project = projects.create_project(session, principal, name="warm-up", schema=_SCHEMA)
     now = utcnow()
-    items_repo.insert_items(session, [{
-        "id": new_id(), "organization_id": organization.id, "project_id": project.id, "external_id": f"warm-up-{n}",
-        "data": {"text": "warm-up"}, "metadata": {}, "overlap": None, "priority": 0, "state": "new",
-        "annotation_count": 0, "import_job_id": None, "created_at": now, "updated_at": now} for n in range(CYCLES)])
+    items_repo.insert_items(session, [items_repo.new_item_row(organization.id, project.id, f"warm-up-{n}",
+                                                              {"text": "warm-up"}, now) for n in range(CYCLES)])
     session.flush()
     return RehearsalGate(app, session, secret), project.id
 
