@@ -88,8 +88,9 @@ def test_lease_expiry_warns_and_keeps_the_draft(page, seed):
     page.clock.install()
     item = open_labeling(page, seeded)
     page.get_by_role("textbox", name="Write the ideal answer").fill("Typed before the lease ran out")
-    with page.expect_response(lambda r: "/heartbeat" in r.url and r.ok):
-        page.clock.fast_forward("01:05")  # working: the lease is renewed; then the person walks away
+    held = page.evaluate("document.body.dataset.heldUntil")
+    page.clock.fast_forward("01:05")  # working: the lease is renewed; then the person walks away
+    page.wait_for_function("held => document.body.dataset.heldUntil > held", arg=held)
     page.clock.fast_forward("29:00")
     page.wait_for_selector("#lease-banner:text('ends in')")
     page.clock.fast_forward("02:00")

@@ -200,7 +200,7 @@ async function prefill(item) {
 function showItem(claim, local) {
   state.lease = claim.lease; state.item = claim.item; state.expired = false;
   state.answers = local?.answers ?? {}; state.activeMs = local?.activeMs ?? 0; state.history = [];
-  state.lastBeat = performance.now(); state.leaseUntil = Date.now() + config.leaseSeconds * 1000;
+  state.lastBeat = performance.now(); holdUntil(Date.now() + config.leaseSeconds * 1000);
   delete document.body.dataset.prefilledBy;
   drawItem();
   drawQuestions();
@@ -278,12 +278,23 @@ async function skip(reason) {
   return "";
 }
 
+function holdUntil(until) {
+  // Counted on this browser's clock from the server's answer, so a skewed clock does not end a hold early.
+  state.leaseUntil = until;
+  document.body.dataset.heldUntil = new Date(until).toISOString();
+}
+
 async function heartbeat() {
-  if (!state.lease || state.expired) return;
-  const result = await api("POST", `/api/v1/leases/${state.lease.id}/heartbeat`);
-  state.lastBeat = performance.now();
-  if (result.ok) { state.lease = result.data; state.leaseUntil = Date.now() + config.leaseSeconds * 1000; }
-  else expire();
+  if (!state.lease || state.expired || state.beating) return;
+  state.beating = true;  // until its answer is in, the hold is neither renewed nor ended
+  try {
+    const result = await api("POST", `/api/v1/leases/${state.lease.id}/heartbeat`);
+    state.lastBeat = performance.now();
+    if (result.ok) { state.lease = result.data; holdUntil(Date.now() + config.leaseSeconds * 1000); }
+    else expire();
+  } finally {
+    state.beating = false;
+  }
 }
 
 function expire() {
@@ -303,7 +314,7 @@ function tick() {
   state.lastTick = now;
   const seconds = Math.floor(state.activeMs / 1000);
   $("timer").textContent = `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-  if (!state.lease || state.expired) return;
+  if (!state.lease || state.expired || state.beating) return;
   // Heartbeat only while the person works, so an abandoned tab gives its item back.
   const every = Math.min(60, config.leaseSeconds / 3) * 1000;
   if (state.lastActivity > state.lastBeat && now - state.lastBeat > every) heartbeat();
