@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -138,10 +139,10 @@ def test_the_lock_is_given_back_once_the_transaction_has_ended(database: str, mo
     open_at_release: list[bool] = []
     end = writers.end
 
-    def watched(connection) -> None:  # type: ignore[no-untyped-def]
+    def watched(connection) -> bool:  # type: ignore[no-untyped-def]
         if connection.info.get(engine_module.WRITE_OPTION):
             open_at_release.append(connection.connection.dbapi_connection.in_transaction)
-        end(connection)
+        return end(connection)
 
     monkeypatch.setattr(writers, "end", watched)
     factory = session_factory(engine)
@@ -159,4 +160,42 @@ def test_the_lock_is_given_back_once_the_transaction_has_ended(database: str, mo
     assert open_at_release == [False, False, False]
     with engine.connect() as reading:
         assert reading.execute(text("SELECT n FROM counter")).scalar_one() == 2
+    engine.dispose()
+
+
+def test_no_writer_checkpoints_under_the_write_lock_a_thread_does(database: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's automatic checkpoint would copy the log into the database inside a writer's COMMIT, while every
+    other writer waits for the lock. The writers' connections have it off; the checkpointer's thread copies
+    what they committed soon after, and ends when there is nothing to do."""
+    from labelvault.db import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(engine_module, "CHECKPOINTER_IDLE_SECONDS", 0.3)
+    engine = build_engine(database)
+    checkpointer = engine_module._WRITERS[engine.pool].checkpointer
+    file = Path(database.removeprefix("sqlite:///"))
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    factory = session_factory(engine)
+    with transaction(factory) as session:
+        session.execute(text("CREATE TABLE blobs (b BLOB NOT NULL)"))
+
+    def written_back(size: int) -> bool:  # (fewer pages than SQLite's automatic checkpoint would wait for)
+        before = file.stat().st_size
+        for _ in range(4):
+            with transaction(factory) as session:
+                session.execute(text("INSERT INTO blobs VALUES (randomblob(:n))"), {"n": size // 4})
+        deadline = time.monotonic() + 10
+        while file.stat().st_size < before + size and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return file.stat().st_size >= before + size
+
+    assert written_back(400_000)
+    deadline = time.monotonic() + 10
+    while checkpointer.thread is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.thread is None  # idle: ended
+    assert written_back(400_000)  # the next commit started another
+    with engine.connect() as reading:
+        assert reading.execute(text("SELECT count(*) FROM blobs")).scalar_one() == 8
     engine.dispose()
