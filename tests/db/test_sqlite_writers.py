@@ -199,3 +199,11 @@ def test_no_writer_checkpoints_under_the_write_lock_a_thread_does(database: str,
     with engine.connect() as reading:
         assert reading.execute(text("SELECT count(*) FROM blobs")).scalar_one() == 8
     engine.dispose()
+
+
+def test_the_checkpointer_never_creates_a_database(tmp_path: Path) -> None:
+    from labelvault.db.engine import _Checkpointer
+
+    missing = tmp_path / "gone.db"
+    _Checkpointer(missing).checkpoint()  # (logged, not raised)
+    assert not missing.exists()

@@ -180,7 +180,8 @@ class _Checkpointer:
 
     def checkpoint(self) -> None:
         try:
-            connection = sqlite3.connect(self.database, timeout=0)
+            # (read-write, never create: a database file removed meanwhile is not made anew, empty)
+            connection = sqlite3.connect(f"{self.database.absolute().as_uri()}?mode=rw", uri=True, timeout=0)
         except sqlite3.Error as exc:
             log.warning("SQLite checkpoint of %s: cannot open the database: %s", self.database, exc)
             return
