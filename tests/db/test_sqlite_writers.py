@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -207,3 +208,49 @@ def test_the_checkpointer_never_creates_a_database(tmp_path: Path) -> None:
     missing = tmp_path / "gone.db"
     _Checkpointer(missing).checkpoint()  # (logged, not raised)
     assert not missing.exists()
+
+
+def test_a_long_log_is_truncated_while_writers_keep_writing(database: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With readers always at work, a log that is never wholly copied when a writer begins is never started
+    over: it grew without end under steady writes. Past its limit the checkpointer truncates it, holding the
+    write lock for that moment."""
+    from labelvault.db import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(engine_module, "LOG_RESTART_BYTES", 300_000)
+    engine = build_engine(database)
+    factory = session_factory(engine)
+    log = Path(database.removeprefix("sqlite:///") + "-wal")
+    with transaction(factory) as session:
+        session.execute(text("CREATE TABLE blobs (b BLOB NOT NULL)"))
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            with factory() as session:
+                session.execute(text("SELECT count(*) FROM blobs")).scalar_one()
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    sizes: list[int] = []
+    written = 0
+    deadline = time.monotonic() + 3
+    try:
+        while time.monotonic() < deadline:  # a writer that never pauses, reading first as the labeling loop does
+            with factory() as session:
+                session.execute(text("SELECT count(*) FROM blobs")).scalar_one()
+                start_writing(session)
+                session.execute(text("INSERT INTO blobs VALUES (randomblob(50000))"))
+                session.commit()
+            written += 50_000
+            sizes.append(log.stat().st_size if log.exists() else 0)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert any(later < earlier for earlier, later in zip(sizes, sizes[1:], strict=False))  # truncated
+    assert max(sizes) < written / 2
+    with engine.connect() as reading:
+        assert reading.execute(text("SELECT count(*) FROM blobs")).scalar_one() == written // 50_000
+    engine.dispose()

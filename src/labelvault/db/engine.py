@@ -150,13 +150,20 @@ class _Checkpointer:
     `CHECKPOINT_SECONDS` the thread checkpoints what was marked (PASSIVE: it blocks no reader and no writer,
     and copies what no reader still needs) on a connection it opens for the purpose. After
     `CHECKPOINTER_IDLE_SECONDS` with nothing to do the thread ends; the next commit starts another. What the
-    log holds is durable either way: a checkpoint only moves it."""
+    log holds is durable either way: a checkpoint only moves it.
+
+    A log that is never wholly copied at the moment a writer begins is never started again from its beginning:
+    under steady writes it grew by gigabytes an hour (so it did with SQLite's own checkpoint too). So once the
+    log file is over `LOG_RESTART_BYTES`, right after a PASSIVE checkpoint has copied nearly all of it, the
+    thread takes the write lock for a moment and truncates the log (a TRUNCATE checkpoint: the few pages
+    written meanwhile are copied, the readers of older pages are waited for, up to `RESTART_WAIT_SECONDS`)."""
 
     def __init__(self, database: Path) -> None:
         self.database = database
         self.guard = threading.Lock()
         self.grown = False
         self.thread: threading.Thread | None = None
+        self.writers: _SqliteWriters | None = None
 
     def committed(self) -> None:
         with self.guard:
@@ -176,17 +183,30 @@ class _Checkpointer:
                     return
             if grown:
                 self.checkpoint()
+                if self.writers is not None and self._log_bytes() > LOG_RESTART_BYTES:
+                    try:
+                        with self.writers.turn():
+                            self.checkpoint("TRUNCATE", busy_seconds=RESTART_WAIT_SECONDS)
+                    except TimeoutError as exc:  # (writers busy for that long: the next round tries again)
+                        log.warning("SQLite log of %s not truncated: %s", self.database, exc)
                 idle_since = time.monotonic()
 
-    def checkpoint(self) -> None:
+    def _log_bytes(self) -> int:
+        try:
+            return os.stat(f"{self.database}-wal").st_size
+        except OSError:
+            return 0
+
+    def checkpoint(self, mode: str = "PASSIVE", *, busy_seconds: float = 0.0) -> None:
         try:
             # (read-write, never create: a database file removed meanwhile is not made anew, empty)
-            connection = sqlite3.connect(f"{self.database.absolute().as_uri()}?mode=rw", uri=True, timeout=0)
+            connection = sqlite3.connect(f"{self.database.absolute().as_uri()}?mode=rw", uri=True,
+                                         timeout=busy_seconds)
         except sqlite3.Error as exc:
             log.warning("SQLite checkpoint of %s: cannot open the database: %s", self.database, exc)
             return
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
         except sqlite3.Error as exc:  # another process's checkpoint running, say: the next one catches up
             log.debug("SQLite checkpoint of %s skipped: %s", self.database, exc)
         finally:
@@ -195,6 +215,8 @@ class _Checkpointer:
 
 CHECKPOINT_SECONDS = 0.5
 CHECKPOINTER_IDLE_SECONDS = 30.0
+LOG_RESTART_BYTES = 64 * 1024 * 1024
+RESTART_WAIT_SECONDS = 1.0
 
 
 class _SqliteWriters:
@@ -215,6 +237,8 @@ class _SqliteWriters:
         self.lock_path = lock_path
         self.lock_file: int | None = None
         self.checkpointer = checkpointer
+        if checkpointer is not None:
+            checkpointer.writers = self
 
     def begin(self, connection: Any) -> None:
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
@@ -241,20 +265,35 @@ class _SqliteWriters:
         connection and within the same SQLAlchemy transaction (whose commit or rollback then ends it)."""
         if connection.info.get(WRITE_OPTION) or connection.get_execution_options().get(WRITE_OPTION, False):
             return  # writing already (begun as a write transaction, or upgraded before)
-        self._queue(connection)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
+            # The read snapshot ends before the wait for the lock: a waiting writer keeps no reader's hold on the
+            # log, which the checkpointer's truncation would otherwise wait for while holding that lock.
             cursor.execute("COMMIT")
             try:
+                self._queue(connection)
                 cursor.execute("BEGIN IMMEDIATE")
             except BaseException:
+                self.end(connection)
                 cursor.execute("BEGIN")  # (a transaction again, for SQLAlchemy's rollback to end)
                 raise
-        except BaseException:
-            self.end(connection)
-            raise
         finally:
             cursor.close()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """The write lock for the caller itself, outside any connection's transaction (queued as writers are)."""
+        if not self.lock.acquire(timeout=WRITE_QUEUE_SECONDS):
+            raise TimeoutError("the SQLite write lock was not free within WRITE_QUEUE_SECONDS")
+        try:
+            self._lock_across_processes()
+        except BaseException:
+            self.lock.release()
+            raise
+        try:
+            yield
+        finally:
+            self._release()
 
     def _lock_across_processes(self) -> None:
         if self.lock_path is None:
